@@ -1,0 +1,77 @@
+"""Connector registry: the built-in platforms plus third-party connectors.
+
+Third parties publish a connector class under the entry-point group `loyalsync.connectors`
+(name = the platform name used in `shops[].platform`). Built-ins are imported lazily so that
+`loyalsync --help` stays fast. A connector class may have a `simulator` attribute naming a
+module with `start_simulator(...)` for `loyalsync demo` / `simulate`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+    from core.config import ShopConfig
+
+ENTRY_POINT_GROUP = "loyalsync.connectors"
+
+BUILTINS: dict[str, str] = {
+    "shopware": "connectors.shopware.client:ShopwareConnector",
+}
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep
+    return found
+
+
+def platform_names() -> list[str]:
+    """Every platform a config may name: built-ins first, then plugins."""
+    return list(BUILTINS) + sorted(n for n in _plugins() if n not in BUILTINS)
+
+
+def connector_class(platform: str) -> Any:
+    """The connector class for a platform name, or ConfigError naming the known ones."""
+    if platform in BUILTINS:
+        return _load(BUILTINS[platform])
+    plugin = _plugins().get(platform)
+    if plugin is None:
+        raise ConfigError(
+            f"unknown platform {platform!r}; known: {', '.join(platform_names())}"
+        )
+    try:
+        return plugin.load()
+    except Exception as exc:  # a broken plugin must not look like our bug
+        raise ConfigError(f"connector plugin {platform!r} failed to load: {exc}") from None
+
+
+def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
+    """Build the connector for one configured shop with its HTTP client."""
+    from connectors.http import HttpPolicy, make_session
+
+    cls = connector_class(shop.platform)
+    secrets = tuple(v for v in shop.credentials.values() if isinstance(v, str))
+    policy = HttpPolicy(
+        shop=shop.name,
+        base_url=shop.url,
+        read_timeout=shop.timeout,
+        requests_per_second=shop.requests_per_second,
+        secrets=secrets,
+    )
+    http = make_session(policy, **http_kwargs)
+    connector: Connector = cls(shop, http)
+    return connector

@@ -1,0 +1,136 @@
+"""The Connector protocol, capabilities, and the canonical records connectors produce.
+
+A connector is a small class per platform that speaks one shop's HTTP API and nothing else:
+it never reads env vars, files or the mirror. It is built from its `ShopConfig` and an
+`HttpClient` (connectors/http.py) and exposes the handful of members below. Records and write
+operations are defined in `core.records` (core may not import connectors) and re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from core.records import (
+    AddTag,
+    Cursor,
+    CustomerRecord,
+    EnsureCampaign,
+    EnsureGroup,
+    EnsureTag,
+    GroupRecord,
+    IssueCode,
+    OpResult,
+    OrderItemRecord,
+    OrderRecord,
+    Page,
+    Quarantined,
+    RemoveTag,
+    SetCustomerGroup,
+    TagRecord,
+    WriteOp,
+)
+
+if TYPE_CHECKING:
+    from connectors.http import HttpClient
+    from core.config import ShopConfig
+
+__all__ = [
+    "AddTag",
+    "Capabilities",
+    "CheckResult",
+    "Connector",
+    "ConnectorFactory",
+    "CurrentState",
+    "Cursor",
+    "CustomerRecord",
+    "EnsureCampaign",
+    "EnsureGroup",
+    "EnsureTag",
+    "GroupRecord",
+    "IssueCode",
+    "OpResult",
+    "OrderItemRecord",
+    "OrderRecord",
+    "Page",
+    "Quarantined",
+    "RemoveTag",
+    "SetCustomerGroup",
+    "TagRecord",
+    "WriteOp",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do; `plan` and `check` report the rest in plain words."""
+
+    groups: bool = True  # customers can be moved between customer groups
+    multiple_groups: bool = False  # a customer may belong to several groups at once
+    tags: bool = False
+    personal_codes: bool = False  # single-use discount codes bound to one customer
+    deletion_scan: bool = True  # the connector can list every live customer id
+    notes: tuple[str, ...] = ()  # plain-words caveats shown by `check` and `plan`
+
+    def unsupported(self) -> list[str]:
+        missing = []
+        if not self.groups:
+            missing.append("customer groups")
+        if not self.tags:
+            missing.append("customer tags")
+        if not self.personal_codes:
+            missing.append("personal discount codes")
+        return missing
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What `check` learnt: the shop answers, our credentials work, and what it holds."""
+
+    ok: bool
+    platform: str
+    version: str | None = None
+    customers: int | None = None
+    orders: int | None = None
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentState:
+    """The shop's customer groups and tags, and its default group (for customers returned)."""
+
+    groups: tuple[GroupRecord, ...] = ()
+    tags: tuple[TagRecord, ...] = ()
+    default_group_id: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What every platform connector offers. Iterators yield `Page`s whose cursor is stored in
+    the same transaction as the page's records, so a pull can resume after any crash."""
+
+    platform: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def check(self) -> CheckResult: ...
+
+    def iter_customers(self, cursor: Cursor) -> Iterator[Page]: ...
+
+    def iter_orders(self, cursor: Cursor) -> Iterator[Page]: ...
+
+    def iter_customer_ids(self) -> Iterator[list[str]]: ...
+
+    def current_state(self) -> CurrentState: ...
+
+    def apply(self, ops: Sequence[WriteOp]) -> list[OpResult]: ...
+
+
+class ConnectorFactory(Protocol):
+    """A connector class: `cls(shop, http)` builds one; `simulator` optional (tests, demo)."""
+
+    platform: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __call__(self, shop: ShopConfig, http: HttpClient) -> Connector: ...

@@ -1,0 +1,477 @@
+"""The one HTTP session factory: timeouts, retries, Retry-After, rate limit, secret redaction.
+
+Every connector sends its requests through an `HttpClient` made by `make_session(policy)`. This
+is the only place in loyalsync that sleeps or retries:
+
+- default connect/read timeouts;
+- tenacity retries with exponential backoff and full jitter on connection errors, timeouts,
+  429, 502, 503, 504, and 500 for reads only;
+- `Retry-After` honoured (seconds or an HTTP date), clamped to `retry_after_max`;
+- non-idempotent writes are never retried blindly: only when the shop provably did not process
+  them (429/503, or the connection was never established);
+- a token bucket per shop (`requests_per_second`);
+- secrets (credentials, tokens, `key=`-like query parameters, URL user-info) are redacted from
+  every log record, exception excerpt and repr. `sleep`, `clock` and `now` are injectable so
+  tests never wait.
+
+Errors map onto core.errors: 401/403 -> AuthError, other 4xx -> ApiError, 429 -> RateLimitedError,
+5xx/timeouts/connection -> TransientError (after retries).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from core.errors import ApiError, AuthError, LoyalsyncError, RateLimitedError, TransientError
+
+log = logging.getLogger("loyalsync.http")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the server says it did not act on the request
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_SECRET_PARAM = re.compile(r"(key|token|secret|password|passwd|signature|auth)", re.I)
+
+
+# ---------------------------------------------------------------------------------------------
+# Redaction
+
+
+class Redactor:
+    """Knows every secret of this process and replaces it with '***' wherever it appears."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *secrets: str | None) -> None:
+        with self._lock:
+            for secret in secrets:
+                if secret and len(secret) >= 4:
+                    self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        if not text:
+            return text
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, "***")
+        return _redact_url_parts(text)
+
+
+_URL_RE = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def _redact_url_parts(text: str) -> str:
+    return _URL_RE.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def redact_url(url: str) -> str:
+    """Hide user-info and secret-looking query parameters of a URL."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*[]"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record's message with secrets removed (attach to loggers/handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix here
+            return True
+        clean = REDACTOR.redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_text:
+            record.exc_text = REDACTOR.redact(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to the loggers that may see URLs or headers."""
+    for name in ("urllib3.connectionpool", "urllib3", "requests", "loyalsync"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
+install_log_redaction()
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy and rate limit
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    shop: str
+    base_url: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0
+    requests_per_second: float = 5.0
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+class TokenBucket:
+    """At most `rate` requests per second on average, bursts of up to max(1, rate)."""
+
+    def __init__(
+        self, rate: float, *, clock: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.stamp = clock()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping if none is left; returns the seconds slept."""
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            waited = 0.0
+            if self.tokens < 1.0:
+                waited = (1.0 - self.tokens) / self.rate
+                self.sleep(waited)
+                self.stamp = self.clock()
+                self.tokens = 1.0
+            self.tokens -= 1.0
+            return waited
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way worth another try."""
+
+    def __init__(
+        self,
+        reason: str,
+        response: requests.Response | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: datetime, cap: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), clamped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return max(0.0, min(cap, seconds))
+
+
+def error_code(payload: Any) -> str | None:
+    """The platform's error code from a parsed error body (Shopware/PrestaShop/JTL shapes)."""
+    if isinstance(payload, dict):
+        errors = payload.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            code = errors[0].get("code")
+            return None if code is None else str(code)
+        for key in ("code", "errorCode", "ErrorCode"):
+            if key in payload and payload[key] is not None:
+                return str(payload[key])
+        if isinstance(payload.get("error"), dict):
+            return error_code(payload["error"])
+    return None
+
+
+class HttpClient:
+    """A requests.Session with the policy above. `request()` returns 2xx responses and raises
+    core errors for everything else."""
+
+    def __init__(
+        self,
+        policy: HttpPolicy,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.policy = policy
+        self.session = session or requests.Session()
+        self.session.headers.update(policy.headers)
+        self.sleep = sleep
+        self.now = now
+        self.rng = rng or random.Random()
+        self.bucket = TokenBucket(policy.requests_per_second, clock=clock, sleep=sleep)
+        self.requests_sent = 0
+        self.retries = 0
+        REDACTOR.add(*policy.secrets)
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpClient(shop={self.policy.shop!r}, base_url={redact_url(self.policy.base_url)!r})"
+        )
+
+    def add_secret(self, *secrets: str | None) -> None:
+        REDACTOR.add(*secrets)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return urljoin(self.policy.base_url.rstrip("/") + "/", path.lstrip("/"))
+
+    # -- public verbs ---------------------------------------------------------------------
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PATCH", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        read: bool | None = None,
+        ok_statuses: Iterable[int] = (),
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send with retries. `idempotent` (default: by method) allows retrying after an
+        ambiguous failure; `read` (default: GET/HEAD) also retries 500. Statuses in
+        `ok_statuses` are returned instead of raised (e.g. a 400 the caller interprets)."""
+        method = method.upper()
+        idempotent = method in SAFE_METHODS if idempotent is None else idempotent
+        read = method in ("GET", "HEAD") if read is None else read
+        url = self.url(path)
+        accepted = frozenset(ok_statuses)
+        kwargs.setdefault(
+            "timeout", (self.policy.connect_timeout, timeout or self.policy.read_timeout)
+        )
+
+        def attempt() -> requests.Response:
+            return self._attempt(method, url, idempotent, read, accepted, kwargs)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            sleep=self.sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            raise self._exhausted(exc, method, url) from None
+
+    # -- internals ------------------------------------------------------------------------
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        idempotent: bool,
+        read: bool,
+        accepted: frozenset[int],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        self.bucket.acquire()
+        self.requests_sent += 1
+        started = time.perf_counter()
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise _Retryable(f"connect timeout: {exc.__class__.__name__}") from None
+        except requests.exceptions.Timeout as exc:
+            if idempotent:
+                raise _Retryable(f"timeout: {exc.__class__.__name__}") from None
+            raise self._ambiguous(method, url, "timed out") from None
+        except requests.exceptions.ConnectionError as exc:
+            if idempotent or _never_connected(exc):
+                raise _Retryable(f"connection error: {exc.__class__.__name__}") from None
+            raise self._ambiguous(method, url, "lost the connection") from None
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug(
+            "%s %s -> %s (%.0f ms)", method, REDACTOR.redact(url), response.status_code, elapsed
+        )
+        status = response.status_code
+        if 200 <= status < 300 or status in accepted:
+            return response
+        retryable = (
+            status in NOT_PROCESSED_STATUSES
+            or (idempotent and status in RETRY_STATUSES)
+            or (read and status == 500)
+        )
+        if retryable:
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), self.now(), self.policy.retry_after_max
+            )
+            raise _Retryable(f"HTTP {status}", response, retry_after)
+        raise self._status_error(response, method, url)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        ceiling = min(
+            self.policy.backoff_max, self.policy.backoff_base * 2 ** (state.attempt_number - 1)
+        )
+        return self.rng.uniform(0, ceiling)  # full jitter
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning(
+            "[%s] %s; retry %d/%d in %.2fs",
+            self.policy.shop,
+            getattr(exc, "reason", exc),
+            state.attempt_number,
+            self.policy.max_attempts - 1,
+            wait,
+        )
+
+    def _excerpt(self, response: requests.Response) -> str:
+        text = response.text[:400] if response.content else ""
+        return REDACTOR.redact(" ".join(text.split()))
+
+    def _status_error(self, response: requests.Response, method: str, url: str) -> LoyalsyncError:
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        code = error_code(payload)
+        excerpt = self._excerpt(response)
+        where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
+        shop = self.policy.shop
+        if status in (401, 403):
+            what = "credentials were rejected" if status == 401 else "access is not allowed"
+            return AuthError(
+                f"{where}: the shop says our {what}",
+                shop=shop,
+                status=status,
+                code=code,
+                excerpt=excerpt,
+            )
+        if status == 429:
+            return RateLimitedError(
+                f"{where}: rate limited", shop=shop, status=status, code=code, excerpt=excerpt
+            )
+        if status >= 500:
+            return TransientError(
+                f"{where}: server error", shop=shop, status=status, code=code, excerpt=excerpt
+            )
+        return ApiError(
+            f"{where}: request rejected",
+            shop=shop,
+            status=status,
+            code=code,
+            excerpt=excerpt,
+            payload=payload,
+        )
+
+    def _ambiguous(self, method: str, url: str, what: str) -> TransientError:
+        return TransientError(
+            f"{method} {REDACTOR.redact(urlsplit(url).path)} {what}; not retried because the "
+            f"write may have reached the shop (the next run re-plans from the shop's state)",
+            shop=self.policy.shop,
+        )
+
+    def _exhausted(self, exc: _Retryable, method: str, url: str) -> LoyalsyncError:
+        where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
+        attempts = self.policy.max_attempts
+        if exc.response is not None:
+            error = self._status_error(exc.response, method, url)
+            if isinstance(error, RateLimitedError):
+                error.retry_after = exc.retry_after
+            error.message = f"{error.message} (gave up after {attempts} attempts)"
+            return error
+        return TransientError(
+            f"{where}: {exc.reason} (gave up after {attempts} attempts)", shop=self.policy.shop
+        )
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection was refused or could not be opened: nothing was sent."""
+    text = repr(exc)
+    return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolution"))
+
+
+def make_session(policy: HttpPolicy, **kwargs: Any) -> HttpClient:
+    """The one factory connectors get their HTTP client from."""
+    return HttpClient(policy, **kwargs)
+
+
+def json_body(response: requests.Response) -> Any:
+    """Parse a JSON body or raise ApiError naming the endpoint (a proxy page, not the API)."""
+    try:
+        return response.json()
+    except ValueError:
+        snippet = REDACTOR.redact(" ".join(response.text[:200].split()))
+        raise ApiError(
+            f"{response.request.method} {urlsplit(response.url).path}: expected JSON, got "
+            f"{response.headers.get('Content-Type', 'no content type')}",
+            status=response.status_code,
+            excerpt=snippet,
+        ) from None
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)

@@ -1,0 +1,499 @@
+"""Configuration: YAML -> frozen dataclasses, with `${ENV}` interpolation and full validation.
+
+Owns the schema of `loyalsync.yaml` (the dataclasses below are the schema) and one generic
+builder that walks them. Every problem found - unknown keys (with a did-you-mean), missing
+required keys, wrong types, unset environment variables, duplicate shop names, unknown
+platforms, invalid segment rules - is collected and raised together in one `ConfigError`, each
+prefixed with its YAML path. Reads files; never touches the network or the mirror.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from core.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "loyalsync.yaml"
+BUILTIN_PLATFORMS = ("shopware", "prestashop", "jtl")
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    name: str
+    platform: str
+    url: str
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    currency: str = "EUR"
+    requests_per_second: float = 5.0
+    timeout: float = 30.0
+    protected_groups: tuple[str, ...] = ()  # group names or ids whose members are never touched
+    valid_states: tuple[str, ...] = ()  # order states that count; empty: the platform default
+    lag_minutes: int = 10  # incremental pulls re-read this much before the cursor
+    recent_orders_days: int = 14  # orders placed this recently are re-read on every pull
+    page_size: int = 500
+    deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
+    sales_channels: tuple[str, ...] = ()  # Shopware: promotion sales channels (empty: all)
+
+    def __repr__(self) -> str:  # credentials never reach a repr
+        return f"ShopConfig(name={self.name!r}, platform={self.platform!r}, url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class AbcConfig:
+    a: float = 0.80
+    b: float = 0.95
+
+
+@dataclass(frozen=True)
+class RfmConfig:
+    scale: Literal[3, 5] = 3
+    names: dict[str, str] = field(default_factory=dict)  # code pattern -> segment name
+
+
+@dataclass(frozen=True)
+class LoyaltyConfig:
+    frequent_sd: float = 1.0
+    frequent_min_orders: float = 3.0
+    vip_sd: float = 2.0
+    vip_min_orders: float = 4.0
+    vip_top_revenue_share: float = 0.10
+    hysteresis: float = 0.10  # leave a tier only when this far (relative) below its threshold
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    new_days: int = 30  # first order this recent: new
+    slipping_factor: float = 1.5  # gap beyond this many of the customer's own intervals
+    lost_factor: float = 3.0
+    default_interval_days: float | None = None  # None: the shop's median repurchase interval
+
+
+@dataclass(frozen=True)
+class GeographyConfig:
+    postcode_prefix_lengths: tuple[int, ...] = (1, 2)
+    cities: bool = True
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    name: str
+    when: Any  # validated by core.segments.rules
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    revenue: Literal["gross", "net"] = "gross"
+    merge_guests_by_email: bool = True
+    include_protected: bool = False
+    min_age_days: int = 14  # customers younger than this are not moved into managed groups
+    abc: AbcConfig = field(default_factory=AbcConfig)
+    rfm: RfmConfig = field(default_factory=RfmConfig)
+    loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)
+    inactivity: dict[str, int] = field(default_factory=lambda: {"4w": 28, "3m": 91, "6m": 182})
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    geography: GeographyConfig = field(default_factory=GeographyConfig)
+    rules: tuple[RuleConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupMapping:
+    segment: str
+    group: str
+
+
+@dataclass(frozen=True)
+class TagMapping:
+    segment: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class DiscountCampaign:
+    name: str
+    segment: str
+    percent: float | None = None
+    amount: float | None = None
+    valid_days: int = 30
+    cooldown_days: int = 90
+    code_prefix: str = "LS"
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    enabled: bool = False  # a fresh install never writes before the admin has seen a plan
+    batch_size: int = 200
+    max_changes: float = 0.25  # < 1: share of customers per run; >= 1: absolute count
+    tag_prefix: str = "ls:"
+    groups: tuple[GroupMapping, ...] = ()
+    tags: tuple[TagMapping, ...] = ()
+    discounts: tuple[DiscountCampaign, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    pull_every_minutes: int = 15
+    cycle_at: str = "02:00"  # daily full cycle, in `timezone`
+    timezone: str = "Europe/Berlin"
+    deletion_scan_day: str = "sunday"
+    deletion_scan_at: str = "03:30"
+
+
+@dataclass(frozen=True)
+class Config:
+    shops: tuple[ShopConfig, ...]
+    database: str = "loyalsync.db"
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+    push: PushConfig = field(default_factory=PushConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    source: str | None = None  # where it was loaded from (not a YAML key)
+
+    def shop(self, name: str) -> ShopConfig:
+        for shop in self.shops:
+            if shop.name == name:
+                return shop
+        known = ", ".join(s.name for s in self.shops) or "none"
+        raise ConfigError(f"unknown shop {name!r} (configured: {known})")
+
+    def select(self, name: str | None) -> tuple[ShopConfig, ...]:
+        return (self.shop(name),) if name else self.shops
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, else $LOYALSYNC_CONFIG, else ./loyalsync.yaml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("LOYALSYNC_CONFIG"):
+        return Path(os.environ["LOYALSYNC_CONFIG"])
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file (quotes stripped, comments and blanks ignored)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    platforms: Callable[[], typing.Iterable[str]] | None = None,
+) -> Config:
+    """Load and validate a config file. `platforms` lists the known platform names (the
+    connector registry passes its own); the environment is os.environ plus a `.env` file next
+    to the config (the real environment wins)."""
+    cfg_path = resolve_path(path)
+    if not cfg_path.is_file():
+        raise ConfigError(
+            f"config file {str(cfg_path)!r} not found (use --config, $LOYALSYNC_CONFIG, "
+            f"or `loyalsync init` to write a starter config)"
+        )
+    try:
+        data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{cfg_path}: not valid YAML: {exc}") from None
+    environ = {**read_dotenv(cfg_path.parent / ".env"), **(env if env is not None else os.environ)}
+    known = tuple(platforms()) if platforms else BUILTIN_PLATFORMS
+    config = build_config(data, env=environ, platforms=known)
+    return _with_source(config, str(cfg_path))
+
+
+def _with_source(config: Config, source: str) -> Config:
+    from dataclasses import replace
+
+    database = config.database
+    if database != ":memory:" and not os.path.isabs(database):
+        database = str(Path(source).parent / database)
+    return replace(config, source=source, database=database)
+
+
+def build_config(
+    data: Any, *, env: Mapping[str, str], platforms: typing.Iterable[str] = BUILTIN_PLATFORMS
+) -> Config:
+    """Validate plain data (as parsed from YAML) into a Config, or raise one ConfigError."""
+    problems: list[str] = []
+    if data is None:
+        data = {}
+    data = _interpolate(data, env, "", problems)
+    config = _build(Config, data, "", problems, skip={"source"})
+    if isinstance(config, Config):
+        _check_semantics(config, tuple(platforms), problems)
+    if problems:
+        count = len(problems)
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(
+            f"invalid configuration ({count} problem{'s' if count != 1 else ''}):\n{listing}",
+            problems=problems,
+        )
+    assert isinstance(config, Config)
+    return config
+
+
+def _interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[str]) -> Any:
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(f"{path or '<root>'}: environment variable ${{{name}}} is not set")
+            return ""
+
+        return _ENV_RE.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, _join(path, str(k)), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
+    if origin in (tuple, list):
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if is_dataclass(tp):
+        return "a mapping"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _build(
+    tp: Any,
+    value: Any,
+    path: str,
+    problems: list[str],
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> Any:
+    """Coerce `value` to type `tp`, appending problems instead of raising."""
+    where = path or "<root>"
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _build(inner[0], value, path, problems)
+        for candidate in inner:
+            trial: list[str] = []
+            result = _build(candidate, value, path, trial)
+            if not trial:
+                return result
+        problems.append(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        return None
+    if origin is Literal:
+        if value in get_args(tp):
+            return value
+        problems.append(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        return get_args(tp)[0]
+    if origin in (tuple, list):
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected a list, got {value!r}")
+            return ()
+        (item_tp, *_) = get_args(tp)
+        return tuple(_build(item_tp, v, f"{path}[{i}]", problems) for i, v in enumerate(value))
+    if origin is dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected a mapping, got {value!r}")
+            return {}
+        _, val_tp = get_args(tp)
+        return {str(k): _build(val_tp, v, _join(path, str(k)), problems) for k, v in value.items()}
+    if is_dataclass(tp):
+        return _build_dataclass(tp, value, path, problems, skip)
+    return _build_scalar(tp, value, where, problems)
+
+
+def _build_scalar(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        problems.append(f"{where}: expected true or false, got {value!r}")
+        return False
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        problems.append(f"{where}: expected an integer, got {value!r}")
+        return 0
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        problems.append(f"{where}: expected a number, got {value!r}")
+        return 0.0
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        problems.append(f"{where}: expected a string, got {value!r}")
+        return ""
+    return value
+
+
+def _build_dataclass(
+    tp: Any, value: Any, path: str, problems: list[str], skip: frozenset[str] | set[str]
+) -> Any:
+    where = path or "<root>"
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: expected a mapping, got {value!r}")
+        value = {}
+    hints = typing.get_type_hints(tp)
+    names = [f.name for f in fields(tp) if f.name not in skip]
+    for key in value:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{_join(path, str(key))}: unknown key{hint}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(tp):
+        if f.name in skip:
+            continue
+        if f.name in value:
+            kwargs[f.name] = _build(hints[f.name], value[f.name], _join(path, f.name), problems)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            problems.append(f"{_join(path, f.name)}: required key is missing")
+            kwargs[f.name] = _placeholder(hints[f.name])
+    try:
+        return tp(**kwargs)
+    except TypeError as exc:  # pragma: no cover - schema bug, not user input
+        problems.append(f"{where}: {exc}")
+        return None
+
+
+def _placeholder(tp: Any) -> Any:
+    origin = get_origin(tp)
+    if origin in (tuple, list):
+        return ()
+    if origin is dict:
+        return {}
+    return {str: "", int: 0, float: 0.0, bool: False}.get(tp)
+
+
+def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, shop in enumerate(config.shops):
+        where = f"shops[{i}]"
+        if shop.name in seen:
+            problems.append(
+                f"{where}.name: duplicate shop name {shop.name!r} (also shops[{seen[shop.name]}])"
+            )
+        seen.setdefault(shop.name, i)
+        if shop.platform and shop.platform not in platforms:
+            close = difflib.get_close_matches(shop.platform, platforms, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                f"{where}.platform: unknown platform {shop.platform!r}{hint}; "
+                f"known: {', '.join(platforms)}"
+            )
+        if shop.url and not re.match(r"^https?://", shop.url):
+            problems.append(f"{where}.url: must start with http:// or https://, got {shop.url!r}")
+        if shop.requests_per_second <= 0:
+            problems.append(f"{where}.requests_per_second: must be greater than 0")
+        if shop.timeout <= 0:
+            problems.append(f"{where}.timeout: must be greater than 0")
+        if not 1 <= shop.page_size <= 1000:
+            problems.append(f"{where}.page_size: must be between 1 and 1000")
+    if not config.shops:
+        problems.append("shops: at least one shop is required")
+    seg = config.segmentation
+    if not 0 < seg.abc.a < seg.abc.b <= 1:
+        problems.append("segmentation.abc: need 0 < a < b <= 1")
+    for i, rule in enumerate(seg.rules):
+        problems.extend(_rule_problems(rule, f"segmentation.rules[{i}]"))
+    push = config.push
+    if push.batch_size < 1:
+        problems.append("push.batch_size: must be at least 1")
+    if push.max_changes <= 0:
+        problems.append("push.max_changes: must be greater than 0")
+    for i, campaign in enumerate(push.discounts):
+        if (campaign.percent is None) == (campaign.amount is None):
+            problems.append(f"push.discounts[{i}]: give exactly one of percent or amount")
+        if campaign.percent is not None and not 0 < campaign.percent <= 100:
+            problems.append(f"push.discounts[{i}].percent: must be in (0, 100]")
+        if not re.fullmatch(r"[A-Z0-9-]{1,12}", campaign.code_prefix):
+            problems.append(
+                f"push.discounts[{i}].code_prefix: use 1-12 capital letters, digits or '-'"
+            )
+    _check_schedule(config.schedule, problems)
+
+
+def _rule_problems(rule: RuleConfig, where: str) -> list[str]:
+    # imported lazily: rules.py is part of segmentation, which imports config types
+    from core.segments.rules import validate_rule
+
+    return [f"{where}.{p}" if not p.startswith(".") else f"{where}{p}" for p in validate_rule(rule)]
+
+
+def _check_schedule(schedule: ScheduleConfig, problems: list[str]) -> None:
+    for key in ("cycle_at", "deletion_scan_at"):
+        value = getattr(schedule, key)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            problems.append(f"schedule.{key}: expected HH:MM (24h), got {value!r}")
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    if schedule.deletion_scan_day not in days:
+        problems.append(
+            f"schedule.deletion_scan_day: expected a weekday name, got "
+            f"{schedule.deletion_scan_day!r}"
+        )
+    if schedule.pull_every_minutes < 1:
+        problems.append("schedule.pull_every_minutes: must be at least 1")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(schedule.timezone)
+    except Exception:
+        problems.append(f"schedule.timezone: unknown time zone {schedule.timezone!r}")

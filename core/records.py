@@ -1,0 +1,274 @@
+"""Canonical records and write operations: the plain data passed between layers.
+
+Connectors map raw payloads into these records (pure functions) and apply these operations;
+`core/mirror.py` stores the records; `core/plan.py` produces the operations. The types live in
+`core` because `core` may not import `connectors`; `connectors/base.py` re-exports them.
+All datetimes are tz-aware UTC; money is in the shop's base currency, rounded to cents.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+# ---------------------------------------------------------------------------------------------
+# Records read from a shop
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    id: str
+    email: str | None
+    number: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    group_id: str | None = None
+    tags: tuple[str, ...] = ()  # tag ids as the shop has them
+    is_guest: bool = False
+    country: str | None = None  # ISO 3166-1 alpha-2
+    city: str | None = None
+    postcode: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItemRecord:
+    line: int
+    product_id: str | None
+    sku: str | None
+    name: str | None
+    quantity: float
+    unit_price: float
+    total: float
+    kind: str = "product"  # product | promotion | shipping | other
+    code: str | None = None  # discount code carried by a promotion line
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: str
+    number: str | None
+    customer_id: str | None  # may be None: guest or deleted customer; keep the email
+    email: str | None
+    placed_at: datetime
+    status: str  # the shop's state, normalised: open | in_progress | completed | cancelled | ...
+    is_valid: bool  # counts for segmentation (configurable per shop)
+    total_gross: float  # order currency
+    total_net: float
+    currency: str
+    base_currency_total_gross: float  # shop base currency
+    base_currency_total_net: float
+    base_currency_refunded: float = 0.0
+    updated_at: datetime | None = None
+    items: tuple[OrderItemRecord, ...] = ()
+    codes: tuple[str, ...] = ()  # discount codes redeemed with this order
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    id: str
+    name: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    id: str
+    name: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Cursors and pages
+
+
+def _dt_json(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _dt_parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a pull stands, stored in the mirror as JSON next to the data it describes.
+
+    `since` is the lower bound of the change window (None: the whole history). `after` is the
+    keyset position inside the current pass (None: from the start), so an interrupted pass
+    resumes at the last committed page. `high` is the newest change time seen in this pass, by
+    the shop's clock; when the pass ends, `finished()` makes it the next window's start.
+    """
+
+    since: datetime | None = None
+    after: str | None = None
+    high: datetime | None = None
+    started: datetime | None = None  # when this pass began, by our clock (backfill hand-over)
+
+    def advance(self, after: str | None, seen: datetime | None) -> Cursor:
+        high = self.high
+        if seen is not None and (high is None or seen > high):
+            high = seen
+        return replace(self, after=after, high=high)
+
+    def finished(self) -> Cursor:
+        return Cursor(since=self.high or self.since)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "since": _dt_json(self.since),
+                "after": self.after,
+                "high": _dt_json(self.high),
+                "started": _dt_json(self.started),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Cursor:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(
+            since=_dt_parse(data.get("since")),
+            after=data.get("after"),
+            high=_dt_parse(data.get("high")),
+            started=_dt_parse(data.get("started")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A raw payload that could not be mapped, and why."""
+
+    entity: str
+    id: str | None
+    error: str
+    raw: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a pull: records, the cursor to store with them, and what failed to map."""
+
+    records: tuple[Any, ...]
+    cursor: Cursor
+    quarantined: tuple[Quarantined, ...] = ()
+    total: int | None = None  # the shop's total for the whole pass, when it tells
+
+
+# ---------------------------------------------------------------------------------------------
+# Write operations (produced by core/plan.py, applied by connectors)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EnsureGroup:
+    """Create the customer group `name` if the shop does not have it."""
+
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"group:{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SetCustomerGroup:
+    """Move a customer from `from_group` (as mirrored) to the group named `group`, or to the
+    shop's default group when `group` is None."""
+
+    customer_id: str
+    group: str | None
+    from_group: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:group"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EnsureTag:
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"tag:{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AddTag:
+    customer_id: str
+    tag: str  # tag name
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:tag+:{self.tag}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RemoveTag:
+    customer_id: str
+    tag: str  # tag name
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:tag-:{self.tag}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EnsureCampaign:
+    """One promotion per discount campaign: active, valid from/until, percent or amount off."""
+
+    name: str
+    percent: float | None
+    amount: float | None
+    valid_from: datetime
+    valid_until: datetime
+    code_prefix: str
+
+    @property
+    def key(self) -> str:
+        return f"campaign:{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IssueCode:
+    """A personal single-use code for one customer; `code` is deterministic, so a retried
+    create never yields a second code."""
+
+    campaign: str
+    customer_id: str
+    code: str
+    customer_number: str | None = None
+    email: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"code:{self.campaign}:{self.customer_id}"
+
+
+WriteOp = (
+    EnsureGroup | SetCustomerGroup | EnsureTag | AddTag | RemoveTag | EnsureCampaign | IssueCode
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """What the shop said about one operation. `remote_id` is the shop's id of what was
+    created or changed, when there is one."""
+
+    op: WriteOp
+    ok: bool
+    error: str | None = None
+    remote_id: str | None = None
+
+
+def utcnow() -> datetime:
+    """The only wall-clock read in core; pure code receives `as_of` instead."""
+    return datetime.now(UTC)

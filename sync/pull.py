@@ -1,0 +1,221 @@
+"""Pulling a shop into the mirror: backfill (whole history, resumable) and incremental pulls.
+
+Owns the loop "ask the connector for the next page, save it with its cursor in one
+transaction". Knows nothing about any platform's API (that is the connector's) and performs no
+SQLite I/O itself (that is core.mirror's). Because every page and its cursor commit together,
+an interruption at any point (Ctrl-C, SIGTERM, SIGKILL, a lost network) loses nothing: the
+next run resumes after the last committed page, and re-read rows are upserted harmlessly.
+
+Cursor keys in `_sync_state`: `customers` / `orders` are the incremental cursors of a shop in
+daily use; `backfill:customers` / `backfill:orders` belong to a running backfill, which never
+touches the incremental ones except to hand over when the shop has none yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.base import Connector, Page
+from core.config import ShopConfig
+from core.mirror import Mirror, UpsertCounts
+from core.records import Cursor, utcnow
+
+log = logging.getLogger("loyalsync.pull")
+
+ENTITIES = ("customers", "orders")
+DELETION_SCAN_KEY = "deletion_scan"
+
+PageCallback = Callable[[str, Page, UpsertCounts], None]
+
+
+class StopRequested(BaseException):
+    """Raised between pages (after the page committed) when SIGTERM/SIGINT asked us to stop."""
+
+
+@dataclass
+class EntityCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    total: int | None = None
+
+    def add(self, page: Page, counts: UpsertCounts) -> None:
+        self.new += counts.new
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.quarantined += len(page.quarantined)
+        self.pages += 1
+        if page.total is not None:
+            self.total = page.total
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+            "pages": self.pages,
+        }
+
+
+@dataclass
+class PullResult:
+    shop: str
+    entities: dict[str, EntityCounts] = field(default_factory=dict)
+    deleted: int = 0
+    run_id: int | None = None
+
+    @property
+    def quarantined(self) -> int:
+        return sum(c.quarantined for c in self.entities.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {k: v.as_dict() for k, v in self.entities.items()}
+        data["deleted"] = self.deleted
+        return data
+
+
+def _iterate(connector: Connector, entity: str, cursor: Cursor) -> Any:
+    if entity == "customers":
+        return connector.iter_customers(cursor)
+    if entity == "orders":
+        return connector.iter_orders(cursor)
+    raise ValueError(f"unknown entity {entity!r}")
+
+
+def pull_entity(
+    connector: Connector,
+    mirror: Mirror,
+    shop: str,
+    entity: str,
+    *,
+    backfill: bool = False,
+    since: datetime | None = None,
+    run_id: int | None = None,
+    on_page: PageCallback | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> EntityCounts:
+    """Pull one entity page by page, committing each page with its cursor."""
+    key = f"backfill:{entity}" if backfill else entity
+    cursor = mirror.get_cursor(shop, key)
+    if cursor is None:
+        cursor = Cursor(since=since if backfill else None, started=now())
+    elif cursor.after is None and not backfill:
+        cursor = replace(cursor, started=now())  # a new incremental pass
+    counts = EntityCounts()
+    for page in _iterate(connector, entity, cursor):
+        saved = mirror.save_page(
+            shop,
+            entity,
+            page.records,
+            page.cursor,
+            quarantined=page.quarantined,
+            run_id=run_id,
+            cursor_entity=key,
+        )
+        counts.add(page, saved)
+        cursor = page.cursor
+        if on_page:
+            on_page(entity, page, saved)
+    _finish_pass(mirror, shop, entity, key, cursor, backfill)
+    return counts
+
+
+def _finish_pass(
+    mirror: Mirror, shop: str, entity: str, key: str, cursor: Cursor, backfill: bool
+) -> None:
+    if not backfill:
+        mirror.save_cursor(shop, key, cursor.finished())
+        return
+    # hand over to the incremental cursor only when the shop has none yet: a shop already in
+    # daily use keeps its own window; changes during the backfill are caught by it anyway
+    if mirror.get_cursor(shop, entity) is None:
+        mirror.save_cursor(shop, entity, Cursor(since=cursor.started))
+    mirror.delete_cursor(shop, key)
+
+
+def deletion_scan_due(mirror: Mirror, shop: str, every_days: int, now: datetime) -> bool:
+    last = mirror.get_cursor(shop, DELETION_SCAN_KEY)
+    if last is None or last.since is None:
+        return True
+    return now - last.since >= timedelta(days=every_days)
+
+
+def scan_deletions(connector: Connector, mirror: Mirror, shop: str, now: datetime) -> int:
+    """Full id scan: customers the shop no longer lists are marked deleted and anonymised."""
+    live: set[str] = set()
+    for ids in connector.iter_customer_ids():
+        live.update(ids)
+    deleted = mirror.mark_deleted(shop, live, now)
+    mirror.save_cursor(shop, DELETION_SCAN_KEY, Cursor(since=now))
+    return deleted
+
+
+def refresh_state(connector: Connector, mirror: Mirror, shop: str) -> None:
+    """Mirror the shop's customer groups and tags as it has them now."""
+    state = connector.current_state()
+    mirror.replace_groups(shop, state.groups, state.default_group_id)
+    mirror.replace_tags(shop, state.tags)
+
+
+def pull_shop(
+    connector: Connector,
+    mirror: Mirror,
+    shop: ShopConfig,
+    *,
+    backfill: bool = False,
+    since: datetime | None = None,
+    deletion_scan: bool | None = None,
+    on_page: PageCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> PullResult:
+    """One pull of one shop: groups and tags, customers, orders, and (incremental pulls, when
+    due or asked for) the deletion scan. Recorded in `_runs` with its counts and outcome."""
+    kind = "backfill" if backfill else "pull"
+    if should_stop is not None:
+        on_page = _stopping(on_page, should_stop)
+    run_id = mirror.start_run(shop.name, kind)
+    result = PullResult(shop=shop.name, run_id=run_id)
+    try:
+        refresh_state(connector, mirror, shop.name)
+        for entity in ENTITIES:
+            result.entities[entity] = pull_entity(
+                connector, mirror, shop.name, entity, backfill=backfill, since=since,
+                run_id=run_id, on_page=on_page, now=now,
+            )  # fmt: skip
+        scan = deletion_scan
+        if scan is None:
+            scan = not backfill and deletion_scan_due(
+                mirror, shop.name, shop.deletion_scan_days, now()
+            )
+        if scan and connector.capabilities.deletion_scan:
+            result.deleted = scan_deletions(connector, mirror, shop.name, now())
+    except BaseException as exc:
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit | StopRequested)
+        outcome = "interrupted" if stopped else "failed"
+        mirror.finish_run(run_id, outcome, result.as_dict(), error=str(exc)[:500])
+        raise
+    outcome = "partial" if result.quarantined else "ok"
+    mirror.finish_run(run_id, outcome, result.as_dict())
+    log.info(
+        "[%s] %s done: %s", shop.name, kind,
+        ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in result.entities.items()),
+    )  # fmt: skip
+    return result
+
+
+def _stopping(on_page: PageCallback | None, should_stop: Callable[[], bool]) -> PageCallback:
+    def callback(entity: str, page: Page, counts: UpsertCounts) -> None:
+        if on_page:
+            on_page(entity, page, counts)
+        if should_stop():
+            raise StopRequested(f"stopped after a committed page of {entity}")
+
+    return callback

@@ -1,0 +1,213 @@
+"""The HTTP layer against a real local server: retries, Retry-After, errors, redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from connectors.http import HttpClient, HttpPolicy, TokenBucket, parse_retry_after, redact_url
+from core.errors import ApiError, AuthError, RateLimitedError, TransientError
+
+SECRET = "sup3r-s3cret-key-value"
+
+
+class Script:
+    """Responses to serve in order: (status, headers, body) or 'drop' to close the socket."""
+
+    def __init__(self) -> None:
+        self.responses: list[object] = []
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            script.seen.append((self.command, self.path, dict(self.headers)))
+            item = script.responses.pop(0) if script.responses else (200, {}, {"ok": True})
+            if item == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            status, headers, body = item  # type: ignore[misc]
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def client(url: str, sleeps: list[float], **kw: object) -> HttpClient:
+    policy = HttpPolicy(shop="test", base_url=url, requests_per_second=1000, max_attempts=4,
+                        read_timeout=5, secrets=(SECRET,), **kw)  # type: ignore[arg-type]  # fmt: skip
+    return HttpClient(policy, sleep=sleeps.append)
+
+
+def test_retry_on_503_then_success(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.responses = [(503, {}, {"errors": []}), (503, {}, {}), (200, {}, {"data": [1]})]
+    sleeps: list[float] = []
+    response = client(url, sleeps).get("/api/thing")
+    assert response.json() == {"data": [1]}
+    assert len(script.seen) == 3
+    assert len(sleeps) == 2 and all(0 <= s <= 30 for s in sleeps)
+
+
+def test_429_with_retry_after_seconds_waits_exactly_that_long(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.responses = [(429, {"Retry-After": "7"}, {}), (200, {}, {"ok": 1})]
+    sleeps: list[float] = []
+    client(url, sleeps).post("/api/search/customer", json={}, read=True, idempotent=True)
+    assert sleeps == [7.0]
+
+
+def test_429_with_http_date_retry_after(server: tuple[str, Script]) -> None:
+    url, script = server
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    script.responses = [(429, {"Retry-After": when}, {}), (200, {}, {})]
+    sleeps: list[float] = []
+    client(url, sleeps).get("/x")
+    assert len(sleeps) == 1 and 27 <= sleeps[0] <= 30
+
+
+def test_retry_after_is_clamped() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("100000", now, 120) == 120
+    assert parse_retry_after("-5", now, 120) == 0
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now, 120) == 10
+    assert parse_retry_after("soon", now, 120) is None
+
+
+def test_retries_exhausted_raise_transient_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.responses = [(502, {}, {})] * 4
+    with pytest.raises(TransientError) as info:
+        client(url, []).get("/api/x")
+    assert info.value.status == 502 and "gave up after 4 attempts" in str(info.value)
+    assert len(script.seen) == 4
+
+
+def test_429_exhausted_is_rate_limited_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.responses = [(429, {"Retry-After": "1"}, {})] * 4
+    with pytest.raises(RateLimitedError) as info:
+        client(url, []).get("/api/x")
+    assert info.value.retry_after == 1.0 and info.value.exit_code == 75
+
+
+def test_401_raises_auth_error_without_retry(server: tuple[str, Script]) -> None:
+    url, script = server
+    body = {"errors": [{"code": "9", "status": "401", "detail": "Access token could not be verified"}]}
+    script.responses = [(401, {}, body)]
+    with pytest.raises(AuthError) as info:
+        client(url, []).get("/api/customer")
+    assert info.value.status == 401 and info.value.code == "9" and info.value.exit_code == 3
+    assert info.value.shop == "test"
+    assert len(script.seen) == 1
+
+
+def test_other_4xx_is_api_error_with_payload(server: tuple[str, Script]) -> None:
+    url, script = server
+    body = {"errors": [{"code": "FRAMEWORK__QUERY_LIMIT_EXCEEDED", "status": "400"}]}
+    script.responses = [(400, {}, body)]
+    with pytest.raises(ApiError) as info:
+        client(url, []).post("/api/search/order", json={"limit": 9999})
+    assert info.value.code == "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
+    assert info.value.payload == body
+    assert len(script.seen) == 1
+
+
+def test_500_retried_for_reads_only(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.responses = [(500, {}, {}), (200, {}, {})]
+    client(url, []).get("/read")
+    assert len(script.seen) == 2
+    script.seen.clear()
+    script.responses = [(500, {}, {}), (200, {}, {})]
+    with pytest.raises(TransientError):
+        client(url, []).post("/api/_action/sync", json={})
+    assert len(script.seen) == 1
+
+
+def test_dropped_connection_retried_when_idempotent_not_for_blind_writes(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.responses = ["drop", (200, {}, {"ok": 1})]
+    assert client(url, []).get("/x").json() == {"ok": 1}
+    script.seen.clear()
+    script.responses = ["drop", (200, {}, {})]
+    with pytest.raises(TransientError, match="not retried"):
+        client(url, []).post("/api/customer", json={})
+    assert len(script.seen) == 1
+
+
+def test_connection_refused_is_retried_then_transient() -> None:
+    sleeps: list[float] = []
+    with pytest.raises(TransientError, match="connection error"):
+        client("http://127.0.0.1:9", sleeps).post("/api/x", json={})
+    assert len(sleeps) == 3
+
+
+def test_secrets_never_reach_logs_or_errors(
+    server: tuple[str, Script], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, script = server
+    script.responses = [(503, {}, {}), (403, {}, {"error": f"bad key {SECRET}"})]
+    caplog.set_level(logging.DEBUG)
+    http = client(url, [], headers={"Authorization": f"Bearer {SECRET}"})
+    with pytest.raises(AuthError) as info:
+        http.get(f"/api/customers?ws_key={SECRET}&display=full")
+    assert len(script.seen) == 2 and SECRET in script.seen[0][1]  # it was really sent
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "ws_key=***" in text  # urllib3 and our own debug lines were logged, redacted
+    assert SECRET not in text
+    assert SECRET not in str(info.value) and SECRET not in repr(http)
+
+
+def test_redact_url_hides_userinfo_and_key_params() -> None:
+    assert redact_url("https://KEY123:@shop.test/api?ws_key=abc&limit=5") == (
+        "https://***@shop.test/api?ws_key=***&limit=5"
+    )
+
+
+def test_token_bucket_limits_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    bucket = TokenBucket(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(6):
+        bucket.acquire()
+    # a burst of 2, then one request every 0.5 s
+    assert slept == pytest.approx([0.5, 0.5, 0.5, 0.5])
