@@ -24,6 +24,10 @@ ENTRY_POINT_GROUP = "loyalsync.connectors"
 BUILTINS: dict[str, str] = {
     "shopware": "connectors.shopware.client:ShopwareConnector",
 }
+# modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
+SIMULATORS: dict[str, str] = {
+    "shopware": "connectors.shopware.simulator",
+}
 
 
 def _load(target: str) -> Any:
@@ -57,6 +61,14 @@ def connector_class(platform: str) -> Any:
         return plugin.load()
     except Exception as exc:  # a broken plugin must not look like our bug
         raise ConfigError(f"connector plugin {platform!r} failed to load: {exc}") from None
+
+
+def simulator_module(platform: str) -> Any:
+    """The simulator module of a built-in platform (for `demo`, `simulate` and tests)."""
+    if platform not in SIMULATORS:
+        known = ", ".join(SIMULATORS)
+        raise ConfigError(f"no simulator for platform {platform!r}; available: {known}")
+    return importlib.import_module(SIMULATORS[platform])
 
 
 def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:

@@ -119,6 +119,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX _push_log_run ON _push_log (run_id);
         """,
     ),
+    (
+        2,
+        # segmentation reads every order once per run, grouped per customer: covering the
+        # columns it needs lets SQLite walk this index in customer order without touching the
+        # table or sorting (half the time of the aggregate at a million customers)
+        """
+        CREATE INDEX orders_segment_summary ON orders (shop, customer_id, placed_at, is_valid,
+            base_currency_total_gross, base_currency_total_net, base_currency_refunded);
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -531,3 +541,383 @@ class Mirror:
 
     def shops(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT shop FROM customers ORDER BY 1")]
+
+
+# -- push
+# What `sync/push.py` reads to plan and writes after each batch. Rows the push changed get
+# row_hash 'pushed', so the next pull overwrites them with the shop's own version whatever it is.
+
+from core.records import (  # noqa: E402  (this section's own imports, kept beside it)
+    AddTag,
+    EnsureGroup,
+    EnsureTag,
+    IssueCode,
+    OpResult,
+    RemoveTag,
+    SetCustomerGroup,
+)
+
+_CODE_COLUMNS = "campaign, customer_id, code, status, issued_at, valid_until"
+# the earlier of sign-up and first valid order (mirror times compare correctly as text)
+_BORN = "MIN(COALESCE(c.created_at, f.first), COALESCE(f.first, c.created_at))"
+
+
+def load_push_state(mirror: Mirror, shop: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Plain rows for the push planner: live customers (id, group_id, tags JSON, born,
+    is_guest, number, email), groups (id, name, is_default), tags (id, name) and codes
+    (campaign, customer_id, code, status, issued_at, valid_until)."""
+    customers = mirror.conn.execute(
+        f"SELECT c.id, c.group_id, c.tags, {_BORN}, c.is_guest, c.number, c.email "
+        "FROM customers c LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first FROM orders "
+        "WHERE shop = ? AND is_valid GROUP BY customer_id) f ON f.customer_id = c.id "
+        "WHERE c.shop = ? AND c.deleted_at IS NULL ORDER BY c.id",
+        (shop, shop),
+    ).fetchall()
+
+    def rows(columns: str, table: str) -> list[tuple[Any, ...]]:
+        sql = f"SELECT {columns} FROM {table} WHERE shop = ? ORDER BY 1, 2"
+        return mirror.conn.execute(sql, (shop,)).fetchall()
+
+    return {
+        "customers": customers,
+        "groups": rows("id, name, is_default", "groups"),
+        "tags": rows("id, name", "tags"),
+        "codes": rows(_CODE_COLUMNS, "codes"),
+    }
+
+
+def load_push_members(mirror: Mirror, shop: str) -> dict[str, set[str]]:
+    """customer id -> the segments ('family:value') the customer is in now."""
+    members: dict[str, set[str]] = {}
+    for cid, segment in mirror.conn.execute(
+        "SELECT customer_id, segment FROM segment_members WHERE shop = ?", (shop,)
+    ):
+        members.setdefault(cid, set()).add(segment)
+    return members
+
+
+def save_planned_codes(
+    mirror: Mirror,
+    shop: str,
+    codes: Iterable[tuple[str, str, str, datetime, datetime | None]],
+    run_id: int | None,
+) -> None:
+    """Record codes as 'planned' before they are sent (campaign, customer_id, code, issued_at,
+    valid_until): a push killed after sending never issues a second code."""
+    rows = [
+        (shop, campaign, cid, code, db_time(at), db_time(until), run_id)
+        for campaign, cid, code, at, until in codes
+    ]
+    with mirror.transaction():
+        mirror.conn.executemany(
+            f"INSERT INTO codes (shop, {_CODE_COLUMNS}, run_id) "
+            "VALUES (?, ?, ?, ?, 'planned', ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+
+def save_push_results(mirror: Mirror, shop: str, results: Sequence[OpResult]) -> None:
+    """Update the mirror's view after writes the shop accepted, so the next plan is empty."""
+    with mirror.transaction() as conn:
+        for result in results:
+            if result.ok:
+                _save_push_result(conn, shop, result)
+
+
+def _save_push_result(conn: sqlite3.Connection, shop: str, result: OpResult) -> None:
+    op = result.op
+    if isinstance(op, EnsureGroup | EnsureTag):
+        table = "groups" if isinstance(op, EnsureGroup) else "tags"
+        sql = f"SELECT 1 FROM {table} WHERE shop = ? AND name = ?"
+        if not conn.execute(sql, (shop, op.name)).fetchone():
+            conn.execute(
+                f"INSERT INTO {table} (shop, id, name) VALUES (?, ?, ?)",
+                (shop, result.remote_id or op.name, op.name),
+            )
+    elif isinstance(op, SetCustomerGroup):
+        where, args = ("name = ?", (op.group,)) if op.group else ("is_default = 1", ())
+        conn.execute(
+            "UPDATE customers SET row_hash = 'pushed', group_id = (SELECT id FROM groups "
+            f"WHERE shop = ? AND {where} ORDER BY id LIMIT 1) WHERE shop = ? AND id = ?",
+            (shop, *args, shop, op.customer_id),
+        )
+    elif isinstance(op, AddTag | RemoveTag):
+        _save_customer_tag(conn, shop, op, result.remote_id)
+    elif isinstance(op, IssueCode):
+        conn.execute(
+            "UPDATE codes SET status = 'issued' WHERE shop = ? AND campaign = ? AND "
+            "customer_id = ? AND code = ? AND status = 'planned'",
+            (shop, op.campaign, op.customer_id, op.code),
+        )
+
+
+def _save_customer_tag(
+    conn: sqlite3.Connection, shop: str, op: AddTag | RemoveTag, remote_id: str | None
+) -> None:
+    found = conn.execute(
+        "SELECT id FROM tags WHERE shop = ? AND name = ?", (shop, op.tag)
+    ).fetchone()
+    tag_id = found[0] if found else remote_id
+    row = conn.execute(
+        "SELECT tags FROM customers WHERE shop = ? AND id = ?", (shop, op.customer_id)
+    ).fetchone()
+    if row is None or tag_id is None:
+        return
+    tags = set(json.loads(row[0] or "[]"))
+    tags = tags | {tag_id} if isinstance(op, AddTag) else tags - {tag_id}
+    conn.execute(
+        "UPDATE customers SET tags = ?, row_hash = 'pushed' WHERE shop = ? AND id = ?",
+        (_json(sorted(tags)), shop, op.customer_id),
+    )
+
+
+def expire_codes(mirror: Mirror, shop: str, as_of: datetime) -> int:
+    """Issued codes past their validity and never redeemed become 'expired'."""
+    with mirror.transaction():
+        cur = mirror.conn.execute(
+            "UPDATE codes SET status = 'expired' WHERE shop = ? AND status = 'issued' "
+            "AND valid_until IS NOT NULL AND valid_until <= ?",
+            (shop, db_time(as_of)),
+        )
+    return cur.rowcount
+
+
+def record_redemptions(mirror: Mirror, shop: str) -> int:
+    """Codes found on pulled orders (`orders.codes`, case-insensitive) become 'redeemed' with
+    the earliest such order (SQLite takes the bare column o.id from the MIN(placed_at) row)."""
+    with mirror.transaction():
+        cur = mirror.conn.execute(
+            "UPDATE codes SET status = 'redeemed', redeemed_order_id = u.order_id, "
+            "redeemed_at = u.placed_at FROM (SELECT UPPER(j.value) AS code, o.id AS order_id, "
+            "MIN(o.placed_at) AS placed_at FROM orders o, json_each(o.codes) j "
+            "WHERE o.shop = ? AND o.codes != '[]' GROUP BY UPPER(j.value)) AS u "
+            "WHERE codes.shop = ? AND UPPER(codes.code) = u.code AND codes.status != 'redeemed'",
+            (shop, shop),
+        )
+    return cur.rowcount
+
+
+# -- segmentation
+# What `core/segments/run.py` reads and writes. Orders are aggregated in SQL, one GROUP BY pass
+# per customer row (plus one per e-mail for orders without a customer row), so memory grows
+# with customers, not orders; `core.segments.identity` merges the rows of one person. Stored
+# membership is replaced by writing only what changed, with an 'enter' or 'exit' in
+# segment_history for each change.
+
+from core.config import SegmentationConfig  # noqa: E402  (this section's own imports)
+from core.segments import diff as _seg_diff  # noqa: E402
+from core.segments import identity as _seg_identity  # noqa: E402
+
+# revenue of one valid order in the base currency; refunds are gross amounts, so the net
+# revenue loses the refunded share of the order. Never below zero.
+_SEG_REVENUE = {
+    "gross": "MAX(o.base_currency_total_gross - o.base_currency_refunded, 0)",
+    "net": "CASE WHEN o.base_currency_total_gross > 0 THEN MAX(o.base_currency_total_net * "
+    "(1 - o.base_currency_refunded / o.base_currency_total_gross), 0) "
+    "ELSE MAX(o.base_currency_total_net - o.base_currency_refunded, 0) END",
+}
+_SEG_AGGREGATES = (
+    "COALESCE(SUM(o.is_valid != 0), 0) AS orders, COALESCE(SUM(o.is_valid = 0), 0) AS "
+    "invalid_orders, TOTAL(CASE WHEN o.is_valid THEN {revenue} END) AS revenue, "
+    "MIN(CASE WHEN o.is_valid THEN o.placed_at END) AS first_order_at, "
+    "MAX(CASE WHEN o.is_valid THEN o.placed_at END) AS last_order_at"
+)
+_SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
+_SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
+_SEG_CUSTOMERS = (
+    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, "
+    "c.group_id, g.name AS group_name, c.country, c.city, c.postcode "
+    "FROM customers c NOT INDEXED LEFT JOIN groups g ON g.shop = c.shop AND g.id = c.group_id "
+    "WHERE c.shop = :shop AND c.deleted_at IS NULL"
+)
+_SEG_PARTIALS = (
+    "SELECT o.customer_id AS customer_id, NULL AS email, {aggregates} FROM orders o "
+    "WHERE o.shop = :shop AND o.customer_id IS NOT NULL AND o.placed_at <= :as_of "
+    "GROUP BY o.customer_id "
+    "UNION ALL SELECT NULL, o.email, {aggregates} FROM orders o INDEXED BY orders_segment_summary "
+    "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
+    "AND o.placed_at <= :as_of GROUP BY o.email"
+)  # the index: few orders lack a customer, while walking orders_email would visit them all
+_SEG_ITEMS = (
+    "FROM orders o INDEXED BY orders_segment_summary CROSS JOIN order_items i "
+    "ON i.shop = o.shop AND i.order_id = o.id "
+    "WHERE o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of AND i.kind = 'product' "
+)
+_SEG_PRODUCT = "COALESCE(i.product_id, i.sku)"
+_SEG_PRODUCTS = (
+    f"SELECT o.customer_id AS customer_id, NULL AS email, COUNT(DISTINCT {_SEG_PRODUCT}) "
+    f"AS distinct_products {_SEG_ITEMS} AND o.customer_id IS NOT NULL GROUP BY o.customer_id "
+    f"UNION ALL SELECT NULL, o.email, COUNT(DISTINCT {_SEG_PRODUCT}) {_SEG_ITEMS} "
+    "AND o.customer_id IS NULL AND o.email IS NOT NULL GROUP BY o.email"
+)
+_SEG_PAIRS = (
+    f"SELECT o.customer_id AS customer_id, o.email AS email, {_SEG_PRODUCT} AS product "
+    f"{_SEG_ITEMS} AND o.customer_id IN (SELECT value FROM json_each(:ids)) "
+    f"UNION ALL SELECT NULL, o.email, {_SEG_PRODUCT} {_SEG_ITEMS} AND o.customer_id IS NULL "
+    "AND o.email IN (SELECT value FROM json_each(:emails))"
+)
+_SEG_PURCHASES = (
+    "SELECT c.id AS customer_row_id, c.email AS customer_email, o.email AS order_email, "
+    "i.product_id, i.sku FROM order_items i NOT INDEXED "
+    "CROSS JOIN orders o ON o.shop = i.shop AND o.id = i.order_id "
+    "LEFT JOIN customers c ON c.shop = o.shop AND c.id = o.customer_id AND c.deleted_at IS NULL "
+    "WHERE i.shop = :shop AND o.is_valid AND o.placed_at <= :as_of AND ("
+    "i.product_id IN (SELECT value FROM json_each(:refs)) "
+    "OR i.sku IN (SELECT value FROM json_each(:refs)))"
+)
+_SEG_MEMBER_COLUMNS = "customer_id, segment, family, since, as_of"
+
+
+def load_summary(
+    mirror: Mirror,
+    shop: str,
+    as_of: datetime,
+    cfg: SegmentationConfig,
+    *,
+    products: bool = False,
+    contacts: bool = True,
+) -> pd.DataFrame:
+    """The customer summary aggregate, one row per identity with a live customer row (columns:
+    `core.segments.summary.RAW_DEFAULTS`; times as UTC datetimes). Only orders placed at or
+    before `as_of` count; revenue is gross or net per `cfg.revenue`, in the base currency,
+    refunds subtracted, invalid orders left out. `distinct_products` costs a join over every
+    order line, so it is only counted when `products` is true (0 otherwise). Without
+    `contacts` the number, names and company stay empty (less memory for a segment run)."""
+    params = {"shop": shop, "as_of": db_time(as_of)}
+    aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
+    names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
+    customers = _seg_frame(mirror, _SEG_CUSTOMERS.format(contacts=names), params)
+    partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
+    merge = cfg.merge_guests_by_email
+    exact = None
+    if products:
+        counts = mirror.frame(_SEG_PRODUCTS, params)
+        partials = partials.merge(counts, on=["customer_id", "email"], how="left")
+        ids, emails = _seg_identity.merged_identity_members(partials, customers, merge)
+        pairs = mirror.frame(
+            _SEG_PAIRS, {**params, "ids": json.dumps(ids), "emails": json.dumps(emails)}
+        )
+        exact = _seg_identity.distinct_products(pairs, customers, merge)
+    else:
+        partials["distinct_products"] = 0
+    partials["distinct_products"] = partials["distinct_products"].fillna(0)
+    return _seg_identity.assemble(customers, partials, merge, exact)
+
+
+def _seg_frame(mirror: Mirror, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """A query's rows as a frame, read in chunks: a million rows never sit in memory twice
+    (once as Python tuples and once as columns)."""
+    chunks = list(pd.read_sql_query(sql, mirror.conn, params=params, chunksize=100_000))
+    if not chunks:
+        return pd.read_sql_query(sql, mirror.conn, params=params)
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def load_purchases(mirror: Mirror, shop: str, refs: Sequence[str], as_of: datetime) -> pd.DataFrame:
+    """Valid order lines (placed at or before as_of) whose product id or SKU is in `refs`:
+    customer_row_id and customer_email (of a live customer row, else None), order_email,
+    product_id, sku. Scans order_items once; used only when rules ask what was bought."""
+    params = {"shop": shop, "as_of": db_time(as_of), "refs": json.dumps(list(refs))}
+    return mirror.frame(_SEG_PURCHASES, params)
+
+
+def load_members(
+    mirror: Mirror, shop: str, *, family: str | None = None, segment: str | None = None
+) -> pd.DataFrame:
+    """Stored membership (customer_id, segment, family, since, as_of), optionally of one
+    family or one segment. `since` is when the customer entered the segment; `as_of` the
+    as_of of the run that wrote the row."""
+    sql = f"SELECT {_SEG_MEMBER_COLUMNS} FROM segment_members WHERE shop = ?"
+    params: tuple[Any, ...] = (shop,)
+    if segment is not None:
+        sql, params = sql + " AND segment = ?", (*params, segment)
+    if family is not None:  # a range on the (shop, segment) index: 'family:' <= s < 'family;'
+        sql += " AND segment >= ? AND segment < ?"
+        params = (*params, f"{family}:", f"{family};")
+    return mirror.frame(sql + " ORDER BY customer_id, segment", params)
+
+
+def save_segments(
+    mirror: Mirror, shop: str, members: pd.DataFrame, as_of: datetime, run_id: int | None = None
+) -> dict[str, int]:
+    """Make `members` (customer_id, segment, family) the shop's stored membership: delete the
+    rows that exited, insert the rows that entered (since = as_of), and append one history
+    event per change at as_of. Unchanged rows are not touched, so re-running with the same
+    result writes nothing. Returns counts: entered, exited, members."""
+    current = mirror.frame(
+        "SELECT customer_id, group_concat(segment, char(31)) AS signature "
+        "FROM segment_members WHERE shop = ? GROUP BY customer_id",
+        (shop,),
+    )
+    entered, exited = _seg_diff.membership_changes(current, members)
+    stamp = db_time(as_of)
+    gone = list(zip(exited["customer_id"].tolist(), exited["segment"].tolist(), strict=True))
+    new = list(
+        zip(
+            entered["customer_id"].tolist(),
+            entered["segment"].tolist(),
+            entered["family"].tolist(),
+            strict=True,
+        )
+    )
+    with mirror.transaction() as conn:
+        conn.executemany(
+            "DELETE FROM segment_members WHERE shop = ? AND customer_id = ? AND segment = ?",
+            ((shop, cid, seg) for cid, seg in gone),
+        )
+        conn.executemany(
+            "INSERT INTO segment_members (shop, customer_id, segment, family, since, as_of) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((shop, cid, seg, fam, stamp, stamp) for cid, seg, fam in new),
+        )
+        history = (
+            "INSERT INTO segment_history (shop, customer_id, segment, family, event, at, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        conn.executemany(
+            history,
+            ((shop, cid, seg, seg.partition(":")[0], "exit", stamp, run_id) for cid, seg in gone),
+        )
+        conn.executemany(
+            history, ((shop, cid, seg, fam, "enter", stamp, run_id) for cid, seg, fam in new)
+        )
+    return {"entered": len(new), "exited": len(gone), "members": len(members)}
+
+
+# -- report
+
+
+def load_movements(mirror: Mirror, shop: str, since: datetime, limit: int = 30) -> pd.DataFrame:
+    """Moves between segments of one family (B to A, loyal to slipping) recorded since
+    `since`: from_segment, to_segment, customers, most frequent first."""
+    return mirror.frame(
+        "SELECT x.segment AS from_segment, e.segment AS to_segment, COUNT(*) AS customers "
+        "FROM segment_history e JOIN segment_history x ON x.shop = e.shop "
+        "AND x.customer_id = e.customer_id AND x.family = e.family AND x.at = e.at "
+        "AND x.event = 'exit' "
+        "WHERE e.shop = ? AND e.event = 'enter' AND e.at >= ? "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+        (shop, db_time(since), limit),
+    )
+
+
+def managed_view(mirror: Mirror, shop: str) -> dict[str, list[tuple[str, int]]]:
+    """What the shop holds now as mirrored: customers per group, per tag, codes per status."""
+    groups = mirror.conn.execute(
+        "SELECT COALESCE(g.name, c.group_id), COUNT(*) FROM customers c LEFT JOIN groups g "
+        "ON g.shop = c.shop AND g.id = c.group_id WHERE c.shop = ? AND c.deleted_at IS NULL "
+        "GROUP BY 1 ORDER BY 2 DESC",
+        (shop,),
+    ).fetchall()
+    tags = mirror.conn.execute(
+        "SELECT COALESCE(t.name, j.value), COUNT(*) FROM customers c, json_each(c.tags) j "
+        "LEFT JOIN tags t ON t.shop = c.shop AND t.id = j.value WHERE c.shop = ? "
+        "GROUP BY 1 ORDER BY 2 DESC",
+        (shop,),
+    ).fetchall()
+    codes = mirror.conn.execute(
+        "SELECT campaign || ': ' || status, COUNT(*) FROM codes WHERE shop = ? "
+        "GROUP BY 1 ORDER BY 1",
+        (shop,),
+    ).fetchall()
+    return {"groups": groups, "tags": tags, "codes": codes}

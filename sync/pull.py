@@ -187,9 +187,16 @@ def pull_shop(
         refresh_state(connector, mirror, shop.name)
         for entity in ENTITIES:
             result.entities[entity] = pull_entity(
-                connector, mirror, shop.name, entity, backfill=backfill, since=since,
-                run_id=run_id, on_page=on_page, now=now,
-            )  # fmt: skip
+                connector,
+                mirror,
+                shop.name,
+                entity,
+                backfill=backfill,
+                since=since,
+                run_id=run_id,
+                on_page=on_page,
+                now=now,
+            )
         scan = deletion_scan
         if scan is None:
             scan = not backfill and deletion_scan_due(
@@ -205,9 +212,11 @@ def pull_shop(
     outcome = "partial" if result.quarantined else "ok"
     mirror.finish_run(run_id, outcome, result.as_dict())
     log.info(
-        "[%s] %s done: %s", shop.name, kind,
+        "[%s] %s done: %s",
+        shop.name,
+        kind,
         ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in result.entities.items()),
-    )  # fmt: skip
+    )
     return result
 
 

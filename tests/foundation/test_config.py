@@ -44,13 +44,18 @@ def test_every_problem_is_reported_at_once() -> None:
     data = {
         "databse": "x.db",  # unknown key with a did-you-mean
         "shops": [
-            {"name": "a", "platform": "shopwre", "url": "ftp://x", "credentials": {"k": "${NOPE}"},
-             "requests_per_second": "fast"},
+            {
+                "name": "a",
+                "platform": "shopwre",
+                "url": "ftp://x",
+                "credentials": {"k": "${NOPE}"},
+                "requests_per_second": "fast",
+            },
             {"name": "a", "platform": "shopware"},  # duplicate name, url missing
         ],
         "push": {"batch_size": "many", "max_changes": 0},
         "schedule": {"cycle_at": "25:00"},
-    }  # fmt: skip
+    }
     with pytest.raises(ConfigError) as info:
         build_config(data, env={})
     problems = info.value.problems

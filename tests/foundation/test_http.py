@@ -65,8 +65,15 @@ def server() -> Iterator[tuple[str, Script]]:
 
 
 def client(url: str, sleeps: list[float], **kw: object) -> HttpClient:
-    policy = HttpPolicy(shop="test", base_url=url, requests_per_second=1000, max_attempts=4,
-                        read_timeout=5, secrets=(SECRET,), **kw)  # type: ignore[arg-type]  # fmt: skip
+    policy = HttpPolicy(
+        shop="test",
+        base_url=url,
+        requests_per_second=1000,
+        max_attempts=4,
+        read_timeout=5,
+        secrets=(SECRET,),
+        **kw,
+    )  # type: ignore[arg-type]
     return HttpClient(policy, sleep=sleeps.append)
 
 
@@ -124,7 +131,9 @@ def test_429_exhausted_is_rate_limited_error(server: tuple[str, Script]) -> None
 
 def test_401_raises_auth_error_without_retry(server: tuple[str, Script]) -> None:
     url, script = server
-    body = {"errors": [{"code": "9", "status": "401", "detail": "Access token could not be verified"}]}
+    body = {
+        "errors": [{"code": "9", "status": "401", "detail": "Access token could not be verified"}]
+    }
     script.responses = [(401, {}, body)]
     with pytest.raises(AuthError) as info:
         client(url, []).get("/api/customer")

@@ -11,26 +11,42 @@ import pytest
 
 from core.errors import ConfigError
 from core.mirror import SCHEMA_VERSION, Mirror, db_time, parse_db_time
-from core.records import CustomerRecord, Cursor, OrderItemRecord, OrderRecord, Quarantined
+from core.records import Cursor, CustomerRecord, OrderItemRecord, OrderRecord, Quarantined
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def customer(i: int, **kw: object) -> CustomerRecord:
-    base = dict(id=f"c{i:04d}", email=f"user{i}@example.com", first_name="Ann", last_name=f"L{i}",
-                country="DE", city="Berlin", postcode="10115", created_at=T0 + timedelta(days=i))  # fmt: skip
+    base = dict(
+        id=f"c{i:04d}",
+        email=f"user{i}@example.com",
+        first_name="Ann",
+        last_name=f"L{i}",
+        country="DE",
+        city="Berlin",
+        postcode="10115",
+        created_at=T0 + timedelta(days=i),
+    )
     base.update(kw)
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
 
 def order(i: int, customer_id: str, **kw: object) -> OrderRecord:
     base = dict(
-        id=f"o{i:05d}", number=str(10000 + i), customer_id=customer_id, email="x@example.com",
-        placed_at=T0 + timedelta(days=i), status="completed", is_valid=True, total_gross=119.0,
-        total_net=100.0, currency="EUR", base_currency_total_gross=119.0,
+        id=f"o{i:05d}",
+        number=str(10000 + i),
+        customer_id=customer_id,
+        email="x@example.com",
+        placed_at=T0 + timedelta(days=i),
+        status="completed",
+        is_valid=True,
+        total_gross=119.0,
+        total_net=100.0,
+        currency="EUR",
+        base_currency_total_gross=119.0,
         base_currency_total_net=100.0,
         items=(OrderItemRecord(1, "p1", "SKU-1", "Thing", 1, 119.0, 119.0),),
-    )  # fmt: skip
+    )
     base.update(kw)
     return OrderRecord(**base)  # type: ignore[arg-type]
 
@@ -69,7 +85,9 @@ def test_upsert_counts_new_updated_unchanged(tmp_path: Path) -> None:
     m = Mirror.open(tmp_path / "m.db")
     first = m.save_page("s", "customers", [customer(1), customer(2)], Cursor(after="2"))
     assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
-    again = m.save_page("s", "customers", [customer(1), customer(2, city="Hamburg")], Cursor(after="2"))
+    again = m.save_page(
+        "s", "customers", [customer(1), customer(2, city="Hamburg")], Cursor(after="2")
+    )
     assert (again.new, again.updated, again.unchanged) == (0, 1, 1)
     assert m.conn.execute("SELECT city FROM customers WHERE id='c0002'").fetchone()[0] == "Hamburg"
     assert m.get_cursor("s", "customers") == Cursor(after="2")
@@ -81,7 +99,10 @@ def test_order_items_replaced_with_the_order(tmp_path: Path) -> None:
     m.save_page("s", "orders", [order(1, "c1")], Cursor())
     two = (OrderItemRecord(1, "p1", "A", "a", 1, 1, 1), OrderItemRecord(2, "p2", "B", "b", 2, 2, 4))
     m.save_page("s", "orders", [order(1, "c1", items=two)], Cursor())
-    assert m.conn.execute("SELECT sku FROM order_items ORDER BY line").fetchall() == [("A",), ("B",)]
+    assert m.conn.execute("SELECT sku FROM order_items ORDER BY line").fetchall() == [
+        ("A",),
+        ("B",),
+    ]
 
 
 def test_crash_inside_a_page_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:

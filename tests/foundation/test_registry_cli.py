@@ -18,7 +18,7 @@ from connectors import connector_class, platform_names
 from core.errors import ConfigError
 from sync.cli import cli, run
 
-PLUGIN = '''
+PLUGIN = """
 from typing import ClassVar
 from connectors.base import Capabilities, CheckResult
 
@@ -33,7 +33,7 @@ class TinyConnector:
         data = self.http.get("/ping").json()
         return CheckResult(ok=True, platform="tinyshop", version=data["version"], customers=3,
                            orders=5)
-'''
+"""
 
 
 @pytest.fixture
@@ -71,21 +71,28 @@ def test_builtins_and_unknown_platform() -> None:
         connector_class("nope")
 
 
-def test_check_uses_a_plugin_connector_found_by_entry_point(tmp_path: Path, ping_server: str) -> None:
+def test_check_uses_a_plugin_connector_found_by_entry_point(
+    tmp_path: Path, ping_server: str
+) -> None:
     install_plugin(tmp_path)
     config = tmp_path / "c.yaml"
-    config.write_text(textwrap.dedent(f"""
+    config.write_text(
+        textwrap.dedent(f"""
         database: m.db
         shops:
           - name: tiny
             platform: tinyshop
             url: {ping_server}
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "sync", "--config", str(config), "check", "--json"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["tiny"]["version"] == "tiny-1.0" and data["tiny"]["platform"] == "tinyshop"
@@ -93,8 +100,22 @@ def test_check_uses_a_plugin_connector_found_by_entry_point(tmp_path: Path, ping
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    expected = {"init", "check", "backfill", "pull", "segment", "customers", "plan", "push",
-                "run", "daemon", "report", "demo", "simulate", "status"}  # fmt: skip
+    expected = {
+        "init",
+        "check",
+        "backfill",
+        "pull",
+        "segment",
+        "customers",
+        "plan",
+        "push",
+        "run",
+        "daemon",
+        "report",
+        "demo",
+        "simulate",
+        "status",
+    }
     assert expected <= set(cli.commands)
     for name, command in cli.commands.items():
         assert command.help and len(command.help) > 20, name
@@ -119,7 +140,11 @@ def test_init_writes_a_config_that_loads(tmp_path: Path, monkeypatch: pytest.Mon
     for platform in ("shopware", "prestashop", "jtl"):
         target = tmp_path / f"{platform}.yaml"
         assert run(["init", "--path", str(target), "--platform", platform]) == 0
-        env = {"SHOPWARE_CLIENT_ID": "a", "SHOPWARE_CLIENT_SECRET": "b",
-               "PRESTASHOP_API_KEY": "c", "JTL_API_KEY": "d"}  # fmt: skip
+        env = {
+            "SHOPWARE_CLIENT_ID": "a",
+            "SHOPWARE_CLIENT_SECRET": "b",
+            "PRESTASHOP_API_KEY": "c",
+            "JTL_API_KEY": "d",
+        }
         assert load_config(target, env=env).shops[0].platform == platform
     assert run(["init", "--path", str(tmp_path / "jtl.yaml")]) == 2  # refuses to overwrite

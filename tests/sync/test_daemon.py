@@ -28,10 +28,13 @@ class FakeClock:
 
 def app_for(tmp_path: Path, **schedule: object) -> SimpleNamespace:
     config = build_config(
-        {"database": str(tmp_path / "m.db"), "schedule": schedule,
-         "shops": [{"name": "s", "platform": "shopware", "url": "http://127.0.0.1:9"}]},
+        {
+            "database": str(tmp_path / "m.db"),
+            "schedule": schedule,
+            "shops": [{"name": "s", "platform": "shopware", "url": "http://127.0.0.1:9"}],
+        },
         env={},
-    )  # fmt: skip
+    )
     return SimpleNamespace(config=config)
 
 
@@ -46,11 +49,20 @@ def test_jobs_run_on_schedule_and_a_failing_job_does_not_stop_the_loop(tmp_path:
     jobs = [
         Job("pull", lambda: calls["pull"].append(clock.now), every_minutes=15),
         Job("boom", boom, every_minutes=60),
-        Job("nightly", lambda: calls["nightly"].append(clock.now), at="02:00",
-            timezone="Europe/Berlin"),
-        Job("weekly", lambda: calls["weekly"].append(clock.now), at="03:30", day="sunday",
-            timezone="Europe/Berlin"),
-    ]  # fmt: skip
+        Job(
+            "nightly",
+            lambda: calls["nightly"].append(clock.now),
+            at="02:00",
+            timezone="Europe/Berlin",
+        ),
+        Job(
+            "weekly",
+            lambda: calls["weekly"].append(clock.now),
+            at="03:30",
+            day="sunday",
+            timezone="Europe/Berlin",
+        ),
+    ]
 
     daemon = Daemon(app_for(tmp_path), jobs=jobs, clock=clock, install_signals=False)
 
@@ -80,8 +92,9 @@ def test_sigterm_stops_the_loop_cleanly(tmp_path: Path) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     before = signal.getsignal(signal.SIGTERM)
-    daemon = Daemon(app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock,
-                    sleep=clock.sleep)  # fmt: skip
+    daemon = Daemon(
+        app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock, sleep=clock.sleep
+    )
     daemon.run()
     assert len(ticks) == 3 and daemon.runs == [("tick", "ok")] * 3
     assert signal.getsignal(signal.SIGTERM) == before  # handlers restored

@@ -1,0 +1,113 @@
+"""Benchmark: a full pull of a big synthetic Shopware shop from the simulator.
+
+    python -m bench.bench_shopware_pull [--customers 100000] [--orders-per-customer 3]
+                                        [--latency 0.02] [--page-size 500]
+
+Starts the simulator on 127.0.0.1 with `--latency` seconds added to every request (a shop on
+the internet), pulls customers and orders through `sync.pull.pull_entity` into a temporary
+mirror, and prints the requests sent, seconds, records per second and the minimum possible
+number of requests (records / page size, rounded up, plus the closing short page each).
+Also times single 500-row keyset pages without latency (the simulator's own cost). Prints
+figures only; nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from connectors import build_connector
+from connectors.shopware import criteria
+from connectors.shopware.simulator import ShopwareSimulator
+from core.config import ShopConfig
+from core.mirror import Mirror
+from core.synth import SynthSpec
+from sync.pull import pull_entity
+
+
+def page_probe(sim: ShopwareSimulator, connector: object, rounds: int = 20) -> dict[str, float]:
+    """Median milliseconds for one 500-row keyset page, latency switched off."""
+    latency, sim.latency = sim.latency, 0.0
+    figures = {}
+    try:
+        for entity, build in (("customer", criteria.customer_page), ("order", criteria.order_page)):
+            top = len(sim.customers if entity == "customer" else sim.orders)
+            spent = []
+            for n in range(rounds):
+                body = build(500, after=(n * 7919) % max(1, top - 500))
+                started = time.perf_counter()
+                connector.search(entity, body)  # type: ignore[attr-defined]
+                spent.append((time.perf_counter() - started) * 1000)
+            figures[entity] = statistics.median(spent)
+    finally:
+        sim.latency = latency
+    return figures
+
+
+def run(customers: int, orders_per_customer: float, latency: float, page_size: int) -> None:
+    started = time.perf_counter()
+    spec = SynthSpec(customers=customers, seed=42, mean_orders=orders_per_customer)
+    sim = ShopwareSimulator.from_spec(spec, latency=latency)
+    built = time.perf_counter() - started
+    with sim, tempfile.TemporaryDirectory() as tmp:
+        shop = ShopConfig(
+            name="bench",
+            platform="shopware",
+            url=sim.url,
+            credentials={"client_id": sim.client_id, "client_secret": sim.client_secret},
+            requests_per_second=10_000,
+            page_size=page_size,
+        )
+        connector = build_connector(shop)
+        mirror = Mirror.open(Path(tmp) / "bench.db")
+        figures = {}
+        shop_time: dict[str, float] = {}
+        for entity in ("customers", "orders"):
+            sim.reset_logs()
+            began = time.perf_counter()
+            counts = pull_entity(connector, mirror, shop.name, entity)
+            seconds = time.perf_counter() - began
+            records = counts.new + counts.updated + counts.unchanged + counts.quarantined
+            sent = len(sim.request_log)
+            figures[entity] = (records, sent, seconds)
+            shop_time[entity] = sum(r.ms for r in sim.request_log) / 1000
+        probe = page_probe(sim, connector)
+        mirror.close()
+    total_records = sum(f[0] for f in figures.values())
+    total_sent = sum(f[1] for f in figures.values())
+    total_seconds = sum(f[2] for f in figures.values())
+    minimum = sum(math.ceil(f[0] / page_size) for f in figures.values())
+    print(f"shop: {customers:,} customers, {figures['orders'][0]:,} orders "
+          f"(simulator built in {built:.1f} s), latency {latency * 1000:.0f} ms/request, "
+          f"page size {page_size}")  # fmt: skip
+    print(f"{'entity':<10}{'records':>10}{'requests':>10}{'minimum':>9}{'seconds':>9}{'rec/s':>9}")
+    for entity, (records, sent, seconds) in figures.items():
+        print(f"{entity:<10}{records:>10,}{sent:>10,}{math.ceil(records / page_size):>9,}"
+              f"{seconds:>9.1f}{records / seconds:>9,.0f}")  # fmt: skip
+    print(f"{'total':<10}{total_records:>10,}{total_sent:>10,}{minimum:>9,}"
+          f"{total_seconds:>9.1f}{total_records / total_seconds:>9,.0f}")  # fmt: skip
+    print(f"requests over the minimum: {total_sent - minimum} (the token request, and an empty "
+          f"closing page for an entity whose count is a multiple of {page_size})")  # fmt: skip
+    simulator = sum(shop_time.values())
+    print(f"time spent: injected latency {total_sent * latency:.0f} s, the simulator's own work "
+          f"{simulator:.0f} s (same process and GIL), client + mirror the rest")  # fmt: skip
+    print("one 500-row keyset page without latency (median of 20, HTTP + JSON, no mapping): "
+          + ", ".join(f"{e} {ms:.0f} ms" for e, ms in probe.items()))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--orders-per-customer", type=float, default=3.0)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--page-size", type=int, default=500)
+    args = parser.parse_args()
+    run(args.customers, args.orders_per_customer, args.latency, args.page_size)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""The simulator's Criteria engine: parsing, validation, filters, sorting, paging.
+
+Owns the semantics of Shopware's search Criteria as far as documented and relied on
+(../shared/research/shopware.md §2.2-2.3): filters equals/equalsAny/contains/prefix/suffix/
+range/multi/not, sort with NO implicit tie-breaker (ties come back in an arbitrary order that
+changes between requests, like MySQL's), 1-based page/limit, the max limit (a 400
+FRAMEWORK__QUERY_LIMIT_EXCEEDED above it, silently capped when no limit is sent), `ids`
+(direct lookup without limit), total-count-mode 0/1/2, and Shopware's error body format.
+Pure: the store hands in rows and field accessors.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.shopware.sim_render import TIME_FIELDS
+
+
+class SimError(Exception):
+    """An error response in Shopware's format: `{"errors": [{status, code, title, ...}]}`."""
+
+    def __init__(
+        self, status: int, errors: list[dict[str, Any]], body: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(errors[0].get("detail") if errors else str(status))
+        self.status = status
+        self.errors = errors
+        self._body = body  # a different shape (6.4 sync failures)
+
+    def body(self) -> dict[str, Any]:
+        return self._body if self._body is not None else {"errors": self.errors}
+
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def error(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    pointer: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "status": str(status),
+        "code": code,
+        "title": TITLES.get(status, "Error"),
+        "detail": detail,
+    }
+    if parameters is not None:
+        item["meta"] = {"parameters": parameters}
+    if pointer is not None:
+        item["source"] = {"pointer": pointer}
+    return item
+
+
+def fail(status: int, code: str, detail: str, **kw: Any) -> SimError:
+    return SimError(status, [error(status, code, detail, **kw)])
+
+
+@dataclass
+class Query:
+    page: int = 1
+    limit: int | None = None
+    ids: list[str] | None = None
+    filters: list[dict[str, Any]] = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    total_mode: int = 0
+    includes: dict[str, list[str]] = field(default_factory=dict)
+    associations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * (self.limit or 0)
+
+
+_MODES = {0: 0, 1: 1, 2: 2, "none": 0, "exact": 1, "next-pages": 2, "0": 0, "1": 1, "2": 2}
+_FILTERS = {
+    "equals",
+    "equalsAny",
+    "contains",
+    "prefix",
+    "suffix",
+    "range",
+    "multi",
+    "not",
+    "and",
+    "or",
+    "nand",
+    "nor",
+}
+
+
+def parse(body: Any, entity: str, known: Callable[[str], bool], max_limit: int | None) -> Query:
+    """Validate a criteria body like RequestCriteriaBuilder: every problem in one 400."""
+    if not isinstance(body, dict):
+        raise fail(400, "FRAMEWORK__INVALID_CRITERIA", "The criteria must be a JSON object.")
+    problems: list[dict[str, Any]] = []
+    q = Query(
+        includes=dict(body.get("includes") or {}), associations=dict(body.get("associations") or {})
+    )
+    q.page = _positive(body.get("page", 1), "page", problems)
+    if "limit" in body:
+        q.limit = _positive(body["limit"], "limit", problems)
+        if max_limit is not None and q.limit > max_limit:
+            problems.append(
+                error(
+                    400,
+                    "FRAMEWORK__QUERY_LIMIT_EXCEEDED",
+                    f"The limit must be lower than or equal to MAX_LIMIT(={max_limit}). "
+                    f"Given: {q.limit}",
+                    pointer="/limit",
+                    parameters={"maxLimit": max_limit, "limit": q.limit},
+                )
+            )
+    else:
+        q.limit = max_limit  # 6.6+: silently the maximum; 6.4/6.5: everything
+    if body.get("ids"):
+        q.ids = [str(i).lower() for i in body["ids"]]
+        q.limit = None  # a direct lookup has no limit
+    q.total_mode = _MODES.get(body.get("total-count-mode", 0), 0)
+    for n, flt in enumerate(body.get("filter") or ()):
+        _check_filter(flt, f"/filter/{n}", entity, known, problems)
+    q.filters = list(body.get("filter") or ())
+    for n, srt in enumerate(body.get("sort") or ()):
+        name = _field(srt.get("field") if isinstance(srt, dict) else None, entity)
+        if not name or not known(name):
+            problems.append(_unmapped(name, entity, f"/sort/{n}"))
+            continue
+        q.sort.append((name, str(srt.get("order", "ASC")).upper() == "DESC"))
+    if problems:
+        raise SimError(400, problems)
+    return q
+
+
+def _positive(value: Any, name: str, problems: list[dict[str, Any]]) -> int:
+    if (
+        isinstance(value, int | str)
+        and not isinstance(value, bool)
+        and str(value).isdigit()
+        and int(value) >= 1
+    ):
+        return int(value)
+    code = "FRAMEWORK__INVALID_LIMIT_QUERY" if name == "limit" else "FRAMEWORK__INVALID_PAGE_QUERY"
+    problems.append(
+        error(
+            400,
+            code,
+            f"The {name} parameter must be a positive integer greater or equals than 1.",
+            pointer=f"/{name}",
+        )
+    )
+    return 1
+
+
+def _field(name: Any, entity: str) -> str:
+    name = str(name or "")
+    return name[len(entity) + 1 :] if name.startswith(entity + ".") else name
+
+
+def _unmapped(name: str, entity: str, pointer: str) -> dict[str, Any]:
+    return error(
+        400,
+        "FRAMEWORK__UNMAPPED_FIELD",
+        f'Field "{name}" in entity "{entity}" was not found.',
+        pointer=pointer,
+    )
+
+
+def _check_filter(
+    flt: Any,
+    pointer: str,
+    entity: str,
+    known: Callable[[str], bool],
+    problems: list[dict[str, Any]],
+) -> None:
+    kind = flt.get("type") if isinstance(flt, dict) else None
+    if kind not in _FILTERS:
+        problems.append(
+            error(
+                400,
+                "FRAMEWORK__INVALID_FILTER_QUERY",
+                f"Unsupported filter type: {kind}",
+                pointer=pointer,
+            )
+        )
+        return
+    if kind in ("multi", "not", "and", "or", "nand", "nor"):
+        for n, sub in enumerate(flt.get("queries") or ()):
+            _check_filter(sub, f"{pointer}/queries/{n}", entity, known, problems)
+        return
+    name = _field(flt.get("field"), entity)
+    if not name or not known(name):
+        problems.append(_unmapped(name, entity, pointer))
+    if kind == "equalsAny":
+        value = flt.get("value")
+        if isinstance(value, str):
+            value = [v for v in value.split("|") if v]
+        if not value:
+            problems.append(
+                error(
+                    400,
+                    "FRAMEWORK__INVALID_FILTER_QUERY",
+                    'Parameter "value" for equalsAny filter is missing.',
+                    pointer=f"{pointer}/value",
+                )
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+Values = Callable[[Any, str], list[Any]]  # (row, field) -> values (several for to-many paths)
+
+
+def to_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _norm(value: Any, name: str) -> Any:
+    if value is None or type(value) is datetime or type(value) is int:
+        return value
+    if name.rsplit(".", 1)[-1] in TIME_FIELDS:
+        return to_time(value)
+    if isinstance(value, str):
+        return value.casefold()  # MySQL's *_unicode_ci collations compare case-insensitively
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+Test = Callable[[Any], bool]
+
+
+def compile_filter(flt: Mapping[str, Any], values: Values, entity: str) -> Test:
+    """A filter as a row test, with its constants normalised once (not once per row)."""
+    kind = flt["type"]
+    if kind in ("multi", "and", "or", "not", "nand", "nor"):
+        op = flt.get("operator", "or" if kind in ("or", "nor") else "and").lower()
+        tests = [compile_filter(q, values, entity) for q in flt.get("queries") or ()]
+        combine = any if op == "or" else all
+        negate = kind in ("not", "nand", "nor")
+        return lambda row: combine(t(row) for t in tests) != negate
+    name = _field(flt["field"], entity)
+
+    def found(row: Any) -> list[Any]:
+        return [_norm(v, name) for v in values(row, name)]
+
+    if kind in ("equals", "equalsAny"):
+        wanted = flt.get("value")
+        if kind == "equals":
+            wanted = [wanted]
+        elif isinstance(wanted, str):
+            wanted = wanted.split("|")
+        targets = [_norm(w, name) for w in wanted or ()]
+        return lambda row: any(t in found(row) for t in targets)
+    if kind in ("contains", "prefix", "suffix"):
+        needle = str(flt.get("value") or "").casefold()
+        test = {"contains": str.__contains__, "prefix": str.startswith, "suffix": str.endswith}[
+            kind
+        ]
+        return lambda row: any(isinstance(v, str) and test(v, needle) for v in found(row))
+    bounds = [(op, _norm(b, name)) for op, b in (flt.get("parameters") or {}).items()]
+    return lambda row: any(_in_range(v, bounds) for v in found(row))
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _in_range(value: Any, bounds: list[tuple[str, Any]]) -> bool:
+    if value is None:
+        return False  # SQL: NULL compares as unknown
+    return all(_COMPARE[op](value, b) for op, b in bounds if op in _COMPARE and b is not None)
+
+
+def order_rows(
+    rows: list[Any], sort: list[tuple[str, bool]], values: Values, rng: random.Random
+) -> list[Any]:
+    """Sort like MySQL: only by the given keys, NULLs first ascending; ties (and no sort at all)
+    in an arbitrary order. Callers relying on an implicit tie-breaker get skipped rows."""
+    rows = list(rows)
+    rng.shuffle(rows)
+    for name, desc in reversed(sort):
+
+        def key(row: Any, name: str = name) -> tuple[int, Any]:
+            found = values(row, name)
+            value = _norm(found[0], name) if found else None
+            return (0, 0) if value is None else (1, value)
+
+        rows.sort(key=key, reverse=desc)
+    return rows
+
+
+def select(
+    rows: Iterable[Any], q: Query, values: Values, entity: str, *, ordered: bool, rng: random.Random
+) -> tuple[list[Any], int]:
+    """Filter, sort and page; `ordered` says the rows already come in the query's sort order
+    (the store walks its autoIncrement index for keyset queries). Returns the page and the
+    `total` Shopware reports for the count mode."""
+    tests = [compile_filter(f, values, entity) for f in q.filters]
+    hits = (r for r in rows if all(t(r) for t in tests)) if tests else iter(rows)
+    if ordered and q.total_mode == 0 and q.limit is not None:
+        page: list[Any] = []
+        for n, row in enumerate(hits):
+            if n >= q.offset + q.limit:
+                break
+            if n >= q.offset:
+                page.append(row)
+        return page, len(page)
+    matched = list(hits)
+    if not ordered:
+        matched = order_rows(matched, q.sort, values, rng)
+    end = None if q.limit is None else q.offset + q.limit
+    page = matched[q.offset : end]
+    if q.total_mode == 1:
+        return page, len(matched)
+    if q.total_mode == 2 and q.limit is not None:
+        return page, q.offset + min(len(matched) - q.offset, q.limit * 6 + 1)
+    return page, len(page)

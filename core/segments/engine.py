@@ -1,0 +1,205 @@
+"""The segment engine: every family for every customer, as one long membership frame.
+
+`build_segments(summary, cfg, as_of, previous, bought)` takes the output of
+`summary.build_summary` (protected customers already left out) and returns one row per
+(customer_id, segment, family), where `segment` is `family:value`:
+
+    abc          A|B|C                 every customer (no revenue: C)
+    rfm          three digit code      customers with a valid order
+    rfm_segment  named RFM segment     customers with a valid order
+    loyalty      one_time|loyal|frequent|vip   customers with a valid order
+    lifecycle    new|active|slipping|lost      customers with a valid order
+    inactive     4w|3m|6m (one bucket) buyers silent for at least the shortest window
+    country, city                      customers with a known address
+    postcode     8*, 80*, ...          one per configured prefix length
+    rule         <name>                any number: one per matching rule
+
+Single-valued families give a customer at most one segment; `postcode` and `rule` may give
+several. `previous` (stored membership before this run) feeds the loyalty hysteresis; `bought`
+(columns identity, product) answers the `bought` rule conditions. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from core.config import SegmentationConfig
+from core.errors import ConfigError
+from core.segments import abc, geography, inactivity, lifecycle, loyalty, rfm
+from core.segments.rule_eval import RuleContext, evaluate
+from core.segments.rules import parse_rule, validate_rules
+
+FAMILIES = (
+    "abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city",
+    "postcode", "rule",
+)  # fmt: skip
+SINGLE_VALUED = ("abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city")
+BUYER_FAMILIES = ("rfm", "rfm_segment", "loyalty", "lifecycle")  # exactly one for each buyer
+TRANSIENT_FAMILIES = frozenset({"country", "city", "postcode"})  # derived, never stored
+MEMBER_COLUMNS = ("customer_id", "segment", "family")
+Column = tuple[str, np.ndarray]  # (family, value per summary row; None: not in the family)
+
+
+def config_problems(cfg: SegmentationConfig) -> list[str]:
+    """Everything wrong with the segmentation settings (paths relative to `segmentation`)."""
+    problems = []
+    if not 0 < cfg.abc.a < cfg.abc.b <= 1:
+        problems.append("abc: need 0 < a < b <= 1")
+    names = rfm.effective_names(cfg.rfm.names, cfg.rfm.scale)
+    problems.extend(f"rfm.{p}" for p in rfm.validate_names(names, cfg.rfm.scale))
+    problems.extend(inactivity.validate_windows(cfg.inactivity))
+    problems.extend(validate_rules(cfg.rules))
+    return problems
+
+
+def build_columns(
+    summary: pd.DataFrame,
+    cfg: SegmentationConfig,
+    as_of: datetime,
+    previous: pd.DataFrame | None = None,
+    bought: pd.DataFrame | None = None,
+) -> list[Column]:
+    """Each family's value per customer, in FAMILIES order (rules last, in config order)."""
+    problems = config_problems(cfg)
+    if problems:
+        raise ConfigError("invalid segmentation settings: " + "; ".join(problems))
+    scores = rfm.rfm_scores(summary, cfg.rfm.scale)
+    codes = scores["code"].to_numpy()
+    columns: list[Column] = [
+        ("abc", abc.abc_classes(summary["revenue"].to_numpy(), cfg.abc.a, cfg.abc.b)),
+        ("rfm", codes),
+        ("rfm_segment", rfm.segment_names(codes, cfg.rfm.names, cfg.rfm.scale)),
+        ("loyalty", loyalty.loyalty_tiers(summary, cfg.loyalty, previous)),
+        ("lifecycle", lifecycle.lifecycle_stages(summary, cfg.lifecycle)),
+        ("inactive", inactivity.inactivity_buckets(summary["recency_days"], cfg.inactivity)),
+        *geography.geography_columns(summary, cfg.geography),
+    ]
+    columns.extend(rule_columns(summary, cfg, as_of, columns, bought))
+    return columns
+
+
+def rule_columns(
+    summary: pd.DataFrame,
+    cfg: SegmentationConfig,
+    as_of: datetime,
+    columns: list[Column],
+    bought: pd.DataFrame | None,
+) -> list[Column]:
+    """One column per rule (its name where the rule holds), evaluated in config order so a rule
+    may refer to the segments of the families and of the rules before it."""
+    masks: dict[str, np.ndarray] = {}
+    n = len(summary)
+
+    def in_segment(name: str) -> np.ndarray:
+        if name in masks:
+            return masks[name]
+        family, _, value = name.partition(":")
+        mask = np.zeros(n, dtype=bool)
+        for fam, values in columns:
+            if fam == family:
+                mask |= values == value
+        return mask
+
+    def bought_mask(refs: tuple[str, ...]) -> np.ndarray:
+        if bought is None:
+            raise ValueError("a rule asks what customers bought: pass `bought` to build_segments")
+        who = bought.loc[bought["product"].isin(refs), "identity"]
+        return np.asarray(summary["identity"].isin(who).to_numpy(), dtype=bool)
+
+    ctx = RuleContext(summary, as_of, in_segment, bought_mask)
+    out: list[Column] = []
+    for rule in cfg.rules:
+        condition = parse_rule(rule, [])
+        assert condition is not None  # config_problems has checked every rule
+        mask = evaluate(condition, ctx)
+        masks[f"rule:{rule.name}"] = mask
+        named = np.full(n, None, dtype=object)
+        named[mask] = rule.name
+        out.append(("rule", named))
+    return out
+
+
+def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame:
+    """One row per (customer, segment): customer_id, segment and family (both categorical)."""
+    ids = customer_ids.astype(str).to_numpy()
+    categories: dict[str, int] = {}
+    rows, codes, families = [], [], []
+    for family, values in columns:
+        local, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        mapping = np.array(
+            [categories.setdefault(f"{family}:{u}", len(categories)) for u in uniques] or [0],
+            dtype=np.int32,
+        )
+        present = np.flatnonzero(local >= 0)
+        rows.append(present)
+        codes.append(mapping[local[present]])
+        families.append(np.full(len(present), FAMILIES.index(family), dtype=np.int8))
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(ids[row], dtype="str"),
+            "segment": pd.Categorical.from_codes(
+                np.concatenate(codes) if codes else np.zeros(0, np.int32),
+                categories=pd.Index(list(categories)),
+            ),
+            "family": pd.Categorical.from_codes(
+                np.concatenate(families) if families else np.zeros(0, np.int8),
+                categories=pd.Index(list(FAMILIES)),
+            ),
+        }
+    )
+
+
+def build_segments(
+    summary: pd.DataFrame,
+    cfg: SegmentationConfig,
+    as_of: datetime,
+    previous: pd.DataFrame | None = None,
+    bought: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Membership: one row per (customer_id, segment, family); see the module docstring."""
+    return long_members(
+        summary["customer_id"], build_columns(summary, cfg, as_of, previous, bought)
+    )
+
+
+def stored_members(members: pd.DataFrame) -> pd.DataFrame:
+    """The rows kept in the mirror's membership and history (not the address families)."""
+    keep = ~members["family"].astype(str).isin(TRANSIENT_FAMILIES).to_numpy()
+    return members.loc[keep].reset_index(drop=True)
+
+
+def segment_sizes(members: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: family, customers, customer_share, revenue and revenue_share (of the
+    segmented customers' total revenue), sorted by family order and segment name."""
+    position = pd.Index(summary["customer_id"].astype(str)).get_indexer(
+        pd.Index(members["customer_id"])
+    )
+    revenue = summary["revenue"].to_numpy(dtype=float)[position]
+    segment = members["segment"]
+    if not isinstance(segment.dtype, pd.CategoricalDtype):
+        segment = segment.astype("category")
+    codes = segment.cat.codes.to_numpy()
+    names = [str(c) for c in segment.cat.categories]
+    sizes = pd.DataFrame(
+        {
+            "segment": names,
+            "family": [n.partition(":")[0] for n in names],
+            "customers": np.bincount(codes, minlength=len(names)),
+            "revenue": np.bincount(codes, weights=revenue, minlength=len(names)),
+        }
+    )
+    sizes = sizes.loc[sizes["customers"] > 0]
+    total_customers = max(len(summary), 1)
+    total_revenue = float(summary["revenue"].sum())
+    sizes["customer_share"] = sizes["customers"] / total_customers
+    sizes["revenue_share"] = sizes["revenue"] / total_revenue if total_revenue else 0.0
+    sizes["order"] = [
+        FAMILIES.index(f) if f in FAMILIES else len(FAMILIES) for f in sizes["family"]
+    ]
+    sizes = sizes.sort_values(["order", "segment"], kind="stable").drop(columns="order")
+    columns = ["segment", "family", "customers", "customer_share", "revenue", "revenue_share"]
+    return sizes[columns].reset_index(drop=True)

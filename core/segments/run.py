@@ -1,0 +1,179 @@
+"""Run segmentation for one shop: load from the mirror, build, store; and list customers.
+
+The one module of `core.segments` that touches the mirror, and only through the loaders and
+savers in `core/mirror.py` (no SQL here); everything it computes comes from the pure modules.
+`segment_shop` is what `loyalsync segment`, the daily cycle and the push planner call;
+`customer_table` is what `loyalsync customers` prints (contact details for newsletters and CRM
+export). The clock arrives as `as_of`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from core.config import SegmentationConfig, ShopConfig
+from core.errors import ConfigError
+from core.mirror import Mirror, load_members, load_purchases, load_summary, save_segments
+from core.records import utcnow
+from core.segments import engine, geography, identity
+from core.segments.rules import Compare, parse_rule, referenced_products, walk
+from core.segments.summary import build_summary, segmentable
+
+TABLE_COLUMNS = (
+    "customer_id", "number", "email", "first_name", "last_name", "company", "country", "city",
+    "postcode", "orders", "revenue", "last_order_at",
+)  # fmt: skip
+RANK_BY = ("revenue", "orders")
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """One shop's segmentation. `summary`: one row per segmented customer (summary columns,
+    including `eligible_for_groups`; e-mail and address, but number, names and company are
+    left empty: `customer_table` has them); `members`: customer_id, segment, family (every family,
+    also the address families that are not stored); `sizes`: segment, family, customers,
+    customer_share, revenue, revenue_share. `entered`/`exited`: stored rows that changed."""
+
+    shop: str
+    as_of: datetime
+    summary: pd.DataFrame = field(repr=False)
+    members: pd.DataFrame = field(repr=False)
+    sizes: pd.DataFrame = field(repr=False)
+    customers: int = 0
+    excluded_protected: int = 0
+    entered: int = 0
+    exited: int = 0
+    saved: bool = False
+    run_id: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    def to_dict(self) -> dict[str, object]:
+        """Machine-readable result for `segment --json` (no personal data)."""
+        return {
+            "shop": self.shop,
+            "as_of": self.as_of.isoformat(),
+            "customers": self.customers,
+            "excluded_protected": self.excluded_protected,
+            "entered": self.entered,
+            "exited": self.exited,
+            "saved": self.saved,
+            "timings": self.timings,
+            "segments": self.sizes.to_dict(orient="records"),
+        }
+
+
+def _parsed_rules(cfg: SegmentationConfig) -> list:
+    problems = engine.config_problems(cfg)
+    if problems:
+        raise ConfigError(
+            "invalid segmentation settings:\n"
+            + "\n".join(f"  - segmentation.{p}" for p in problems)
+        )
+    return [parse_rule(rule, []) for rule in cfg.rules]
+
+
+def _needs_products(conditions: list) -> bool:
+    return any(
+        isinstance(c, Compare) and c.field == "distinct_products"
+        for cond in conditions
+        for c in walk(cond)
+    )
+
+
+def segment_shop(
+    mirror: Mirror,
+    shop: ShopConfig,
+    cfg: SegmentationConfig,
+    as_of: datetime,
+    *,
+    run_id: int | None = None,
+    save: bool = True,
+) -> SegmentResult:
+    """Segment every customer of `shop` as of `as_of` and (with `save`) store the membership
+    and its history. Protected groups are left out unless `cfg.include_protected`."""
+    conditions = _parsed_rules(cfg)
+    clock = time.perf_counter()  # durations for the report, never a domain time
+    products = _needs_products(conditions)
+    raw = load_summary(mirror, shop.name, as_of, cfg, products=products, contacts=False)
+    everyone = build_summary(
+        raw, as_of, min_age_days=cfg.min_age_days, protected_groups=shop.protected_groups
+    )
+    del raw
+    summary = segmentable(everyone, cfg.include_protected)
+    excluded = len(everyone) - len(summary)
+    del everyone
+    previous = load_members(mirror, shop.name, family="loyalty")
+    refs = referenced_products(conditions)
+    bought = None
+    if refs:
+        purchases = load_purchases(mirror, shop.name, refs, as_of)
+        bought = identity.bought_frame(purchases, refs, cfg.merge_guests_by_email)
+    timings = {"load": time.perf_counter() - clock}
+    members = engine.build_segments(summary, cfg, as_of, previous, bought)
+    sizes = engine.segment_sizes(members, summary)
+    timings["build"] = time.perf_counter() - clock - timings["load"]
+    counts = {"entered": 0, "exited": 0}
+    if save:
+        counts = save_segments(mirror, shop.name, engine.stored_members(members), as_of, run_id)
+        timings["save"] = time.perf_counter() - clock - sum(timings.values())
+    return SegmentResult(
+        shop=shop.name, as_of=as_of, summary=summary, members=members, sizes=sizes,
+        customers=len(summary), excluded_protected=excluded, entered=counts["entered"],
+        exited=counts["exited"], saved=save, run_id=run_id, timings=timings,
+    )  # fmt: skip
+
+
+def customer_table(
+    mirror: Mirror,
+    shop: ShopConfig | str,
+    segment: str | None = None,
+    top: int | None = None,
+    by: str = "revenue",
+    sort: str | None = None,
+    *,
+    cfg: SegmentationConfig | None = None,
+    as_of: datetime | None = None,
+) -> pd.DataFrame:
+    """Customers with contact details (TABLE_COLUMNS): all segmented customers, or the members
+    of `segment` (stored membership; address segments such as 'city:Berlin' are derived
+    on the spot), ranked by `by` (revenue or orders, highest first), cut to `top`, then
+    sorted by `sort` (e.g. city, country, postcode) if given."""
+    if by not in RANK_BY:
+        raise ValueError(f"--by must be one of {', '.join(RANK_BY)}, got {by!r}")
+    if sort is not None and sort not in TABLE_COLUMNS:
+        raise ValueError(f"cannot sort by {sort!r}; use one of {', '.join(TABLE_COLUMNS)}")
+    cfg = cfg or SegmentationConfig()
+    name, protected = (shop, ()) if isinstance(shop, str) else (shop.name, shop.protected_groups)
+    moment = as_of or utcnow()
+    raw = load_summary(mirror, name, moment, cfg)
+    summary = segmentable(
+        build_summary(raw, moment, min_age_days=cfg.min_age_days, protected_groups=protected),
+        cfg.include_protected,
+    )
+    if segment is not None:
+        summary = summary.loc[_in_segment(mirror, name, summary, segment, cfg)]
+    other = "orders" if by == "revenue" else "revenue"
+    ranked = summary.sort_values([by, other, "customer_id"], ascending=[False, False, True])
+    if top is not None:
+        ranked = ranked.head(max(top, 0))
+    if sort is not None:
+        ranked = ranked.sort_values(sort, kind="stable", na_position="last")
+    return ranked.loc[:, list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def _in_segment(
+    mirror: Mirror, shop: str, summary: pd.DataFrame, segment: str, cfg: SegmentationConfig
+) -> pd.Series:
+    family, _, value = segment.partition(":")
+    if family in engine.TRANSIENT_FAMILIES:
+        mask = pd.Series(False, index=summary.index)
+        for fam, values in geography.geography_columns(summary, cfg.geography):
+            if fam == family:
+                mask |= values == value
+        return mask
+    members = load_members(mirror, shop, segment=segment)
+    return summary["customer_id"].isin(members["customer_id"])

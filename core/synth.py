@@ -1,0 +1,723 @@
+"""Realistic synthetic shop data for simulators, the demo and benchmarks.
+
+Owns the generator of customers, orders, groups, tags and a product catalogue that look like a
+mid-sized DACH web shop: purchases follow the BG/NBD model (a purchase rate per customer drawn
+from Gamma(r, alpha), a dropout chance after each purchase drawn from Beta(a, b)), customers live
+in real cities with matching postcodes, orders carry line items, VAT, a second currency, states
+and the odd discount code. Pure and deterministic: the same `SynthSpec` always yields the same
+records, vectorised with numpy and streamed in chunks so a million customers never sit in memory
+at once. It performs no I/O and reads no clock; `raw` stays empty (simulators render their own).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import math
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from core.records import CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord, TagRecord
+
+T = TypeVar("T")
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+ObjArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """What to generate. `customers` counts customer rows (guest rows included); orders follow
+    from the purchase model, about 2.9 per row by default, or `mean_orders` when set."""
+
+    customers: int = 1000
+    seed: int = 42
+    as_of: datetime = datetime(2026, 11, 1, tzinfo=UTC)  # end of the history
+    years: float = 3.0  # length of history
+    guest_share: float = 0.12  # customer rows that are guest checkouts
+    b2b_share: float = 0.03  # customers in the B2B group (company set)
+    second_currency_share: float = 0.08  # orders paid in CHF
+    cancel_share: float = 0.05  # cancelled orders (is_valid False)
+    mean_orders: float | None = None  # target mean orders per customer row (scales the rates)
+    deleted_share: float = 0.01  # extra registered customers since deleted: orders keep email only
+
+    def __post_init__(self) -> None:
+        shares = (self.guest_share, self.b2b_share, self.second_currency_share)
+        if self.customers < 0 or self.years <= 0 or self.as_of.tzinfo is None:
+            raise ValueError("SynthSpec needs customers >= 0, years > 0 and a tz-aware as_of")
+        if not all(0 <= s <= 1 for s in (*shares, self.cancel_share, self.deleted_share)):
+            raise ValueError("SynthSpec shares must lie in [0, 1]")
+        if self.guest_share + self.b2b_share > 1:
+            raise ValueError("guest_share + b2b_share must not exceed 1")
+        if self.mean_orders is not None and self.mean_orders < 1:
+            raise ValueError("mean_orders must be at least 1 (every customer buys once)")
+
+
+def synth_id(*parts: object) -> str:
+    """A deterministic 32-char lowercase hex id (the shape of a Shopware uuid) from parts."""
+    text = "\x1f".join(str(p) for p in parts)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue, groups, tags, currencies
+
+DEFAULT_GROUP_ID = synth_id("group", "default")
+B2B_GROUP_ID = synth_id("group", "b2b")
+GROUPS = (
+    GroupRecord(DEFAULT_GROUP_ID, "Standard customer group"),
+    GroupRecord(B2B_GROUP_ID, "B2B / Händler"),
+)
+HAND_TAGS = tuple(TagRecord(synth_id("tag", n), n) for n in ("newsletter", "complaint", "press"))
+CURRENCIES = {"EUR": 1.0, "CHF": 0.94}  # order currency per 1 EUR (the base currency)
+PROMO_CODES = (("WELCOME10", 10), ("DANKE15", 15))  # first orders, repeat orders: percent off
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: str
+    sku: str
+    name: str
+    price: float  # gross, EUR
+    reduced_vat: bool = False  # food and books: the reduced rate
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in text.split(","))
+
+
+_CATEGORIES = (  # noun, price range EUR, reduced VAT
+    ("Kaffee", 6, 28, True), ("Espressobohnen", 9, 32, True), ("Tee", 4, 16, True),
+    ("Schokolade", 3, 12, True), ("Kochbuch", 14, 45, True), ("Tasse", 8, 24, False),
+    ("Becher", 10, 26, False), ("Kaffeemühle", 35, 189, False), ("Teekanne", 24, 89, False),
+    ("Siebträger", 249, 899, False), ("Milchkännchen", 12, 35, False),
+    ("Filterpapier", 3, 9, False), ("Geschenkset", 29, 119, False),
+    ("Thermoskanne", 19, 59, False), ("Entkalker", 7, 19, False), ("Wasserfilter", 9, 29, False),
+)  # fmt: skip
+_VARIANTS = _words(
+    "Classic,Bio,Premium,Crema,Nordic,Vintage,Mini,XL,Hausmarke,Barista,Fairtrade,Gold,Alpin,"
+    "Limited,Édition,Rustico,Urban,Duo,Natur,Royal"
+)
+
+
+def _catalogue(size: int = 200) -> tuple[Product, ...]:
+    rng = np.random.default_rng(20261101)  # fixed: the catalogue is the same for every seed
+    combos = [(c, v) for c in range(len(_CATEGORIES)) for v in range(len(_VARIANTS))]
+    products = []
+    for i, k in enumerate(rng.permutation(len(combos))[:size]):
+        cat, var = combos[k]
+        noun, low, high, reduced = _CATEGORIES[cat]
+        euros = math.floor(math.exp(rng.uniform(math.log(low), math.log(high))))
+        price = euros + float(rng.choice([0.5, 0.9, 0.95, 0.99]))
+        name = f"{noun} {_VARIANTS[var]}"
+        products.append(Product(synth_id("product", i), f"SW{10001 + i}", name, price, reduced))
+    return tuple(products)
+
+
+PRODUCTS = _catalogue()
+_PRICE_CENTS = np.array([round(p.price * 100) for p in PRODUCTS], dtype=np.int64)
+_REDUCED = np.array([p.reduced_vat for p in PRODUCTS])
+_POPULARITY = 1.0 / (1.0 + np.arange(len(PRODUCTS))) ** 1.1  # Zipf: product i has rank i
+_POPULARITY /= _POPULARITY.sum()
+
+
+# ---------------------------------------------------------------------------------------------
+# People: name pools, countries, cities with real postcode ranges
+
+
+_POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # first names, last names
+    "de": (
+        _words("Anna,Maria,Lena,Laura,Julia,Sarah,Lisa,Katharina,Sophie,Hannah,Leonie,Lea,Emma,"
+               "Mia,Johanna,Sabine,Petra,Claudia,Andrea,Monika,Ursula,Birgit,Susanne,Stefanie,"
+               "Nicole,Jana,Franziska,Heike,Karin,Thomas,Michael,Andreas,Stefan,Christian,Markus,"
+               "Alexander,Daniel,Tobias,Jan,Lukas,Felix,Maximilian,Jonas,Paul,Leon,Florian,"
+               "Sebastian,Matthias,Frank,Jürgen,Uwe,Wolfgang,Klaus,Peter,Jörg,Dieter,Björn"),
+        _words("Müller,Schmidt,Schneider,Fischer,Weber,Meyer,Wagner,Becker,Schulz,Hoffmann,"
+               "Schäfer,Koch,Bauer,Richter,Klein,Wolf,Schröder,Neumann,Schwarz,Zimmermann,Braun,"
+               "Krüger,Hofmann,Hartmann,Lange,Schmitt,Werner,Schmitz,Krause,Meier,Lehmann,"
+               "Schulze,Maier,Köhler,Herrmann,König,Walter,Huber,Kaiser,Fuchs,Peters,Lang,"
+               "Scholz,Möller,Weiß,Jung,Hahn,Vogel,Friedrich,Keller,Günther,Berger,Roth,Beck,"
+               "Lorenz,Baumann,Franke,Albrecht,Ludwig,Böhm,Winter,Kraus,Vogt,Jäger,Groß,Brandt"),
+    ),
+    "at": (
+        _words("Anna,Lena,Sophie,Marie,Katharina,Johanna,Valentina,Theresa,Magdalena,Elisabeth,"
+               "Barbara,Lukas,Tobias,Florian,David,Jakob,Elias,Simon,Christoph,Josef,Franz,"
+               "Georg,Martin,Andreas,Wolfgang"),
+        _words("Gruber,Huber,Bauer,Wagner,Pichler,Steiner,Moser,Mayer,Hofer,Leitner,Berger,Eder,"
+               "Schmid,Winkler,Reiter,Mayr,Wimmer,Egger,Brunner,Baumgartner,Auer,Binder,Lechner,"
+               "Wallner,Aigner,Ebner,Koller,Lehner,Haas,Fuchs"),
+    ),
+    "ch": (
+        _words("Anna,Laura,Lara,Nina,Elena,Chiara,Sandra,Ruth,Verena,Beat,Urs,Reto,Marco,Luca,"
+               "Noah,Jonas,Daniel,Martin,Christoph,Lukas,Roger,Simon"),
+        _words("Müller,Meier,Schmid,Keller,Weber,Huber,Steiner,Gerber,Brunner,Baumann,Frei,"
+               "Moser,Widmer,Wyss,Graf,Roth,Suter,Bachmann,Studer,Kälin,Bühler,Lüthi,Hess,Marti"),
+    ),
+    "fr": (
+        _words("Marie,Camille,Léa,Manon,Chloé,Emma,Inès,Julie,Louise,Claire,Nathalie,Isabelle,"
+               "Céline,Aurélie,Élodie,Jean,Pierre,Nicolas,Julien,Antoine,Lucas,Hugo,Louis,"
+               "Mathieu,Olivier,François,Philippe,Laurent,Éric,Sébastien,Théo,Guillaume,Benoît"),
+        _words("Martin,Bernard,Dubois,Thomas,Robert,Richard,Petit,Durand,Leroy,Moreau,Simon,"
+               "Laurent,Lefèbvre,Michel,Garcia,David,Bertrand,Roux,Vincent,Fournier,Morel,"
+               "Girard,André,Mercier,Dupont,Lambert,Bonnet,Legrand,Garnier,Faure,Rousseau,Blanc,"
+               "Perrin,Morin,Clément,Gauthier,Dumont,Fontaine,Chevalier"),
+    ),
+    "nl": (
+        _words("Emma,Julia,Sophie,Lotte,Sanne,Anouk,Fleur,Eva,Femke,Iris,Noor,Maartje,Daan,Sem,"
+               "Levi,Finn,Thijs,Jesse,Bram,Ruben,Lars,Sander,Jeroen,Bas,Pieter,Koen,Wouter,Joost"),
+        _words("de Jong,Jansen,de Vries,van den Berg,van Dijk,Bakker,Janssen,Visser,Smit,Meijer,"
+               "de Boer,Mulder,de Groot,Bos,Vos,Hendriks,van Leeuwen,Dekker,Brouwer,de Wit,"
+               "Dijkstra,de Graaf,van der Meer,Kok,de Haan,Vermeulen,van den Heuvel,Peeters,"
+               "Maes,Claes,Goossens,Wouters,Mertens,Willems,De Smet"),
+    ),
+    "intl": (
+        _words("Mehmet,Ayşe,Fatma,Emre,Elif,Zeynep,Piotr,Katarzyna,Tomasz,Agnieszka,Marco,Giulia,"
+               "Alessandro,Francesca,Ivan,Elena,Dimitrios,Ana,João,Lucía,Javier,Yasmin,Ali,"
+               "Leyla,Nikola,Jelena"),
+        _words("Yılmaz,Kaya,Demir,Şahin,Çelik,Öztürk,Kowalski,Nowak,Wiśniewski,Wójcik,Rossi,"
+               "Russo,Ferrari,Esposito,Popović,Jovanović,Papadopoulos,Ivanova,García,Fernández,"
+               "Silva,Santos,Haddad,Khan,Nguyen"),
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Country:
+    code: str
+    weight: float  # share among customers paying in EUR
+    vat: tuple[float, float]  # standard, reduced
+    pools: dict[str, float]
+    domains: tuple[str, ...]  # repeated entries weigh more
+    legal: tuple[str, ...]
+    postcode: str  # format for the number n (and letters a, b for NL)
+    cities: tuple[tuple[str, int, int, int, float], ...]  # name, low, high, step, weight
+
+
+_COUNTRIES = (
+    _Country("DE", 0.70, (0.19, 0.07), {"de": 0.82, "intl": 0.18},
+             _words("gmx.de,gmx.de,web.de,web.de,gmail.com,gmail.com,t-online.de,outlook.de,"
+                    "yahoo.de,freenet.de,posteo.de,icloud.com,mail.de"),
+             ("GmbH", "GmbH & Co. KG", "e.K.", "OHG", "AG"), "{n:05d}",
+             (("Berlin", 10115, 14199, 1, 37), ("Hamburg", 20095, 22769, 1, 18),
+              ("München", 80331, 81929, 1, 15), ("Köln", 50667, 51149, 1, 11),
+              ("Frankfurt am Main", 60306, 60599, 1, 7.5), ("Stuttgart", 70173, 70619, 1, 6.3),
+              ("Düsseldorf", 40210, 40629, 1, 6.2), ("Leipzig", 4103, 4357, 1, 6),
+              ("Dortmund", 44135, 44388, 1, 5.9), ("Bremen", 28195, 28779, 1, 5.6),
+              ("Dresden", 1067, 1328, 1, 5.6), ("Hannover", 30159, 30659, 1, 5.4),
+              ("Nürnberg", 90402, 90491, 1, 5.2), ("Münster", 48143, 48167, 1, 3.2),
+              ("Freiburg im Breisgau", 79098, 79117, 1, 2.3), ("Kiel", 24103, 24159, 1, 2.5),
+              ("Regensburg", 93047, 93059, 1, 1.5), ("Bad Tölz", 83646, 83646, 1, 0.2))),
+    _Country("AT", 0.12, (0.20, 0.10), {"at": 0.7, "de": 0.2, "intl": 0.1},
+             _words("gmx.at,aon.at,a1.net,chello.at,gmail.com,gmail.com,outlook.com,icloud.com"),
+             ("GmbH", "KG", "e.U."), "{n:04d}",
+             (("Wien", 1010, 1230, 10, 19), ("Graz", 8010, 8063, 1, 2.9),
+              ("Linz", 4020, 4040, 1, 2), ("Salzburg", 5020, 5026, 1, 1.5),
+              ("Innsbruck", 6020, 6080, 1, 1.3), ("Klagenfurt", 9020, 9073, 1, 1),
+              ("Dornbirn", 6850, 6850, 1, 0.5))),
+    _Country("CH", 0.02, (0.081, 0.026), {"ch": 0.65, "fr": 0.2, "de": 0.15},
+             _words("bluewin.ch,bluewin.ch,gmx.ch,hispeed.ch,sunrise.ch,gmail.com,gmail.com"),
+             ("AG", "GmbH", "Sàrl"), "{n:04d}",
+             (("Zürich", 8001, 8099, 1, 4.2), ("Genève", 1201, 1299, 1, 2),
+              ("Basel", 4001, 4059, 1, 1.7), ("Bern", 3001, 3030, 1, 1.4),
+              ("Lausanne", 1000, 1018, 1, 1.4), ("Winterthur", 8400, 8411, 1, 1.2),
+              ("Luzern", 6000, 6015, 1, 0.8), ("St. Gallen", 9000, 9016, 1, 0.8))),
+    _Country("NL", 0.055, (0.21, 0.09), {"nl": 0.9, "intl": 0.1},
+             _words("ziggo.nl,kpnmail.nl,hotmail.com,gmail.com,gmail.com,outlook.com,live.nl"),
+             ("B.V.", "V.O.F."), "{n:04d} {a}{b}",
+             (("Amsterdam", 1011, 1109, 1, 9), ("Rotterdam", 3011, 3089, 1, 6.5),
+              ("Den Haag", 2491, 2599, 1, 5.5), ("Utrecht", 3511, 3585, 1, 3.6),
+              ("Eindhoven", 5611, 5658, 1, 2.4), ("Groningen", 9711, 9747, 1, 2.3),
+              ("Maastricht", 6211, 6229, 1, 1.2))),
+    _Country("FR", 0.04, (0.20, 0.055), {"fr": 0.9, "intl": 0.1},
+             _words("orange.fr,free.fr,sfr.fr,laposte.net,gmail.com,gmail.com,hotmail.fr"),
+             ("SARL", "SAS", "EURL"), "{n:05d}",
+             (("Paris", 75001, 75020, 1, 21), ("Strasbourg", 67000, 67200, 100, 2.9),
+              ("Lyon", 69001, 69009, 1, 5.2), ("Lille", 59000, 59800, 100, 2.3),
+              ("Metz", 57000, 57070, 10, 1.2), ("Mulhouse", 68100, 68200, 100, 1.1))),
+    _Country("BE", 0.035, (0.21, 0.06), {"nl": 0.55, "fr": 0.45},
+             _words("telenet.be,skynet.be,proximus.be,gmail.com,gmail.com,hotmail.com"),
+             ("BV", "SRL", "NV"), "{n:04d}",
+             (("Bruxelles", 1000, 1210, 1, 12), ("Antwerpen", 2000, 2660, 10, 5.3),
+              ("Gent", 9000, 9052, 1, 2.6), ("Liège", 4000, 4032, 1, 2),
+              ("Leuven", 3000, 3012, 1, 1), ("Namur", 5000, 5101, 1, 1.1))),
+    _Country("LU", 0.01, (0.17, 0.08), {"fr": 0.5, "de": 0.5},
+             _words("pt.lu,internet.lu,gmail.com,gmail.com"), ("S.à r.l.", "SA"), "L-{n:04d}",
+             (("Luxembourg", 1009, 2999, 1, 1.3), ("Esch-sur-Alzette", 4001, 4398, 1, 0.4))),
+)  # fmt: skip
+_CH = next(i for i, c in enumerate(_COUNTRIES) if c.code == "CH")
+_VAT = np.array([c.vat for c in _COUNTRIES])  # [country, reduced]
+_NL_LETTERS = np.array(list("ABCEGHJKLMNPRTVWXZ"))
+_HOURS = np.array([1, .6, .4, .3, .3, .5, 1, 2, 3, 4, 4.5, 5, 5, 4.5, 4.5, 4.5, 5, 5.5, 6, 7,
+                   7.5, 7, 5, 2.5])  # fmt: skip
+_HOURS /= _HOURS.sum()
+_ASCII = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ı": "i", " ": "", "'": ""})
+
+
+@lru_cache(maxsize=4096)
+def _ascii(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name.lower().translate(_ASCII))
+    return folded.encode("ascii", "ignore").decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Purchase behaviour (BG/NBD) and people, one block of customer rows at a time
+
+_BLOCK = 10_000  # fixed, so the output never depends on the chunk size a caller asks for
+_R, _ALPHA = 1.0, 0.25  # purchase rate per year ~ Gamma(r, 1/alpha): mean 4 a year
+_A, _B = 0.6, 1.4  # dropout chance after each purchase ~ Beta(a, b): mean 0.3
+_GROWTH = 0.4  # first purchases arrive with density ~ GROWTH + x over the history x in [0, 1]
+_REPEAT_GUEST = 0.25  # guest rows that reuse an earlier person's e-mail, cased differently
+_DAY = 86_400
+
+
+@dataclass
+class _People:
+    """Arrays for one block: persons [0, rows) are customer rows, the rest were since deleted."""
+
+    block: int
+    rows: int
+    seq0: int  # orders of earlier blocks (order numbers continue from here)
+    ids: list[str | None]
+    number: IntArray
+    country: IntArray
+    first: ObjArray
+    last: ObjArray
+    email: ObjArray
+    city: ObjArray
+    postcode: ObjArray
+    company: ObjArray
+    guest: BoolArray
+    b2b: BoolArray
+    chf: BoolArray
+    tag: IntArray  # index into HAND_TAGS, -1: none
+    owner: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # per order
+    placed: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # epoch seconds
+
+
+def _rng(spec: SynthSpec, *stream: int) -> np.random.Generator:
+    return np.random.default_rng([spec.seed & 0xFFFF_FFFF_FFFF_FFFF, *stream])
+
+
+def _behaviour(
+    rng: np.random.Generator, spec: SynthSpec, guest: BoolArray, b2b: BoolArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Birth (days since the history start), observed window (days), purchase rate per day
+    (before scaling) and dropout chance, per person."""
+    m, span = len(guest), spec.years * 365.25
+    x = -_GROWTH + np.sqrt(_GROWTH**2 + (1 + 2 * _GROWTH) * rng.random(m))
+    lam = rng.gamma(_R, 1 / _ALPHA, m) / 365.25 * np.where(b2b, 4.0, 1.0)
+    p = np.clip(rng.beta(_A, _B, m) * np.where(b2b, 0.4, 1.0), 1e-6, 1.0)
+    lam[guest] = 0.0  # each guest checkout creates a new guest row
+    return span * x, span * (1 - x), lam, p
+
+
+@lru_cache(maxsize=64)
+def _rate_scale(spec: SynthSpec) -> float:
+    """Factor on every purchase rate so that the expected orders per row hit `mean_orders`.
+    Uses E[repeats] = (1-p)/p * (1 - exp(-lam*w*p)) on a fixed pilot sample; bisection."""
+    if spec.mean_orders is None:
+        return 1.0
+    rng, n = _rng(spec, 1 << 32), 20_000
+    guest = rng.random(n) < spec.guest_share
+    b2b = ~guest & (rng.random(n) < spec.b2b_share / max(1e-9, 1 - spec.guest_share))
+    _, window, lam, p = _behaviour(rng, spec, guest, b2b)
+    low, high = -12.0, 12.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        mean = 1 + np.mean((1 - p) / p * -np.expm1(-lam * math.exp(mid) * window * p))
+        low, high = (mid, high) if mean < spec.mean_orders else (low, mid)
+    return math.exp((low + high) / 2)
+
+
+def _draw_orders(
+    rng: np.random.Generator, spec: SynthSpec, guest: BoolArray, b2b: BoolArray
+) -> tuple[IntArray, IntArray]:
+    """(owner, placed epoch seconds) per order, sorted by owner then time. Repeat purchases are a
+    Poisson process cut short by dropout: k = min(Geometric(p) - 1, Poisson(lam * window)); the
+    first k of M uniform arrival times come from exponential spacings and one Gamma remainder."""
+    birth, window, lam, p = _behaviour(rng, spec, guest, b2b)
+    m = len(guest)
+    arrivals_total = rng.poisson(lam * _rate_scale(spec) * window)
+    k = np.minimum(rng.geometric(p) - 1, arrivals_total)
+    rep_owner = np.repeat(np.arange(m), k)
+    spacing = np.cumsum(rng.exponential(size=int(k.sum())))
+    ends = np.cumsum(k)
+    base = np.concatenate(([0.0], spacing))[ends - k]
+    arrivals = spacing - base[rep_owner]
+    last = np.where(k > 0, np.concatenate(([0.0], spacing))[ends] - base, 0.0)
+    total = last + rng.gamma((arrivals_total - k + 1).astype(float))
+    days = birth[rep_owner] + arrivals / total[rep_owner] * window[rep_owner]
+    owner = np.concatenate((np.arange(m), rep_owner))
+    end = spec.as_of.timestamp()
+    moment = np.concatenate((birth, days)) * _DAY + end - spec.years * 365.25 * _DAY
+    midnight = np.floor(moment / _DAY) * _DAY  # keep the day, draw the hour: evenings are busy
+    tod = (rng.choice(24, size=len(owner), p=_HOURS) + rng.random(len(owner))) * 3600
+    placed = np.minimum(midnight + tod, end - 1).astype(np.int64)
+    order = np.lexsort((placed, owner))
+    return owner[order], placed[order]
+
+
+_POOL_ARRAYS = {k: (np.array(f, dtype=object), np.array(la, dtype=object)) for k, (f, la) in
+                _POOLS.items()}  # fmt: skip
+_LOCAL_PARTS = ("{f}.{l}{n}", "{f}{l}{n}", "{i}.{l}{n}", "{l}.{f}{n}", "{f}_{l}{n}", "{i}{l}{n}")
+_TRADES = ("Kaffeehandel", "Gastro Service", "Feinkost", "Rösterei", "Bürobedarf", "Hotel")
+
+
+def _place(rng: np.random.Generator, country: IntArray) -> tuple[ObjArray, ...]:
+    """First name, last name, city, postcode and e-mail domain consistent with each country."""
+    out = tuple(np.empty(len(country), dtype=object) for _ in range(5))
+    first, last, city, postcode, domain = out
+    for ci, c in enumerate(_COUNTRIES):
+        idx = np.flatnonzero(country == ci)
+        pool_w = np.array(list(c.pools.values()))
+        pick = rng.choice(len(pool_w), size=len(idx), p=pool_w / pool_w.sum())
+        for pi, key in enumerate(c.pools):
+            sub, (firsts, lasts) = idx[pick == pi], _POOL_ARRAYS[key]
+            first[sub] = firsts[rng.integers(len(firsts), size=len(sub))]
+            last[sub] = lasts[rng.integers(len(lasts), size=len(sub))]
+        low, high, step, weight = (np.array([x[i] for x in c.cities]) for i in range(1, 5))
+        where = rng.choice(len(c.cities), size=len(idx), p=weight / weight.sum())
+        city[idx] = np.array([x[0] for x in c.cities], dtype=object)[where]
+        n = low[where] + step[where] * rng.integers(0, (high - low)[where] // step[where] + 1)
+        if "{a}" in c.postcode:
+            pairs = rng.choice(_NL_LETTERS, size=(len(idx), 2)).tolist()
+            postcode[idx] = [
+                c.postcode.format(n=v, a=a, b=b)
+                for v, (a, b) in zip(n.tolist(), pairs, strict=True)
+            ]
+        else:
+            postcode[idx] = [c.postcode.format(n=v) for v in n.tolist()]
+        domain[idx] = np.array(c.domains, dtype=object)[rng.integers(len(c.domains), size=len(idx))]
+    return out
+
+
+def _company(rng: np.random.Generator, last: str, city: str, country: int) -> str:
+    legal = _COUNTRIES[country].legal[int(rng.integers(len(_COUNTRIES[country].legal)))]
+    style = rng.random()
+    if style < 0.6:
+        return f"{last} {legal}"
+    if style < 0.75:
+        return f"{last} & Partner {legal}"
+    return f"{city} {_TRADES[int(rng.integers(len(_TRADES)))]} {legal}"
+
+
+def _emails(rng: np.random.Generator, p: _People, domain: ObjArray) -> ObjArray:
+    pattern = rng.integers(len(_LOCAL_PARTS), size=len(p.number))
+    out = np.empty(len(p.number), dtype=object)
+    people = zip(p.first, p.last, p.number.tolist(), pattern, strict=True)
+    for j, (f, la, n, pat) in enumerate(people):
+        fa, lo = _ascii(f), _ascii(la)
+        local = _LOCAL_PARTS[pat].format(f=fa, l=lo, i=fa[0], n=n)  # n keeps e-mails unique
+        if p.company[j] is not None:  # the company's own domain
+            slug = "-".join(_ascii(w) for w in p.company[j].replace("&", " ").split())
+            out[j] = f"{local}@{slug.replace('.', '')}.{_COUNTRIES[p.country[j]].code.lower()}"
+        else:
+            out[j] = f"{local}@{domain[j]}"
+    return out
+
+
+def _reuse_guests(rng: np.random.Generator, p: _People) -> None:
+    """Repeat guests: some guest rows are an earlier person checking out again, same name and
+    address, the e-mail typed with other case or stray blanks (" Anna@Example.com")."""
+    copies = np.flatnonzero(p.guest & (rng.random(len(p.guest)) < _REPEAT_GUEST))
+    originals = np.setdiff1d(np.arange(p.rows), copies)
+    if len(originals) == 0 or len(copies) == 0:
+        return
+    src = originals[rng.integers(len(originals), size=len(copies))]
+    for arr in (p.first, p.last, p.country, p.city, p.postcode, p.chf):
+        arr[copies] = arr[src]
+    variant = rng.integers(4, size=len(copies))
+    typed = (str.title, lambda e: " " + e.capitalize(), str.upper, lambda e: e + " ")
+    p.email[copies] = [typed[v](e) for v, e in zip(variant, p.email[src], strict=True)]
+
+
+def _draw_people(spec: SynthSpec, block: int, start: int, rows: int, seq0: int) -> _People:
+    rng, ghosts = _rng(spec, block, 0), round(rows * spec.deleted_share)
+    m = rows + ghosts
+    guest = np.zeros(m, dtype=bool)
+    guest[:rows] = rng.random(rows) < spec.guest_share
+    b2b = ~guest & (rng.random(m) < spec.b2b_share / max(1e-9, 1 - spec.guest_share))
+    b2b[rows:] = False
+    chf = rng.random(m) < spec.second_currency_share
+    weights = np.array([c.weight for c in _COUNTRIES])
+    country = np.where(chf, _CH, rng.choice(len(weights), size=m, p=weights / weights.sum()))
+    first, last, city, postcode, domain = _place(rng, country)
+    number = np.concatenate(
+        (start + np.arange(rows), spec.customers + block * _BLOCK + np.arange(ghosts))
+    )
+    company = np.full(m, None, dtype=object)
+    for j in np.flatnonzero(b2b):
+        company[j] = _company(rng, last[j], city[j], int(country[j]))
+    tag = np.where(
+        rng.random(m) < 0.04, rng.choice(len(HAND_TAGS), size=m, p=[0.6, 0.25, 0.15]), -1
+    )
+    tag[guest] = -1
+    ids: list[str | None] = [*_hex_ids(rng, rows)]
+    p = _People(
+        block, rows, seq0, ids + [None] * ghosts, number, country, first, last,
+        np.empty(m, dtype=object), city, postcode, company, guest, b2b, chf, tag,
+    )  # fmt: skip
+    p.email = _emails(rng, p, domain)
+    _reuse_guests(rng, p)
+    p.owner, p.placed = _draw_orders(_rng(spec, block, 1), spec, guest, b2b)
+    return p
+
+
+def _blocks(spec: SynthSpec) -> Iterator[_People]:
+    seq0 = 0
+    for block, start in enumerate(range(0, spec.customers, _BLOCK)):
+        people = _draw_people(spec, block, start, min(_BLOCK, spec.customers - start), seq0)
+        seq0 += len(people.owner)
+        yield people
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders: states, line items, money
+
+_STATUSES = ("open", "in_progress", "completed", "cancelled")
+_STATUS_BY_AGE = np.cumsum([[0.55, 0.40, 0.05], [0.10, 0.35, 0.55], [0.002, 0.005, 0.993]], 1)
+_UPDATE_DELAY_DAYS = np.array([0.3, 1.0, 3.0, 2.0])  # mean delay of the last change, by state
+
+
+def _draw_status(
+    rng: np.random.Generator, spec: SynthSpec, placed: IntArray
+) -> tuple[IntArray, IntArray]:
+    """State index and updated_at (epoch seconds, -1: never updated) per order: orders younger
+    than two days are mostly open, younger than two weeks often in progress."""
+    n, end = len(placed), int(spec.as_of.timestamp())
+    band = np.digitize((end - placed) / _DAY, [2.0, 14.0])
+    status = (rng.random(n)[:, None] >= _STATUS_BY_AGE[band][:, :2]).sum(axis=1)
+    status[rng.random(n) < spec.cancel_share] = 3
+    delay = rng.exponential(_UPDATE_DELAY_DAYS[status]) * _DAY + 600
+    updated = np.minimum(placed + delay.astype(np.int64), end)
+    never = rng.random(n)
+    updated[((status == 0) & (never < 0.8)) | ((status == 2) & (never < 0.04))] = -1
+    return status, updated
+
+
+def _draw_items(
+    rng: np.random.Generator, b2b: BoolArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Lines per order, and per line: order index, product index, quantity."""
+    count = rng.choice(4, size=len(b2b), p=[0.55, 0.27, 0.12, 0.06]) + 1
+    count[b2b] = rng.choice(4, size=int(b2b.sum()), p=[0.3, 0.3, 0.25, 0.15]) + 1
+    item_order = np.repeat(np.arange(len(b2b)), count)
+    product = rng.choice(len(PRODUCTS), size=len(item_order), p=_POPULARITY)
+    u = rng.random(len(item_order))
+    qty = 1 + (u < 0.15) + (u < 0.04)
+    wholesale = b2b[item_order]
+    bulk = rng.geometric(0.12, size=int(wholesale.sum()))  # resellers buy consumables in bulk
+    qty[wholesale] = np.clip(150_000 // _PRICE_CENTS[product[wholesale]], 1, 48).clip(max=bulk)
+    return count, item_order, product, qty.astype(np.int64)
+
+
+@dataclass
+class _Money:
+    """Cents per line (unit, total) and per order (totals, base currency, refund, promotion)."""
+
+    unit: IntArray
+    line: IntArray
+    gross: IntArray
+    net: IntArray
+    base_gross: IntArray
+    base_net: IntArray
+    refunded: IntArray
+    promo: IntArray  # index into PROMO_CODES, -1: none
+    discount: IntArray
+
+
+def _draw_money(
+    rng: np.random.Generator, p: _People, item_order: IntArray, product: IntArray, qty: IntArray,
+    status: IntArray,
+) -> _Money:  # fmt: skip
+    n = len(p.owner)
+    factor = np.where(p.chf[p.owner], CURRENCIES["CHF"], 1.0)
+    unit = np.rint(_PRICE_CENTS[product] * factor[item_order]).astype(np.int64)
+    line = unit * qty
+    rate = _VAT[p.country[p.owner][item_order], _REDUCED[product].astype(np.int64)]
+    gross = np.bincount(item_order, weights=line, minlength=n)  # exact: integers < 2**53
+    net = np.bincount(item_order, weights=np.rint(line / (1 + rate)), minlength=n)
+    first = np.concatenate(([True], p.owner[1:] != p.owner[:-1]))
+    u = rng.random(n)
+    promo = np.where(first, np.where(u < 0.06, 0, -1), np.where(u < 0.02, 1, -1))
+    percent = np.where(promo >= 0, np.array([c[1] for c in PROMO_CODES])[promo], 0) / 100
+    discount = np.rint(gross * percent)
+    gross, net = gross - discount, net - np.rint(net * percent)
+    base_gross, base_net = np.rint(gross / factor), np.rint(net / factor)
+    refund = (status == 2) & (rng.random(n) < 0.02)  # a return, in part or in full
+    refunded = np.where(refund, np.rint(base_gross * rng.choice([0.25, 0.5, 1.0], size=n)), 0)
+
+    def cents(a: npt.NDArray[Any]) -> IntArray:
+        return a.astype(np.int64)
+
+    return _Money(
+        unit, line, cents(gross), cents(net), cents(base_gross), cents(base_net),
+        cents(refunded), promo, cents(discount),
+    )  # fmt: skip
+
+
+def _item_tuples(count: IntArray, product: IntArray, qty: IntArray, money: _Money) -> list[Any]:
+    """Line items per order. Equal lines are one shared (frozen) object: far fewer allocations."""
+    line_no = np.arange(len(product)) - np.repeat(np.cumsum(count) - count, count) + 1
+    key = (((line_no << 8 | product) << 6 | qty) << 24) | money.unit  # 200 products, qty <= 48
+    unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    shared = np.empty(len(unique), dtype=object)
+    for u, (no, pi, q, unit) in enumerate(
+        zip(line_no[first].tolist(), product[first].tolist(), qty[first].tolist(),
+            money.unit[first].tolist(), strict=True)
+    ):  # fmt: skip
+        prod = PRODUCTS[pi]
+        shared[u] = OrderItemRecord(no, prod.id, prod.sku, prod.name, float(q), unit / 100,
+                                    unit * q / 100)  # fmt: skip
+    flat = shared[inverse.ravel()].tolist()
+    ends = np.cumsum(count).tolist()
+    out = [tuple(flat[e - c : e]) for e, c in zip(ends, count.tolist(), strict=True)]
+    for j in np.flatnonzero(money.promo >= 0).tolist():
+        code = PROMO_CODES[int(money.promo[j])][0]
+        off = -int(money.discount[j]) / 100
+        promo = OrderItemRecord(len(out[j]) + 1, None, None, f"Rabattcode {code}", 1.0, off, off,
+                                kind="promotion", code=code)  # fmt: skip
+        out[j] = (*out[j], promo)
+    return out
+
+
+def _hex_ids(rng: np.random.Generator, n: int) -> list[str]:
+    """n random 32-char hex ids (uuid-sized: collisions are out of the question)."""
+    text = rng.bytes(16 * n).hex()
+    return [text[i : i + 32] for i in range(0, 32 * n, 32)]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Build many records without the cyclic GC re-scanning them: they hold no cycles, and
+    pausing it here roughly halves the time of a large batch. Restores the previous state."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _datetimes(seconds: IntArray) -> list[datetime | None]:
+    return [datetime.fromtimestamp(s, UTC) if s >= 0 else None for s in seconds.tolist()]
+
+
+@_collector_paused()
+def _order_records(spec: SynthSpec, p: _People) -> list[OrderRecord]:
+    rng, n = _rng(spec, p.block, 2), len(p.owner)
+    ids = _hex_ids(rng, n)
+    status, updated = _draw_status(rng, spec, p.placed)
+    count, item_order, product, qty = _draw_items(rng, p.b2b[p.owner])
+    money = _draw_money(rng, p, item_order, product, qty, status)
+    items = _item_tuples(count, product, qty, money)
+    owner = p.owner.tolist()
+    cents = (money.gross, money.net, money.base_gross, money.base_net, money.refunded)
+    gross, net, base_gross, base_net, refunded = ((a / 100).tolist() for a in cents)
+    codes = [(PROMO_CODES[c][0],) if c >= 0 else () for c in money.promo.tolist()]
+    columns = zip(
+        ids,
+        [str(10000 + s) for s in range(p.seq0, p.seq0 + n)],
+        [p.ids[o] for o in owner],
+        p.email[p.owner].tolist(),
+        _datetimes(p.placed),
+        [_STATUSES[s] for s in status.tolist()],
+        (status != 3).tolist(),
+        gross, net,
+        ["CHF" if c else "EUR" for c in p.chf[p.owner].tolist()],
+        base_gross, base_net, refunded,
+        _datetimes(updated),
+        items, codes, strict=True,
+    )  # fmt: skip
+    return [OrderRecord(*row) for row in columns]
+
+
+@_collector_paused()
+def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
+    """Registered customers sign up on the day of their first purchase or a while before it;
+    a guest row is created a few minutes before its checkout."""
+    rng, rows, end = _rng(spec, p.block, 3), p.rows, int(spec.as_of.timestamp())
+    first = p.placed[np.concatenate(([True], p.owner[1:] != p.owner[:-1]))][:rows]
+    early = rng.random(rows) < 0.35
+    lead = np.where(early, rng.exponential(20 * _DAY, rows), rng.uniform(60, 1800, rows))
+    lead[p.guest[:rows]] = rng.uniform(30, 300, int(p.guest[:rows].sum()))
+    created = first - lead.astype(np.int64)
+    updated = created + (rng.random(rows) * (end - created)).astype(np.int64)
+    updated[(rng.random(rows) < np.where(p.guest[:rows], 0.9, 0.35))] = -1  # guests: rarely
+    tags = [(HAND_TAGS[t].id,) if t >= 0 else () for t in p.tag[:rows].tolist()]
+    groups = [B2B_GROUP_ID if b else DEFAULT_GROUP_ID for b in p.b2b[:rows].tolist()]
+    columns = zip(
+        p.ids[:rows],
+        p.email[:rows].tolist(),
+        [str(10000 + n) for n in p.number[:rows].tolist()],
+        p.first[:rows].tolist(), p.last[:rows].tolist(), p.company[:rows].tolist(),
+        groups, tags, p.guest[:rows].tolist(),
+        [_COUNTRIES[c].code for c in p.country[:rows].tolist()],
+        p.city[:rows].tolist(), p.postcode[:rows].tolist(),
+        _datetimes(created), _datetimes(updated), strict=True,
+    )  # fmt: skip
+    return [CustomerRecord(*row) for row in columns]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+@dataclass
+class SynthShop:
+    customers: list[CustomerRecord]
+    orders: list[OrderRecord]
+    groups: list[GroupRecord]
+    tags: list[TagRecord]
+    products: list[Product]
+
+
+def _rechunk(blocks: Iterable[list[T]], chunk: int) -> Iterator[list[T]]:
+    rest: list[T] = []
+    for block in blocks:
+        pending, start = rest + block, 0
+        while len(pending) - start >= chunk:
+            yield pending[start : start + chunk]
+            start += chunk
+        rest = pending[start:]
+    if rest:
+        yield rest
+
+
+def _check_chunk(chunk: int) -> None:
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, not {chunk}")
+
+
+def iter_customers(spec: SynthSpec, chunk: int = 50_000) -> Iterator[list[CustomerRecord]]:
+    """All customer rows in chunks of `chunk` (the last may be shorter)."""
+    _check_chunk(chunk)
+    return _rechunk((_customer_records(spec, p) for p in _blocks(spec)), chunk)
+
+
+def iter_orders(spec: SynthSpec, chunk: int = 50_000) -> Iterator[list[OrderRecord]]:
+    """All orders of the customers of `iter_customers(spec)`, plus those of customers deleted
+    since (customer_id None, e-mail kept), in chunks of `chunk`. Orders come grouped by
+    customer, not by time; their numbers are unique but not chronological."""
+    _check_chunk(chunk)
+    return _rechunk((_order_records(spec, p) for p in _blocks(spec)), chunk)
+
+
+def generate_shop(spec: SynthSpec) -> SynthShop:
+    """The whole shop in memory: for small and medium sizes (simulators, demo, tests)."""
+    customers: list[CustomerRecord] = []
+    orders: list[OrderRecord] = []
+    for people in _blocks(spec):
+        customers.extend(_customer_records(spec, people))
+        orders.extend(_order_records(spec, people))
+    return SynthShop(customers, orders, list(GROUPS), list(HAND_TAGS), list(PRODUCTS))

@@ -1,0 +1,147 @@
+"""CLI commands over the mirror's data: segment, customers, report."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sync.commands_sync import exit_code_for, report_failures
+from sync.context import AppContext, for_each_shop
+
+out = Console()
+
+
+@click.command()
+@click.option("--shop", metavar="NAME", help="Only this shop.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Segment as of this date (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool) -> int:
+    """Compute every customer's segments (ABC, RFM, loyalty, inactivity, lifecycle, geography,
+    rules), store membership and its history, print sizes and revenue share."""
+    from core.records import utcnow
+    from core.segments.run import segment_shop
+    from sync.cli import emit_json, parse_as_of
+    from sync.render import print_segments
+
+    moment = parse_as_of(as_of) or utcnow()
+    config = app.config
+    results: dict[str, Any] = {}
+
+    def one(cfg: Any) -> Any:
+        run_id = app.mirror.start_run(cfg.name, "segment", moment)
+        try:
+            result = segment_shop(app.mirror, cfg, config.segmentation, moment, run_id=run_id)
+        except BaseException as exc:
+            app.mirror.finish_run(run_id, "failed", error=str(exc)[:500])
+            raise
+        counts = {"customers": result.customers, "entered": result.entered, "exited": result.exited}
+        app.mirror.finish_run(run_id, "ok", counts)
+        results[cfg.name] = result
+        return result
+
+    _, failed = for_each_shop(app.shops(shop), one)
+    if as_json:
+        emit_json(
+            {name: r.to_dict() for name, r in results.items()}
+            | {name: {"error": str(e)} for name, e in failed.items()}
+        )
+    else:
+        for result in results.values():
+            print_segments(out, result)
+        report_failures(failed)
+    return exit_code_for(failed)
+
+
+@click.command()
+@click.option("--shop", metavar="NAME", help="The shop (default: the first configured).")
+@click.option("--segment", "segment_name", metavar="S", help="Only members of S, e.g. inactive:3m.")
+@click.option("--top", type=int, metavar="N", help="Only the first N by --by.")
+@click.option(
+    "--by",
+    type=click.Choice(["revenue", "orders"]),
+    default="revenue",
+    show_default=True,
+    help="Rank customers by revenue or by orders.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["city", "country", "postcode", "email", "last_name"]),
+    help="Sort the list by this column after ranking.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+def customers(
+    app: AppContext,
+    shop: str | None,
+    segment_name: str | None,
+    top: int | None,
+    by: str,
+    sort: str | None,
+    fmt: str,
+) -> int:
+    """List customers with contact details (for newsletters and CRM export): the top N by
+    revenue or orders, or the members of a segment."""
+    from core.segments.run import customer_table
+
+    cfg = app.config.shop(shop) if shop else app.config.shops[0]
+    frame = customer_table(
+        app.mirror,
+        cfg,
+        segment=segment_name,
+        top=top,
+        by=by,
+        sort=sort,
+        cfg=app.config.segmentation,
+    )
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+    else:
+        table = Table(
+            title=f"{cfg.name}: {segment_name or 'all customers'} ({len(frame):,})",
+            title_justify="left",
+        )
+        for column in frame.columns:
+            table.add_column(column, justify="right" if column in ("orders", "revenue") else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*["" if v is None or v != v else str(v) for v in row])
+        out.print(table)
+    return 0
+
+
+@click.command()
+@click.option("--shop", metavar="NAME", help="Only this shop.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Report as of this date (default: now).")
+@click.option(
+    "--out",
+    "path",
+    default="loyalsync-report.html",
+    show_default=True,
+    help="Where to write the HTML file.",
+)
+@click.pass_obj
+def report(app: AppContext, shop: str | None, as_of: str | None, path: str) -> int:
+    """Write an HTML report of segment sizes, revenue shares and recent movements."""
+    from core.records import utcnow
+    from sync.cli import parse_as_of
+    from sync.report import write_report
+
+    moment = parse_as_of(as_of) or utcnow()
+    written = write_report(app.mirror, app.config, app.shops(shop), moment, path)
+    out.print(f"report written to {written}")
+    return 0
+
+
+COMMANDS = [segment, customers, report]

@@ -1,0 +1,145 @@
+"""One full cycle per shop (pull, segment, plan, push) and the daemon's smaller jobs.
+
+Shops are independent: one failing (auth, network) is reported and the others go on. Push runs
+only when `push.enabled` is true: a fresh install never writes to a shop before the admin has
+looked at `loyalsync plan`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.config import ShopConfig
+from core.records import utcnow
+from sync.context import for_each_shop
+from sync.pull import pull_shop, scan_deletions
+
+log = logging.getLogger("loyalsync.cycle")
+
+
+@dataclass
+class ShopCycle:
+    shop: str
+    pulled: Any = None
+    segmented: Any = None
+    plan: Any = None
+    pushed: Any = None
+    push_skipped_reason: str | None = None
+
+
+@dataclass
+class CycleReport:
+    shops: dict[str, ShopCycle] = field(default_factory=dict)
+    failed: dict[str, Exception] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        for cycle in self.shops.values():
+            if cycle.pulled is not None and cycle.pulled.quarantined:
+                return True
+            if cycle.pushed is not None and getattr(cycle.pushed, "failed", 0):
+                return True
+        return False
+
+    def lines(self) -> list[str]:
+        lines = []
+        for name, c in self.shops.items():
+            parts = []
+            if c.pulled is not None:
+                counts = c.pulled.entities
+                parts.append(
+                    "pulled " + ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in counts.items())
+                )
+            if c.segmented is not None:
+                parts.append(f"segmented {c.segmented.customers} customers")
+            if c.plan is not None:
+                parts.append(f"plan: {c.plan.summary()}")
+            if c.pushed is not None:
+                parts.append(f"pushed: {c.pushed.summary()}")
+            elif c.push_skipped_reason:
+                parts.append(f"push skipped ({c.push_skipped_reason})")
+            lines.append(f"{name}: " + "; ".join(parts))
+        return lines
+
+
+def cycle_shop(
+    app: Any,
+    shop: ShopConfig,
+    *,
+    as_of: datetime | None,
+    force: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> ShopCycle:
+    from core.segments.run import segment_shop
+    from sync.push import plan_shop, push_shop
+
+    config = app.config
+    mirror = app.mirror
+    connector = app.connector(shop)
+    result = ShopCycle(shop.name)
+    result.pulled = pull_shop(connector, mirror, shop, should_stop=should_stop)
+    moment = as_of or utcnow()
+    result.segmented = segment_shop(mirror, shop, config.segmentation, moment)
+    if not config.push.enabled:
+        result.plan = plan_shop(connector, mirror, shop, config, as_of=moment)
+        result.push_skipped_reason = "push.enabled is false: review `loyalsync plan` first"
+        return result
+    result.pushed = push_shop(connector, mirror, shop, config, as_of=moment, force=force)
+    result.plan = result.pushed.plan
+    return result
+
+
+def run_cycle(
+    app: Any,
+    shop: str | None,
+    *,
+    as_of: datetime | None,
+    force: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> CycleReport:
+    report = CycleReport()
+
+    def one(cfg: ShopConfig) -> ShopCycle:
+        cycle = cycle_shop(app, cfg, as_of=as_of, force=force, should_stop=should_stop)
+        report.shops[cfg.name] = cycle
+        return cycle
+
+    _, report.failed = for_each_shop(app.shops(shop), one)
+    for name, exc in report.failed.items():
+        log.error("[%s] cycle failed: %s", name, exc)
+    return report
+
+
+def pull_job(app: Any, should_stop: Callable[[], bool] | None = None) -> dict[str, Exception]:
+    """The daemon's frequent job: an incremental pull of every shop."""
+
+    def one(cfg: ShopConfig) -> Any:
+        return pull_shop(app.connector(cfg), app.mirror, cfg, should_stop=should_stop)
+
+    _, failed = for_each_shop(app.shops(None), one)
+    for name, exc in failed.items():
+        log.error("[%s] pull failed: %s", name, exc)
+    return failed
+
+
+def deletion_scan_job(
+    app: Any, should_stop: Callable[[], bool] | None = None
+) -> dict[str, Exception]:
+    """The daemon's weekly job: customers deleted in the shop are anonymised in the mirror."""
+
+    def one(cfg: ShopConfig) -> int:
+        connector = app.connector(cfg)
+        if not connector.capabilities.deletion_scan:
+            return 0
+        deleted = scan_deletions(connector, app.mirror, cfg.name, utcnow())
+        log.info("[%s] deletion scan: %d customers deleted in the shop", cfg.name, deleted)
+        return deleted
+
+    _, failed = for_each_shop(app.shops(None), one)
+    for name, exc in failed.items():
+        log.error("[%s] deletion scan failed: %s", name, exc)
+    return failed

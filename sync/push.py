@@ -1,0 +1,229 @@
+"""`loyalsync plan` and `loyalsync push` for one shop: mirror -> Plan -> the shop's writes.
+
+Owns the orchestration of a push (issue 5): read segment membership and the shop as mirrored,
+build the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
+codes as 'planned' before anything is sent, apply the operations in batches of
+`push.batch_size` through the connector, journal every result in `_push_log` with the run id,
+and update the mirror's view after each batch, so an immediate second plan is empty and a
+second push sends nothing. No SQLite here (core.mirror), no HTTP (the connector), no rules
+(core.plan). A push killed at any point is completed by the next one: the journal and view are
+written per batch, codes were recorded before sending, and connectors look up before writing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connectors.base import Connector
+from core.config import Config, ShopConfig
+from core.errors import PlanRejectedError
+from core.mirror import (
+    Mirror,
+    expire_codes,
+    load_push_members,
+    load_push_state,
+    parse_db_time,
+    record_redemptions,
+    save_planned_codes,
+    save_push_results,
+)
+from core.plan import (
+    CodeNow,
+    Current,
+    CustomerNow,
+    Plan,
+    Rules,
+    build_desired,
+    build_plan,
+    check_limits,
+    op_dict,
+)
+from core.records import OpResult, WriteOp
+
+log = logging.getLogger("loyalsync.push")
+
+BatchCallback = Callable[[int, list[OpResult]], None]
+
+
+@dataclass
+class PushResult:
+    """What one push did: the plan, how many writes the shop accepted, and what failed why."""
+
+    shop: str
+    plan: Plan
+    run_id: int | None = None
+    dry_run: bool = False
+    applied: int = 0
+    batches: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (op key, shop's error)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def reasons(self, top: int = 5) -> list[tuple[str, int]]:
+        return Counter(error for _, error in self.failures).most_common(top)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return f"dry run: {self.plan.summary()}"
+        text = f"{self.applied} of {len(self.plan.ops)} writes applied in {self.batches} batches"
+        if self.failed:
+            why = "; ".join(f"{error} ({n})" for error, n in self.reasons(3))
+            text += f", {self.failed} failed: {why}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shop": self.shop,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "applied": self.applied,
+            "failed": self.failed,
+            "batches": self.batches,
+            "failures": [{"op": key, "error": error} for key, error in self.failures],
+            "plan": self.plan.to_dict(),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+def build_current(state: dict[str, list[tuple[Any, ...]]]) -> Current:
+    """The planner's view of the shop from the mirror's plain rows (`load_push_state`)."""
+    tag_names = {tid: name for tid, name in state["tags"]}
+    customers = {}
+    for cid, group_id, tags, born, is_guest, number, email in state["customers"]:
+        names: frozenset[str] = frozenset()
+        if tags and tags != "[]":  # most customers have none: skip the JSON parser
+            names = frozenset(tag_names[t] for t in json.loads(tags) if t in tag_names)
+        customers[cid] = CustomerNow(
+            cid, group_id, names, parse_db_time(born), bool(is_guest), number, email
+        )
+    codes = tuple(
+        CodeNow(campaign, cid, code, status, issued, parse_db_time(until))
+        for campaign, cid, code, status, issued_at, until in state["codes"]
+        if (issued := parse_db_time(issued_at)) is not None
+    )
+    return Current(
+        customers=customers,
+        groups={gid: name for gid, name, _ in state["groups"]},
+        default_group_id=next((gid for gid, _, default in state["groups"] if default), None),
+        tags=frozenset(tag_names.values()),
+        codes=codes,
+    )
+
+
+def plan_rules(connector: Connector, shop: ShopConfig, config: Config) -> Rules:
+    return Rules(
+        shop=shop.name,
+        platform=getattr(connector, "platform", shop.platform),
+        protected_groups=frozenset(shop.protected_groups),
+        min_age_days=config.segmentation.min_age_days,
+    )
+
+
+def plan_shop(
+    connector: Connector, mirror: Mirror, shop: ShopConfig, config: Config, *, as_of: datetime
+) -> Plan:
+    """The plan a push would apply now. Sends nothing to the shop; in the mirror it only brings
+    code statuses up to date (redeemed on pulled orders, expired), as a push does first."""
+    record_redemptions(mirror, shop.name)
+    expire_codes(mirror, shop.name, as_of)
+    desired = build_desired(load_push_members(mirror, shop.name), config.push)
+    current = build_current(load_push_state(mirror, shop.name))
+    return build_plan(
+        desired,
+        current,
+        as_of=as_of,
+        push=config.push,
+        rules=plan_rules(connector, shop, config),
+        can=connector.capabilities,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pushing
+
+
+def push_shop(
+    connector: Connector,
+    mirror: Mirror,
+    shop: ShopConfig,
+    config: Config,
+    *,
+    as_of: datetime,
+    force: bool = False,
+    dry_run: bool = False,
+    on_batch: BatchCallback | None = None,
+) -> PushResult:
+    """Plan and apply. Raises PlanRejectedError above `push.max_changes` unless `force`.
+    Writes the shop rejects are journalled and counted (`.failed`); the run goes on."""
+    plan = plan_shop(connector, mirror, shop, config, as_of=as_of)
+    result = PushResult(shop.name, plan, dry_run=dry_run)
+    if dry_run:
+        return result
+    run_id = mirror.start_run(shop.name, "push", as_of)
+    result.run_id = run_id
+    try:
+        check_limits(plan, force=force)
+        codes = plan.new_codes
+        new = [(c.campaign, c.customer_id, c.code, c.issued_at, c.valid_until) for c in codes]
+        save_planned_codes(mirror, shop.name, new, run_id)
+        for batch in batches(plan.ops, config.push.batch_size):
+            results = apply_batch(connector, mirror, shop.name, run_id, batch)
+            result.batches += 1
+            result.applied += sum(r.ok for r in results)
+            result.failures += [(r.op.key, r.error or "failed") for r in results if not r.ok]
+            if on_batch:
+                on_batch(result.batches, results)
+    except BaseException as exc:
+        outcome = "failed"
+        if isinstance(exc, PlanRejectedError):
+            outcome = "refused"
+        elif isinstance(exc, KeyboardInterrupt | SystemExit):
+            outcome = "interrupted"
+        mirror.finish_run(run_id, outcome, _counts(result), error=str(exc)[:500])
+        raise
+    mirror.finish_run(run_id, "partial" if result.failed else "ok", _counts(result))
+    log.info("[%s] push done: %s", shop.name, result.summary())
+    return result
+
+
+def batches(ops: Sequence[WriteOp], size: int) -> list[list[WriteOp]]:
+    return [list(ops[i : i + size]) for i in range(0, len(ops), max(1, size))]
+
+
+def apply_batch(
+    connector: Connector, mirror: Mirror, shop: str, run_id: int | None, batch: list[WriteOp]
+) -> list[OpResult]:
+    """Send one batch, journal every result, then update the mirror's view of what succeeded.
+    An operation the connector gave no result for counts as failed."""
+    results = list(connector.apply(batch))
+    answered = {r.op for r in results}
+    missing = [op for op in batch if op not in answered]
+    results += [OpResult(op, ok=False, error="no result from the connector") for op in missing]
+    mirror.log_push(
+        run_id, shop, [(r.op.key, op_dict(r.op), r.ok, r.error, r.remote_id) for r in results]
+    )
+    save_push_results(mirror, shop, results)
+    for r in results:
+        if not r.ok:
+            log.warning("[%s] %s failed: %s", shop, r.op.key, r.error)
+    return results
+
+
+def _counts(result: PushResult) -> dict[str, Any]:
+    return {
+        **result.plan.counts,
+        "applied": result.applied,
+        "failed": result.failed,
+        "batches": result.batches,
+    }

@@ -1,0 +1,178 @@
+"""The contract-suite harness for Shopware 6: the simulator with a 300-customer shop."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors import build_connector
+from connectors.base import Connector
+from connectors.shopware.simulator import Faults, ShopwareSimulator
+from core.config import ShopConfig
+from core.records import (
+    AddTag,
+    Cursor,
+    EnsureCampaign,
+    EnsureGroup,
+    EnsureTag,
+    IssueCode,
+    RemoveTag,
+    SetCustomerGroup,
+    WriteOp,
+)
+from core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID, HAND_TAGS, SynthSpec
+from tests.contract.harness import FakeClock
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+PAGE_SIZE = 50  # 300 customers: six full pages and an empty one; ~850 orders: 18 pages
+
+
+class ShopwareHarness:
+    platform = "shopware"
+    page_size = PAGE_SIZE
+
+    def __init__(self, customers: int = 300, seed: int = 7, **sim_options: Any) -> None:
+        self.clock = FakeClock(AS_OF + timedelta(hours=12))
+        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF)
+        self.sim = ShopwareSimulator.from_spec(spec, clock=self.clock, **sim_options)
+        self.sim.start()
+        self.shop = ShopConfig(
+            name="contract-shopware",
+            platform="shopware",
+            url=self.sim.url,
+            credentials={"client_id": self.sim.client_id, "client_secret": self.sim.client_secret},
+            requests_per_second=10_000,
+            page_size=PAGE_SIZE,
+        )
+        self.sleeps: list[float] = []
+
+    def connector(self) -> Connector:
+        return build_connector(self.shop, sleep=self.sleeps.append, now=self.clock)
+
+    def close(self) -> None:
+        self.sim.stop()
+
+    # -- truth ----------------------------------------------------------------------------
+    def customer_ids(self) -> set[str]:
+        return set(self.sim.customers)
+
+    def order_ids(self) -> set[str]:
+        return set(self.sim.orders)
+
+    def default_group_id(self) -> str:
+        return DEFAULT_GROUP_ID
+
+    # -- changes --------------------------------------------------------------------------
+    def touch_customers(self, fraction: float, seed: int) -> set[str]:
+        self.clock.advance(hours=1)
+        return set(self.sim.touch_customers(fraction, seed))
+
+    def add_orders(self, n: int, seed: int) -> set[str]:
+        self.clock.advance(minutes=5)
+        return set(self.sim.add_orders(n, seed))
+
+    def delete_customers(self, n: int) -> set[str]:
+        return set(self.sim.delete_customers(sorted(self.sim.customers)[:n]))
+
+    def incremental_expectation(self, entity: str, cursor: Cursor, changed: set[str]) -> set[str]:
+        """Shopware re-reads on purpose: rows changed in the lag window before the cursor, and
+        orders placed in the last `recent_orders_days` (payment changes do not move
+        `order.updatedAt`)."""
+        assert cursor.since is not None
+        start = cursor.since - timedelta(minutes=self.shop.lag_minutes)
+        rows = self.sim.customers if entity == "customers" else self.sim.orders
+        recent = self.clock() - timedelta(days=self.shop.recent_orders_days)
+        expected = set(changed)
+        for row in rows.values():
+            stamps = [row.created_at, row.updated_at]
+            if entity == "orders" and row.rec.placed_at >= recent:
+                expected.add(row.id)
+            if any(s is not None and s >= start for s in stamps):
+                expected.add(row.id)
+        return expected
+
+    def pages_needed(self, rows: int) -> int:
+        return rows // PAGE_SIZE + 1  # keyset pages stop on the first short (or empty) page
+
+    def read_requests(self, entity: str) -> int:
+        path = "/api/search/" + {"customers": "customer", "orders": "order"}[entity]
+        return sum(1 for r in self.sim.requests(path) if r.path == path and r.status == 200)
+
+    def reset_requests(self) -> None:
+        self.sim.reset_logs()
+
+    # -- faults and auth ------------------------------------------------------------------
+    def inject_faults(self, share: float, seed: int) -> None:
+        self.sim.set_faults(Faults.mixed(share, seed) if share else None)
+
+    def expire_tokens(self) -> None:
+        self.sim.expire_tokens()
+
+    def token_requests(self) -> int:
+        return sum(1 for r in self.sim.requests("/api/oauth/token") if r.status == 200)
+
+    # -- writes ---------------------------------------------------------------------------
+    def _customers(self) -> dict[str, str]:
+        rows = sorted(self.sim.customers.values(), key=lambda r: r.id)
+        plain = [
+            r.id
+            for r in rows
+            if not r.rec.is_guest and r.group_id == DEFAULT_GROUP_ID and not r.tag_ids
+        ]
+        b2b = next(r.id for r in rows if r.group_id == B2B_GROUP_ID)
+        newsletter = next(r.id for r in rows if HAND_TAGS[0].id in r.tag_ids)
+        return {"a": plain[0], "b": plain[1], "b2b": b2b, "tagged": newsletter}
+
+    def write_ops(self) -> list[WriteOp]:
+        c = self._customers()
+        start = AS_OF + timedelta(days=1)
+        return [
+            EnsureGroup("VIP (auto)"),
+            SetCustomerGroup(c["a"], "VIP (auto)"),
+            SetCustomerGroup(c["b2b"], None, from_group=B2B_GROUP_ID),
+            EnsureTag("ls:champions"),
+            AddTag(c["a"], "ls:champions"),
+            AddTag(c["b"], "ls:champions"),
+            RemoveTag(c["tagged"], HAND_TAGS[0].name),
+            EnsureCampaign("winback", 10.0, None, start, start + timedelta(days=30), "WB"),
+            IssueCode("winback", c["a"], "WB-AAAA1111"),
+            IssueCode("winback", c["b"], "WB-BBBB2222"),
+        ]
+
+    def shop_state(self) -> Any:
+        def rows(entity: str) -> list[dict[str, Any]]:
+            found = copy.deepcopy(list(self.sim.table(entity).values()))
+            for row in found:
+                row.pop("updatedAt", None)
+            return sorted(found, key=lambda r: r["id"])
+
+        customers = {cid: (r.group_id, sorted(r.tag_ids)) for cid, r in self.sim.customers.items()}
+        entities = (
+            "customer_group",
+            "tag",
+            "promotion",
+            "promotion_discount",
+            "promotion_sales_channel",
+            "promotion_individual_code",
+        )
+        return {
+            "customers": customers,
+            "persona": sorted(self.sim.persona),
+            **{e: rows(e) for e in entities},
+        }
+
+    def writes(self) -> list[Any]:
+        return list(self.sim.write_log)
+
+
+@contextmanager
+def shopware_harness(tmp_path: Path) -> Iterator[ShopwareHarness]:
+    harness = ShopwareHarness()
+    try:
+        yield harness
+    finally:
+        harness.close()

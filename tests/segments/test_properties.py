@@ -1,0 +1,171 @@
+"""Invariants of the segment families, checked with hypothesis on generated bases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.config import LoyaltyConfig, RfmConfig, SegmentationConfig
+from core.segments.abc import abc_classes, share_before
+from core.segments.diff import membership_changes, signatures
+from core.segments.engine import BUYER_FAMILIES, SINGLE_VALUED
+from core.segments.loyalty import loyalty_thresholds, tier_levels
+from core.segments.rfm import scores
+from tests.segments.frames import build, customer, summary
+
+revenues = st.lists(
+    st.one_of(
+        st.just(0.0), st.floats(0.01, 10_000, allow_nan=False), st.sampled_from([9.99, 50.0])
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@st.composite
+def bases(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 40))
+    rows = []
+    for i in range(n):
+        orders = draw(st.integers(0, 12))
+        revenue = draw(st.sampled_from([0.0, 10.0, 99.5])) if orders else 0.0
+        revenue += draw(st.integers(0, 2000)) if orders else 0
+        last = draw(st.integers(0, 700))
+        first = last + draw(st.integers(0, 900)) * (orders > 1)
+        city = draw(st.sampled_from([None, "Berlin", "Wien"]))
+        rows.append(
+            customer(
+                f"c{i:02d}",
+                orders,
+                float(revenue),
+                first=first,
+                last=last,
+                country=draw(st.sampled_from([None, "DE", "AT"])),
+                city=city,
+                postcode=draw(st.sampled_from([None, "10115", "1010", "9"])),
+            )
+        )
+    return summary(*rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bases(), st.sampled_from([3, 5]))
+def test_every_customer_is_in_exactly_one_segment_of_each_single_valued_family(
+    frame: pd.DataFrame, scale: int
+) -> None:
+    members = build(frame, SegmentationConfig(rfm=RfmConfig(scale=scale)))  # type: ignore[arg-type]
+    counts = members.groupby(["customer_id", "family"], observed=True).size()
+    buyers = set(frame.loc[frame["orders"] > 0, "customer_id"])
+    for cid in frame["customer_id"]:
+        mine = counts.loc[cid] if cid in counts.index.get_level_values(0) else pd.Series(dtype=int)
+        assert mine.get("abc", 0) == 1
+        for family in BUYER_FAMILIES:
+            assert mine.get(family, 0) == (1 if cid in buyers else 0)
+        for family in SINGLE_VALUED:
+            assert mine.get(family, 0) <= 1
+        assert mine.get("postcode", 0) <= 2  # one per configured prefix length
+
+
+@given(revenues)
+def test_abc_shares_and_classes_are_monotone_in_revenue(values: list[float]) -> None:
+    shares = share_before(values)
+    classes = abc_classes(values)
+    rank = {"A": 0, "B": 1, "C": 2}
+    for i in range(len(values)):
+        for j in range(len(values)):
+            if values[i] > values[j]:
+                assert shares[i] <= shares[j]
+                assert rank[classes[i]] <= rank[classes[j]]
+            if values[i] == values[j]:
+                assert shares[i] == shares[j] and classes[i] == classes[j]
+    assert np.all((shares >= 0) & (shares <= 1))
+
+
+@given(st.lists(st.integers(-5, 30), min_size=1, max_size=80), st.sampled_from([3, 5]))
+def test_rfm_scores_are_monotone_and_ties_share_a_score(values: list[int], scale: int) -> None:
+    got = scores(values, scale)
+    assert got.min() >= 1 and got.max() <= scale
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(got[order]) >= 0)  # monotone in the input
+    for v in set(values):
+        assert len(set(got[np.asarray(values) == v])) == 1  # ties share a score
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 25), min_size=2, max_size=40),
+    st.integers(0, 39),
+    st.integers(1, 4),
+    st.floats(0.0, 0.5),
+)
+def test_tiers_move_opposite_to_the_adaptive_thresholds(
+    orders: list[int], probe: int, factor: int, share: float
+) -> None:
+    """When the rest of the base changes, a customer whose own orders did not change moves
+    down if every threshold rose and up if every threshold fell."""
+    cfg = LoyaltyConfig(vip_top_revenue_share=share)
+    probe %= len(orders)
+    before = np.array(orders)
+    after = before * factor
+    after[probe] = before[probe]
+    t0 = loyalty_thresholds(before, before * 10.0, cfg)
+    t1 = loyalty_thresholds(after, after * 10.0, cfg)
+    level0 = tier_levels(before, before * 10.0, t0)[probe]
+    level1 = tier_levels(after, after * 10.0, t1)[probe]
+    rose = (
+        t1.frequent_orders >= t0.frequent_orders
+        and t1.vip_orders >= t0.vip_orders
+        and t1.vip_revenue >= t0.vip_revenue
+    )
+    fell = (
+        t1.frequent_orders <= t0.frequent_orders
+        and t1.vip_orders <= t0.vip_orders
+        and t1.vip_revenue <= t0.vip_revenue
+    )
+    if rose:
+        assert level1 <= level0
+    if fell:
+        assert level1 >= level0
+
+
+def test_a_busier_base_raises_the_bar() -> None:
+    base = np.array([2, 2, 3, 3, 4, 5, 6])
+    busier = np.array([2 * v for v in base[:-1]] + [6])
+    t0 = loyalty_thresholds(base, base * 10.0, LoyaltyConfig())
+    t1 = loyalty_thresholds(busier, busier * 10.0, LoyaltyConfig())
+    assert t1.frequent_orders > t0.frequent_orders
+    assert tier_levels(base, base * 10.0, t0)[-1] > tier_levels(busier, busier * 10.0, t1)[-1]
+
+
+segments = st.sampled_from(["abc:A", "abc:B", "loyalty:vip", "rfm:333", "rule:x", "rule:y"])
+memberships = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), segments), max_size=20)
+
+
+def frame_of(pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    unique = sorted(set(pairs))
+    return pd.DataFrame(
+        {
+            "customer_id": [c for c, _ in unique],
+            "segment": [s for _, s in unique],
+            "family": [s.split(":")[0] for _, s in unique],
+        }
+    )
+
+
+@given(memberships, memberships)
+def test_changes_turn_the_old_membership_into_the_new(
+    old: list[tuple[str, str]], new: list[tuple[str, str]]
+) -> None:
+    entered, exited = membership_changes(signatures(frame_of(old)), frame_of(new))
+    result = (set(old) - set(zip(exited["customer_id"], exited["segment"], strict=True))) | set(
+        zip(entered["customer_id"], entered["segment"], strict=True)
+    )
+    assert result == set(new)
+    assert set(zip(entered["customer_id"], entered["segment"], strict=True)).isdisjoint(old)
+    assert all(
+        f == s.split(":")[0] for f, s in zip(entered["family"], entered["segment"], strict=True)
+    )
+    same, _ = membership_changes(signatures(frame_of(new)), frame_of(new))
+    assert same.empty
