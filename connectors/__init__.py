@@ -54,9 +54,7 @@ def connector_class(platform: str) -> Any:
         return _load(BUILTINS[platform])
     plugin = _plugins().get(platform)
     if plugin is None:
-        raise ConfigError(
-            f"unknown platform {platform!r}; known: {', '.join(platform_names())}"
-        )
+        raise ConfigError(f"unknown platform {platform!r}; known: {', '.join(platform_names())}")
     try:
         return plugin.load()
     except Exception as exc:  # a broken plugin must not look like our bug

@@ -41,7 +41,7 @@ class CycleReport:
         for cycle in self.shops.values():
             if cycle.pulled is not None and cycle.pulled.quarantined:
                 return True
-            if cycle.pushed is not None and getattr(cycle.pushed, "failed", 0):
+            if cycle.pushed is not None and cycle.pushed.failed:
                 return True
         return False
 

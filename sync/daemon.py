@@ -90,7 +90,7 @@ def _scheduler_clock(clock: Callable[[], _dt.datetime]) -> Iterator[None]:
     shim = types.SimpleNamespace(**{k: getattr(_dt, k) for k in dir(_dt) if not k.startswith("__")})
     shim.datetime = _Clocked
     original = schedule.datetime  # type: ignore[attr-defined]
-    schedule.datetime = shim  # type: ignore[attr-defined]
+    schedule.datetime = shim  # type: ignore[attr-defined,assignment]
     try:
         yield
     finally:
@@ -176,7 +176,7 @@ class Daemon:
     def _install_signal_handlers(self) -> dict[int, Any]:
         if not self.install_signals or threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, self.request_stop)
         return previous

@@ -32,8 +32,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if getattr(record, "run_id", None):
-            data["run_id"] = record.run_id
+        run_id = getattr(record, "run_id", None)
+        if run_id:
+            data["run_id"] = run_id
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
@@ -42,7 +43,8 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        run = f" run={record.run_id}" if getattr(record, "run_id", None) else ""
+        run_id = getattr(record, "run_id", None)
+        run = f" run={run_id}" if run_id else ""
         text = f"{stamp} {record.levelname:<7} {record.name}{run}: {record.getMessage()}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)

@@ -41,13 +41,17 @@ def identity_keys(ids: pd.Series, emails: pd.Series, merge: bool) -> pd.Series:
     return ("e:" + normal).fillna(by_id).reset_index(drop=True)
 
 
-def representatives(customers: pd.DataFrame, merge: bool) -> pd.DataFrame:
+def representatives(
+    customers: pd.DataFrame, merge: bool, keys: pd.Series | None = None
+) -> pd.DataFrame:
     """One row per identity: the representative's columns (`id` renamed `customer_id`),
     `identity`, `identity_size` and the earliest `created_at` of the merged rows. `customers`
-    holds live rows (id, email, is_guest, created_at and the contact columns)."""
+    holds live rows (id, email, is_guest, created_at and the contact columns); `keys` are
+    their identity keys if already computed."""
     customers = customers.assign(created_at=utc_series(customers["created_at"]))
-    identity = identity_keys(customers["id"], customers["email"], merge)
-    codes, uniques = pd.factorize(identity)
+    if keys is None:
+        keys = identity_keys(customers["id"], customers["email"], merge)
+    codes, uniques = pd.factorize(keys)
     size = np.bincount(codes, minlength=len(uniques))
     chosen = size[codes] == 1
     multi = np.flatnonzero(~chosen)
@@ -57,8 +61,8 @@ def representatives(customers: pd.DataFrame, merge: bool) -> pd.DataFrame:
             {
                 "code": codes[multi],
                 "guest": customers["is_guest"].to_numpy()[multi].astype(bool),
-                "created": customers["created_at"].to_numpy()[multi],
-                "id": customers["id"].to_numpy()[multi],
+                "created": customers["created_at"].iloc[multi].array,
+                "id": customers["id"].iloc[multi].array,
                 "row": multi,
             }
         ).sort_values(
@@ -80,10 +84,13 @@ def representatives(customers: pd.DataFrame, merge: bool) -> pd.DataFrame:
     return out
 
 
-def partial_identities(partials: pd.DataFrame, customers: pd.DataFrame, merge: bool) -> pd.Series:
+def partial_identities(
+    partials: pd.DataFrame, customers: pd.DataFrame, merge: bool, keys: pd.Series | None = None
+) -> pd.Series:
     """The identity of each partial aggregate: its customer row's identity, else (orders
     without a live customer row) 'e:<normalised order e-mail>' when merging, else NA."""
-    keys = identity_keys(customers["id"], customers["email"], merge)
+    if keys is None:
+        keys = identity_keys(customers["id"], customers["email"], merge)
     by_customer = pd.Series(keys.to_numpy(), index=customers["id"].astype("str").to_numpy())
     found = partials["customer_id"].astype("str").map(by_customer)
     if merge:
@@ -130,8 +137,9 @@ def assemble(
     """The raw summary (one row per identity with a live customer row): representative
     columns plus merged order aggregates; `exact_products` overrides distinct_products for
     the identities it covers (the merged ones)."""
-    people = representatives(customers, merge)
-    merged = merge_partials(partials, partial_identities(partials, customers, merge))
+    keys = identity_keys(customers["id"], customers["email"], merge)
+    people = representatives(customers, merge, keys)
+    merged = merge_partials(partials, partial_identities(partials, customers, merge, keys))
     if exact_products is not None and not exact_products.empty:
         covered = merged.index.intersection(exact_products.index)
         merged.loc[covered, "distinct_products"] = exact_products[covered].to_numpy()
