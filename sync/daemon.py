@@ -160,6 +160,11 @@ class Daemon:
                     self.scheduler.run_all()
                     return
                 log.info("daemon started: %s", "; ".join(describe_jobs(self.app.config)))
+                # interval jobs (the incremental pull) run once right away: a restarted
+                # daemon catches up at once instead of after a whole interval
+                for job in self.scheduler.get_jobs():
+                    if job.unit == "minutes" and not self.stop_event.is_set():
+                        job.run()
                 loops = 0
                 while not self.stop_event.is_set():
                     self.scheduler.run_pending()

@@ -73,12 +73,13 @@ def test_jobs_run_on_schedule_and_a_failing_job_does_not_stop_the_loop(tmp_path:
 
     daemon.sleep = sleep
     daemon.run()
-    assert len(calls["pull"]) == 7 * 24 * 4
+    assert len(calls["pull"]) == 1 + 7 * 24 * 4  # once at start, then every 15 minutes
+    assert calls["pull"][0] == start
     assert [t.strftime("%a %H:%M") for t in calls["nightly"][:2]] == ["Mon 01:00", "Tue 01:00"]
     assert len(calls["nightly"]) == 7
     assert [t.strftime("%a %H:%M") for t in calls["weekly"]] == ["Sun 02:30"]
     failures = [r for r in daemon.runs if r == ("boom", "failed")]
-    assert len(failures) == 7 * 24  # failed every hour, and the loop went on
+    assert len(failures) == 1 + 7 * 24  # failed every hour, and the loop went on
     assert ("pull", "ok") in daemon.runs
 
 
@@ -96,7 +97,7 @@ def test_sigterm_stops_the_loop_cleanly(tmp_path: Path) -> None:
         app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock, sleep=clock.sleep
     )
     daemon.run()
-    assert len(ticks) == 3 and daemon.runs == [("tick", "ok")] * 3
+    assert len(ticks) == 3 and daemon.runs == [("tick", "ok")] * 3  # at start, +1 min, +2 min
     assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
 
 
