@@ -176,8 +176,10 @@ class UpsertCounts:
         )
 
 
-def _hash(row: Sequence[Any]) -> str:
-    return hashlib.blake2b(json.dumps(row, default=str).encode(), digest_size=12).hexdigest()
+def _hash(row: Any) -> str:
+    # repr of tuples of str/int/float/None is deterministic and much cheaper than JSON for
+    # rows that already carry their raw payload as one (long) JSON string
+    return hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
 
 
 def _json(value: Any) -> str:

@@ -104,20 +104,13 @@ def customers(
         sort=sort,
         cfg=app.config.segmentation,
     )
+    frame["revenue"] = frame["revenue"].round(2)
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
         click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
     else:
-        table = Table(
-            title=f"{cfg.name}: {segment_name or 'all customers'} ({len(frame):,})",
-            title_justify="left",
-        )
-        for column in frame.columns:
-            table.add_column(column, justify="right" if column in ("orders", "revenue") else "left")
-        for row in frame.itertuples(index=False):
-            table.add_row(*["" if v is None or v != v else str(v) for v in row])
-        out.print(table)
+        out.print(_customer_rich_table(frame, f"{cfg.name}: {segment_name or 'all customers'}"))
     return 0
 
 
@@ -142,6 +135,33 @@ def report(app: AppContext, shop: str | None, as_of: str | None, path: str) -> i
     written = write_report(app.mirror, app.config, app.shops(shop), moment, path)
     out.print(f"report written to {written}")
     return 0
+
+
+def _customer_rich_table(frame: Any, title: str) -> Table:
+    """A readable table: name, contact, place, orders, revenue, last order (CSV/JSON have all
+    columns, including the ids)."""
+    table = Table(title=f"{title} ({len(frame):,})", title_justify="left")
+    for column, justify in (
+        ("name", "left"),
+        ("email", "left"),
+        ("place", "left"),
+        ("orders", "right"),
+        ("revenue", "right"),
+        ("last order", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+
+    def text(value: Any) -> str:
+        return "" if value is None or value != value else str(value)
+
+    for row in frame.itertuples(index=False):
+        name = " ".join(filter(None, (text(row.first_name), text(row.last_name))))
+        if text(row.company):
+            name += f" ({row.company})"
+        place = " ".join(filter(None, (text(row.country), text(row.postcode), text(row.city))))
+        last = text(row.last_order_at)[:10]
+        table.add_row(name, text(row.email), place, f"{row.orders:,}", f"{row.revenue:,.2f}", last)
+    return table
 
 
 COMMANDS = [segment, customers, report]

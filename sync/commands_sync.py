@@ -216,7 +216,7 @@ def status(app: AppContext, shop: str | None, as_json: bool) -> int:
         for column in ("kind", "started", "outcome", "counts"):
             table.add_column(column)
         for run in info["runs"]:
-            table.add_row(run["kind"], run["started_at"], run["outcome"], run["summary"])
+            table.add_row(run["kind"], run["started"], run["outcome"], run["summary"])
         out.print(table)
         for cursor in info["cursors"]:
             out.print(f"  cursor {cursor['entity']}: {cursor['summary']}", highlight=False)

@@ -9,15 +9,34 @@ from typing import Any
 from core.records import Cursor
 from sync.context import AppContext
 
+SHOWN = (
+    "new",
+    "updated",
+    "quarantined",
+    "deleted",
+    "customers",
+    "entered",
+    "exited",
+    "applied",
+    "failed",
+    "moves",
+    "tag_adds",
+    "tag_removes",
+    "codes",
+)
+
 
 def _summarise_counts(counts: dict[str, Any]) -> str:
+    """The few counts an admin looks for, non-zero ones only."""
     parts = []
     for key, value in counts.items():
+        if key == "customers" and "customers_changed" in counts:
+            continue  # a push: the shop's size is noise, the changed customers are the news
         if isinstance(value, dict):
-            inner = ", ".join(f"{k} {v}" for k, v in value.items() if v)
-            parts.append(f"{key}: {inner or 'nothing'}")
-        else:
-            parts.append(f"{key}: {value}")
+            inner = ", ".join(f"{v:,} {k}" for k, v in value.items() if v and k in SHOWN)
+            parts.append(f"{key}: {inner or 'no changes'}")
+        elif value and key in SHOWN:
+            parts.append(f"{value:,} {key.replace('_', ' ')}")
     return "; ".join(parts)
 
 
@@ -43,6 +62,7 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
                     "id": r["id"],
                     "kind": r["kind"],
                     "started_at": r["started_at"],
+                    "started": (r["started_at"] or "")[:16].replace("T", " "),
                     "finished_at": r["finished_at"],
                     "outcome": r["outcome"],
                     "counts": r["counts"],
