@@ -37,7 +37,7 @@ def _summarise_counts(counts: dict[str, Any]) -> str:
             parts.append(f"{key}: {inner or 'no changes'}")
         elif value and key in SHOWN:
             parts.append(f"{value:,} {key.replace('_', ' ')}")
-    return "; ".join(parts)
+    return "; ".join(parts) or "no changes"
 
 
 def _cursor_summary(raw: str) -> str:
