@@ -203,3 +203,60 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (tmp_path / "report.html").read_text().count("<table>") > 3
     assert (tmp_path / "loyalsync.db").stat().st_mode & 0o777 == 0o600
     assert "client_secret: ${SHOPWARE_CLIENT_SECRET}" in (tmp_path / "loyalsync.yaml").read_text()
+
+
+def test_backfill_leaves_the_cursor_of_a_shop_in_daily_use_alone(shop: Shop) -> None:
+    assert run(["--config", str(shop.config), "pull"]) == 0  # first pull: the daily cursor
+    conn = sqlite3.connect(shop.directory / "m.db")
+    query = "SELECT cursor FROM _sync_state WHERE entity IN ('customers', 'orders') ORDER BY 1"
+    before = conn.execute(query).fetchall()
+    assert run(["--config", str(shop.config), "backfill", "--since", "2026-01-01"]) == 0
+    assert conn.execute(query).fetchall() == before
+    left = conn.execute("SELECT COUNT(*) FROM _sync_state WHERE entity LIKE 'backfill:%'")
+    assert left.fetchone()[0] == 0
+
+
+def test_json_logs_carry_run_ids_and_no_secrets(shop: Shop) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync", "--config", str(shop.config), "--log-format", "json",
+         "-vv", "daemon", "--once"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert lines and all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
+    jobs = [line for line in lines if line["msg"].startswith("job ")]
+    assert len(jobs) == 6 and all(len(line.get("run_id") or "") == 12 for line in jobs)
+    assert len({line["run_id"] for line in jobs}) == 3  # one run id per job run
+    assert any(line["logger"] == "loyalsync.http" for line in lines)  # -vv: request lines too
+    assert shop.sim.client_secret not in proc.stderr
+
+
+def test_simulate_serves_a_shop_and_prints_a_config_snippet() -> None:
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sync", "simulate", "--customers", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        url = next(w for w in text.split() if w.startswith("http://127.0.0.1:"))
+        secret = next(line.split("=", 1)[1].strip() for line in lines if "CLIENT_SECRET=" in line)
+        client = next(line.split("=", 1)[1].strip() for line in lines if "CLIENT_ID=" in line)
+        token = requests.post(
+            f"{url}/api/oauth/token",
+            json={"grant_type": "client_credentials", "client_id": client, "client_secret": secret},
+            timeout=10,
+        )
+        assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
+        assert "platform: shopware" in text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
