@@ -155,7 +155,7 @@ def db_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: all times must be tz-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_db_time(value: str | None) -> datetime | None:
@@ -182,8 +182,19 @@ def _hash(row: Any) -> str:
     return hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    if not value:  # the common empty raw/tags/codes: skip the encoder entirely
+        return (
+            "{}"
+            if isinstance(value, dict)
+            else "[]"
+            if isinstance(value, list | tuple)
+            else _ENCODER.encode(value)
+        )
+    return _ENCODER.encode(value)
 
 
 def customer_row(shop: str, c: CustomerRecord, now: str) -> tuple[Any, ...]:
@@ -252,6 +263,10 @@ class Mirror:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")
+        # bulk pulls insert into several indexes with random uuid keys: a larger page cache
+        # and rarer WAL checkpoints keep a commit per page cheap (bench/bench_mirror.py)
+        conn.execute("PRAGMA cache_size = -131072")
+        conn.execute("PRAGMA wal_autocheckpoint = 10000")
         mirror = cls(conn, path)
         mirror.migrate()
         return mirror
@@ -719,10 +734,8 @@ _SEG_REVENUE = {
     "ELSE MAX(o.base_currency_total_net - o.base_currency_refunded, 0) END",
 }
 _SEG_AGGREGATES = (
-    "COALESCE(SUM(o.is_valid != 0), 0) AS orders, COALESCE(SUM(o.is_valid = 0), 0) AS "
-    "invalid_orders, TOTAL(CASE WHEN o.is_valid THEN {revenue} END) AS revenue, "
-    "MIN(CASE WHEN o.is_valid THEN o.placed_at END) AS first_order_at, "
-    "MAX(CASE WHEN o.is_valid THEN o.placed_at END) AS last_order_at"
+    "COUNT(*) AS orders, TOTAL({revenue}) AS revenue, MIN(o.placed_at) AS first_order_at, "
+    "MAX(o.placed_at) AS last_order_at"
 )
 _SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
 _SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
@@ -735,10 +748,10 @@ _SEG_CUSTOMERS = (
 _SEG_PARTIALS = (
     "SELECT o.customer_id AS customer_id, NULL AS email, {aggregates} FROM orders o "
     "WHERE o.shop = :shop AND o.customer_id IS NOT NULL AND o.placed_at <= :as_of "
-    "GROUP BY o.customer_id "
+    "AND o.is_valid GROUP BY o.customer_id "
     "UNION ALL SELECT NULL, o.email, {aggregates} FROM orders o INDEXED BY orders_segment_summary "
     "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
-    "AND o.placed_at <= :as_of GROUP BY o.email"
+    "AND o.placed_at <= :as_of AND o.is_valid GROUP BY o.email"
 )  # the index: few orders lack a customer, while walking orders_email would visit them all
 _SEG_ITEMS = (
     "FROM orders o INDEXED BY orders_segment_summary CROSS JOIN order_items i "
@@ -824,33 +837,55 @@ def load_purchases(mirror: Mirror, shop: str, refs: Sequence[str], as_of: dateti
 
 
 def load_members(
-    mirror: Mirror, shop: str, *, family: str | None = None, segment: str | None = None
+    mirror: Mirror,
+    shop: str,
+    *,
+    family: str | None = None,
+    segment: str | None = None,
+    details: bool = True,
 ) -> pd.DataFrame:
-    """Stored membership (customer_id, segment, family, since, as_of), optionally of one
-    family or one segment. `since` is when the customer entered the segment; `as_of` the
-    as_of of the run that wrote the row."""
-    sql = f"SELECT {_SEG_MEMBER_COLUMNS} FROM segment_members WHERE shop = ?"
-    params: tuple[Any, ...] = (shop,)
+    """Stored membership (customer_id, segment, family, since, as_of, sorted), optionally of
+    one family or one segment. `since` is when the customer entered the segment; `as_of` the
+    as_of of the run that wrote the row. Without `details`: customer_id and segment only,
+    unsorted (cheaper for a million rows)."""
+    columns = _SEG_MEMBER_COLUMNS if details else "customer_id, segment"
+    sql = f"SELECT {columns} FROM segment_members WHERE shop = :shop"
     if segment is not None:
-        sql, params = sql + " AND segment = ?", (*params, segment)
+        sql += " AND segment = :segment"
     if family is not None:  # a range on the (shop, segment) index: 'family:' <= s < 'family;'
-        sql += " AND segment >= ? AND segment < ?"
-        params = (*params, f"{family}:", f"{family};")
-    return mirror.frame(sql + " ORDER BY customer_id, segment", params)
+        sql += " AND segment >= :low AND segment < :high"
+    params = {"shop": shop, "segment": segment, "low": f"{family}:", "high": f"{family};"}
+    return _seg_frame(mirror, sql + (" ORDER BY customer_id, segment" if details else ""), params)
+
+
+def load_signatures(mirror: Mirror, shop: str) -> pd.DataFrame:
+    """Stored membership per customer: customer_id, signature (the segment names in primary
+    key order joined by the unit separator, see core.segments.diff). One pass over the
+    primary key index, one row per customer."""
+    return _seg_frame(
+        mirror,
+        "SELECT customer_id, group_concat(segment, char(31)) AS signature "
+        "FROM segment_members WHERE shop = :shop GROUP BY customer_id",
+        {"shop": shop},
+    )
 
 
 def save_segments(
-    mirror: Mirror, shop: str, members: pd.DataFrame, as_of: datetime, run_id: int | None = None
+    mirror: Mirror,
+    shop: str,
+    members: pd.DataFrame,
+    as_of: datetime,
+    run_id: int | None = None,
+    *,
+    current: pd.DataFrame | None = None,
 ) -> dict[str, int]:
     """Make `members` (customer_id, segment, family) the shop's stored membership: delete the
     rows that exited, insert the rows that entered (since = as_of), and append one history
     event per change at as_of. Unchanged rows are not touched, so re-running with the same
-    result writes nothing. Returns counts: entered, exited, members."""
-    current = mirror.frame(
-        "SELECT customer_id, group_concat(segment, char(31)) AS signature "
-        "FROM segment_members WHERE shop = ? GROUP BY customer_id",
-        (shop,),
-    )
+    result writes nothing. `current`: the `load_signatures` read earlier in the same run, if
+    any (the caller holds the run lock). Returns counts: entered, exited, members."""
+    if current is None:
+        current = load_signatures(mirror, shop)
     entered, exited = _seg_diff.membership_changes(current, members)
     stamp = db_time(as_of)
     gone = list(zip(exited["customer_id"].tolist(), exited["segment"].tolist(), strict=True))

@@ -17,7 +17,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -299,8 +299,8 @@ class _People:
     b2b: BoolArray
     chf: BoolArray
     tag: IntArray  # index into HAND_TAGS, -1: none
-    owner: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # per order
-    placed: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # epoch seconds
+    owner: IntArray  # per order: the person, orders sorted by person and time
+    placed: IntArray  # per order: epoch seconds
 
 
 def _rng(spec: SynthSpec, *stream: int) -> np.random.Generator:
@@ -366,8 +366,9 @@ def _draw_orders(
     return owner[order], placed[order]
 
 
-_POOL_ARRAYS = {k: (np.array(f, dtype=object), np.array(la, dtype=object)) for k, (f, la) in
-                _POOLS.items()}  # fmt: skip
+_POOL_ARRAYS = {
+    k: (np.array(f, dtype=object), np.array(la, dtype=object)) for k, (f, la) in _POOLS.items()
+}
 _LOCAL_PARTS = ("{f}.{l}{n}", "{f}{l}{n}", "{i}.{l}{n}", "{l}.{f}{n}", "{f}_{l}{n}", "{i}{l}{n}")
 _TRADES = ("Kaffeehandel", "Gastro Service", "Feinkost", "Rösterei", "Bürobedarf", "Hotel")
 
@@ -410,38 +411,51 @@ def _company(rng: np.random.Generator, last: str, city: str, country: int) -> st
     return f"{city} {_TRADES[int(rng.integers(len(_TRADES)))]} {legal}"
 
 
-def _emails(rng: np.random.Generator, p: _People, domain: ObjArray) -> ObjArray:
-    pattern = rng.integers(len(_LOCAL_PARTS), size=len(p.number))
-    out = np.empty(len(p.number), dtype=object)
-    people = zip(p.first, p.last, p.number.tolist(), pattern, strict=True)
-    for j, (f, la, n, pat) in enumerate(people):
+def _emails(
+    rng: np.random.Generator,
+    first: ObjArray,
+    last: ObjArray,
+    number: IntArray,
+    company: ObjArray,
+    country: IntArray,
+    domain: ObjArray,
+) -> ObjArray:
+    pattern = rng.integers(len(_LOCAL_PARTS), size=len(number)).tolist()
+    out = np.empty(len(number), dtype=object)
+    people = zip(first, last, number.tolist(), pattern, company, country.tolist(), strict=True)
+    for j, (f, la, n, pat, firm, ci) in enumerate(people):
         fa, lo = _ascii(f), _ascii(la)
         local = _LOCAL_PARTS[pat].format(f=fa, l=lo, i=fa[0], n=n)  # n keeps e-mails unique
-        if p.company[j] is not None:  # the company's own domain
-            slug = "-".join(_ascii(w) for w in p.company[j].replace("&", " ").split())
-            out[j] = f"{local}@{slug.replace('.', '')}.{_COUNTRIES[p.country[j]].code.lower()}"
+        if firm is not None:  # the company's own domain
+            slug = "-".join(_ascii(w) for w in firm.replace("&", " ").split()).replace(".", "")
+            out[j] = f"{local}@{slug}.{_COUNTRIES[ci].code.lower()}"
         else:
             out[j] = f"{local}@{domain[j]}"
     return out
 
 
-def _reuse_guests(rng: np.random.Generator, p: _People) -> None:
-    """Repeat guests: some guest rows are an earlier person checking out again, same name and
-    address, the e-mail typed with other case or stray blanks (" Anna@Example.com")."""
-    copies = np.flatnonzero(p.guest & (rng.random(len(p.guest)) < _REPEAT_GUEST))
-    originals = np.setdiff1d(np.arange(p.rows), copies)
+def _reuse_guests(
+    rng: np.random.Generator, rows: int, guest: BoolArray, email: ObjArray, same: list[Any]
+) -> None:
+    """Repeat guests: some guest rows are an earlier person checking out again, with the same
+    name and address (`same`) and the e-mail typed with other case or stray blanks
+    (" Anna@Example.com"). Changes the arrays in place."""
+    copies = np.flatnonzero(guest & (rng.random(len(guest)) < _REPEAT_GUEST))
+    originals = np.setdiff1d(np.arange(rows), copies)
     if len(originals) == 0 or len(copies) == 0:
         return
     src = originals[rng.integers(len(originals), size=len(copies))]
-    for arr in (p.first, p.last, p.country, p.city, p.postcode, p.chf):
+    for arr in same:
         arr[copies] = arr[src]
     variant = rng.integers(4, size=len(copies))
     typed = (str.title, lambda e: " " + e.capitalize(), str.upper, lambda e: e + " ")
-    p.email[copies] = [typed[v](e) for v, e in zip(variant, p.email[src], strict=True)]
+    email[copies] = [typed[v](e) for v, e in zip(variant, email[src], strict=True)]
 
 
-def _draw_people(spec: SynthSpec, block: int, start: int, rows: int, seq0: int) -> _People:
-    rng, ghosts = _rng(spec, block, 0), round(rows * spec.deleted_share)
+def _draw_kinds(
+    rng: np.random.Generator, spec: SynthSpec, rows: int, ghosts: int
+) -> tuple[BoolArray, BoolArray, BoolArray, IntArray]:
+    """Guest, B2B and CHF flags and the country index per person (CHF payers live in CH)."""
     m = rows + ghosts
     guest = np.zeros(m, dtype=bool)
     guest[:rows] = rng.random(rows) < spec.guest_share
@@ -450,26 +464,29 @@ def _draw_people(spec: SynthSpec, block: int, start: int, rows: int, seq0: int) 
     chf = rng.random(m) < spec.second_currency_share
     weights = np.array([c.weight for c in _COUNTRIES])
     country = np.where(chf, _CH, rng.choice(len(weights), size=m, p=weights / weights.sum()))
+    return guest, b2b, chf, country
+
+
+def _draw_people(spec: SynthSpec, block: int, start: int, rows: int, seq0: int) -> _People:
+    rng, ghosts = _rng(spec, block, 0), round(rows * spec.deleted_share)
+    guest, b2b, chf, country = _draw_kinds(rng, spec, rows, ghosts)
     first, last, city, postcode, domain = _place(rng, country)
     number = np.concatenate(
         (start + np.arange(rows), spec.customers + block * _BLOCK + np.arange(ghosts))
     )
-    company = np.full(m, None, dtype=object)
+    company = np.full(rows + ghosts, None, dtype=object)
     for j in np.flatnonzero(b2b):
         company[j] = _company(rng, last[j], city[j], int(country[j]))
-    tag = np.where(
-        rng.random(m) < 0.04, rng.choice(len(HAND_TAGS), size=m, p=[0.6, 0.25, 0.15]), -1
-    )
-    tag[guest] = -1
-    ids: list[str | None] = [*_hex_ids(rng, rows)]
-    p = _People(
-        block, rows, seq0, ids + [None] * ghosts, number, country, first, last,
-        np.empty(m, dtype=object), city, postcode, company, guest, b2b, chf, tag,
+    tagged = rng.random(rows + ghosts) < 0.04
+    tag = np.where(tagged & ~guest, rng.choice(3, size=rows + ghosts, p=[0.6, 0.25, 0.15]), -1)
+    ids: list[str | None] = [*_hex_ids(rng, rows), *[None] * ghosts]
+    email = _emails(rng, first, last, number, company, country, domain)
+    _reuse_guests(rng, rows, guest, email, [first, last, country, city, postcode, chf])
+    owner, placed = _draw_orders(_rng(spec, block, 1), spec, guest, b2b)
+    return _People(
+        block, rows, seq0, ids, number, country, first, last, email, city, postcode, company,
+        guest, b2b, chf, tag, owner, placed,
     )  # fmt: skip
-    p.email = _emails(rng, p, domain)
-    _reuse_guests(rng, p)
-    p.owner, p.placed = _draw_orders(_rng(spec, block, 1), spec, guest, b2b)
-    return p
 
 
 def _blocks(spec: SynthSpec) -> Iterator[_People]:
@@ -535,34 +552,35 @@ class _Money:
     discount: IntArray
 
 
+def _cents(amount: npt.NDArray[Any]) -> IntArray:
+    return np.rint(amount).astype(np.int64)
+
+
 def _draw_money(
-    rng: np.random.Generator, p: _People, item_order: IntArray, product: IntArray, qty: IntArray,
+    rng: np.random.Generator,
+    p: _People,
+    item_order: IntArray,
+    product: IntArray,
+    qty: IntArray,
     status: IntArray,
-) -> _Money:  # fmt: skip
+) -> _Money:
     n = len(p.owner)
     factor = np.where(p.chf[p.owner], CURRENCIES["CHF"], 1.0)
-    unit = np.rint(_PRICE_CENTS[product] * factor[item_order]).astype(np.int64)
+    unit = _cents(_PRICE_CENTS[product] * factor[item_order])
     line = unit * qty
     rate = _VAT[p.country[p.owner][item_order], _REDUCED[product].astype(np.int64)]
-    gross = np.bincount(item_order, weights=line, minlength=n)  # exact: integers < 2**53
-    net = np.bincount(item_order, weights=np.rint(line / (1 + rate)), minlength=n)
+    gross = _cents(np.bincount(item_order, weights=line, minlength=n))  # exact below 2**53
+    net = _cents(np.bincount(item_order, weights=_cents(line / (1 + rate)), minlength=n))
     first = np.concatenate(([True], p.owner[1:] != p.owner[:-1]))
     u = rng.random(n)
     promo = np.where(first, np.where(u < 0.06, 0, -1), np.where(u < 0.02, 1, -1))
     percent = np.where(promo >= 0, np.array([c[1] for c in PROMO_CODES])[promo], 0) / 100
-    discount = np.rint(gross * percent)
-    gross, net = gross - discount, net - np.rint(net * percent)
-    base_gross, base_net = np.rint(gross / factor), np.rint(net / factor)
+    discount = _cents(gross * percent)
+    gross, net = gross - discount, net - _cents(net * percent)
+    base_gross, base_net = _cents(gross / factor), _cents(net / factor)
     refund = (status == 2) & (rng.random(n) < 0.02)  # a return, in part or in full
-    refunded = np.where(refund, np.rint(base_gross * rng.choice([0.25, 0.5, 1.0], size=n)), 0)
-
-    def cents(a: npt.NDArray[Any]) -> IntArray:
-        return a.astype(np.int64)
-
-    return _Money(
-        unit, line, cents(gross), cents(net), cents(base_gross), cents(base_net),
-        cents(refunded), promo, cents(discount),
-    )  # fmt: skip
+    refunded = np.where(refund, _cents(base_gross * rng.choice([0.25, 0.5, 1.0], size=n)), 0)
+    return _Money(unit, line, gross, net, base_gross, base_net, refunded, promo, discount)
 
 
 def _item_tuples(count: IntArray, product: IntArray, qty: IntArray, money: _Money) -> list[Any]:
@@ -571,21 +589,18 @@ def _item_tuples(count: IntArray, product: IntArray, qty: IntArray, money: _Mone
     key = (((line_no << 8 | product) << 6 | qty) << 24) | money.unit  # 200 products, qty <= 48
     unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     shared = np.empty(len(unique), dtype=object)
-    for u, (no, pi, q, unit) in enumerate(
-        zip(line_no[first].tolist(), product[first].tolist(), qty[first].tolist(),
-            money.unit[first].tolist(), strict=True)
-    ):  # fmt: skip
+    columns = (line_no[first], product[first], qty[first].astype(float), money.unit[first])
+    for u, (no, pi, q, unit) in enumerate(zip(*(c.tolist() for c in columns), strict=True)):
         prod = PRODUCTS[pi]
-        shared[u] = OrderItemRecord(no, prod.id, prod.sku, prod.name, float(q), unit / 100,
-                                    unit * q / 100)  # fmt: skip
+        item = OrderItemRecord(no, prod.id, prod.sku, prod.name, q, unit / 100, unit * q / 100)
+        shared[u] = item
     flat = shared[inverse.ravel()].tolist()
     ends = np.cumsum(count).tolist()
     out = [tuple(flat[e - c : e]) for e, c in zip(ends, count.tolist(), strict=True)]
     for j in np.flatnonzero(money.promo >= 0).tolist():
-        code = PROMO_CODES[int(money.promo[j])][0]
-        off = -int(money.discount[j]) / 100
-        promo = OrderItemRecord(len(out[j]) + 1, None, None, f"Rabattcode {code}", 1.0, off, off,
-                                kind="promotion", code=code)  # fmt: skip
+        code, off = PROMO_CODES[int(money.promo[j])][0], -int(money.discount[j]) / 100
+        name = f"Rabattcode {code}"
+        promo = OrderItemRecord(len(out[j]) + 1, None, None, name, 1.0, off, off, "promotion", code)
         out[j] = (*out[j], promo)
     return out
 
@@ -633,12 +648,17 @@ def _order_records(spec: SynthSpec, p: _People) -> list[OrderRecord]:
         _datetimes(p.placed),
         [_STATUSES[s] for s in status.tolist()],
         (status != 3).tolist(),
-        gross, net,
+        gross,
+        net,
         ["CHF" if c else "EUR" for c in p.chf[p.owner].tolist()],
-        base_gross, base_net, refunded,
+        base_gross,
+        base_net,
+        refunded,
         _datetimes(updated),
-        items, codes, strict=True,
-    )  # fmt: skip
+        items,
+        codes,
+        strict=True,
+    )
     return [OrderRecord(*row) for row in columns]
 
 
@@ -660,12 +680,19 @@ def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
         p.ids[:rows],
         p.email[:rows].tolist(),
         [str(10000 + n) for n in p.number[:rows].tolist()],
-        p.first[:rows].tolist(), p.last[:rows].tolist(), p.company[:rows].tolist(),
-        groups, tags, p.guest[:rows].tolist(),
+        p.first[:rows].tolist(),
+        p.last[:rows].tolist(),
+        p.company[:rows].tolist(),
+        groups,
+        tags,
+        p.guest[:rows].tolist(),
         [_COUNTRIES[c].code for c in p.country[:rows].tolist()],
-        p.city[:rows].tolist(), p.postcode[:rows].tolist(),
-        _datetimes(created), _datetimes(updated), strict=True,
-    )  # fmt: skip
+        p.city[:rows].tolist(),
+        p.postcode[:rows].tolist(),
+        _datetimes(created),
+        _datetimes(updated),
+        strict=True,
+    )
     return [CustomerRecord(*row) for row in columns]
 
 
