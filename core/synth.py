@@ -7,6 +7,8 @@ in real cities with matching postcodes, orders carry line items, VAT, a second c
 and the odd discount code. Pure and deterministic: the same `SynthSpec` always yields the same
 records, vectorised with numpy and streamed in chunks so a million customers never sit in memory
 at once. It performs no I/O and reads no clock; `raw` stays empty (simulators render their own).
+Unlike connector output, line-item prices stay in the order's currency, as the shop would show
+them: the simulators render them unchanged and the connectors convert them like any shop data.
 """
 
 from __future__ import annotations

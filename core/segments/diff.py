@@ -6,7 +6,9 @@ separator. The mirror reads the stored signatures in one indexed pass (`group_co
 module computes the new ones and compares: only customers whose signature differs are looked
 at row by row, so a daily run with few moves costs one pass and a handful of writes. If SQLite
 ever concatenated in another order, more customers would look changed, and the exact row
-comparison that follows would still find no change for them: the result stays correct. Pure.
+comparison that follows would still find no change for them: the result stays correct.
+Everything runs on integer codes and numpy object arrays, never a Python loop per customer.
+Pure.
 """
 
 from __future__ import annotations
@@ -22,32 +24,51 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in CHANGE_COLUMNS})
 
 
-def signatures(members: pd.DataFrame) -> pd.DataFrame:
-    """customer_id, signature: each customer's sorted segment names joined by SEP."""
-    if members.empty:
-        return pd.DataFrame(
-            {"customer_id": pd.Series(dtype="str"), "signature": pd.Series(dtype="str")}
-        )
-    segment = members["segment"]
+def _segment_codes(segment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, name per code) with codes numbered in code point order of the names."""
     if not isinstance(segment.dtype, pd.CategoricalDtype):
         segment = segment.astype(str).astype("category")
     names = np.asarray([str(c) for c in segment.cat.categories], dtype=object)
+    order = np.argsort(names.astype(str), kind="stable")
     rank = np.empty(len(names), dtype=np.int64)
-    rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
-    seg_rank = rank[segment.cat.codes.to_numpy()]
-    cust_codes, cust_uniques = pd.factorize(members["customer_id"])
-    order = np.lexsort((seg_rank, cust_codes))
-    joined = (
-        pd.Series(names[segment.cat.codes.to_numpy()[order]])
-        .groupby(cust_codes[order], sort=False)
-        .agg(SEP.join)
-    )
+    rank[order] = np.arange(len(names))
+    return rank[segment.cat.codes.to_numpy()], names[order]
+
+
+def _signatures_by_code(codes: np.ndarray, segment: pd.Series, size: int) -> np.ndarray:
+    """Signature (object array) for customer codes 0..size-1 ('' for a code without rows)."""
+    seg, names = _segment_codes(segment)
+    order = np.lexsort((seg, codes))
+    who, what = codes[order], names[seg[order]]
+    starts = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
+    group_start = np.flatnonzero(starts)
+    position = np.arange(len(who)) - group_start[np.cumsum(starts) - 1]
+    out = np.full(size, "", dtype=object)
+    for k in range(int(position.max()) + 1 if len(position) else 0):
+        at = position == k
+        out[who[at]] = what[at] if k == 0 else out[who[at]] + (SEP + what[at])
+    return out
+
+
+def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, id per code); free when the ids are categorical (as the engine's)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(
+            ids.cat.categories, dtype=object
+        )
+    codes, uniques = pd.factorize(ids)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def signatures(members: pd.DataFrame) -> pd.DataFrame:
+    """customer_id, signature: each customer's sorted segment names joined by SEP."""
+    codes, uniques = _customer_codes(members["customer_id"])
+    signature = _signatures_by_code(codes, members["segment"], len(uniques))
+    present = np.bincount(codes, minlength=len(uniques)) > 0
     return pd.DataFrame(
         {
-            "customer_id": pd.array(
-                np.asarray(cust_uniques, dtype=object)[joined.index], dtype="str"
-            ),
-            "signature": pd.array(joined.to_numpy(dtype=object), dtype="str"),
+            "customer_id": pd.array(uniques[present], dtype="str"),
+            "signature": pd.array(signature[present], dtype="str"),
         }
     )
 
@@ -64,23 +85,31 @@ def membership_changes(
     new = members[list(CHANGE_COLUMNS)]
     if current.empty:
         return _plain(new), _empty()
-    theirs = signatures(new)
-    both = current.merge(theirs, on="customer_id", how="outer", suffixes=("_old", "_new"))
-    differs = both["signature_old"].fillna("") != both["signature_new"].fillna("")
-    changed = both.loc[differs.to_numpy()]
-    if changed.empty:
+    codes, uniques = _customer_codes(new["customer_id"])
+    mine = _signatures_by_code(codes, new["segment"], len(uniques))
+    at = pd.Index(uniques).get_indexer(pd.Index(current["customer_id"]))
+    stored = current["signature"].to_numpy(dtype=object)
+    kept = np.zeros(len(current), dtype=bool)
+    kept[at >= 0] = stored[at >= 0] == mine[at[at >= 0]]
+    unchanged = np.bincount(codes, minlength=len(uniques)) == 0  # ids without rows: nothing new
+    unchanged[at[kept]] = True
+    if kept.all() and unchanged.all():
         return _empty(), _empty()
-    old = changed.loc[changed["signature_old"].notna(), ["customer_id", "signature_old"]]
-    old_rows = old.assign(segment=old["signature_old"].str.split(SEP)).explode("segment")
-    old_rows = old_rows[["customer_id", "segment"]].astype({"segment": "str"})
-    new_rows = _plain(new.loc[new["customer_id"].isin(changed["customer_id"]).to_numpy()])
-    marked = old_rows.merge(new_rows, on=["customer_id", "segment"], how="outer", indicator=True)
+    old = current.loc[~kept, ["customer_id", "signature"]]
+    old_rows = old.assign(segment=old["signature"].str.split(SEP)).explode("segment")
+    old_rows = old_rows.loc[old_rows["segment"].str.len() > 0, ["customer_id", "segment"]]
+    new_rows = _plain(new.loc[~unchanged[codes]])
+    marked = old_rows.astype({"segment": "str"}).merge(
+        new_rows, on=["customer_id", "segment"], how="outer", indicator=True
+    )
     entered = marked.loc[marked["_merge"] == "right_only"]
     exited = marked.loc[marked["_merge"] == "left_only"]
     return _finish(entered), _finish(exited)
 
 
 def _plain(rows: pd.DataFrame) -> pd.DataFrame:
+    """Plain-string rows sorted in primary key order (sorted on codes, then materialised)."""
+    rows = sort_rows(rows)
     out = pd.DataFrame(
         {
             "customer_id": rows["customer_id"].astype("str"),
@@ -91,16 +120,15 @@ def _plain(rows: pd.DataFrame) -> pd.DataFrame:
         out["family"] = rows["family"].astype("str")
     else:
         out["family"] = _family(out["segment"])
-    return sort_rows(out)
+    return out
 
 
 def _ranks(values: pd.Series) -> np.ndarray:
     """Code point order of each value, via its distinct values (cheap for repeated strings)."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = _customer_codes(values)
     rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(np.asarray(uniques, dtype=object).astype(str), kind="stable")] = np.arange(
-        len(uniques)
-    )
+    order = np.argsort(np.asarray(uniques, dtype=object).astype(str), kind="stable")
+    rank[order] = np.arange(len(uniques))
     return rank[codes]
 
 
@@ -114,3 +142,14 @@ def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _finish(rows: pd.DataFrame) -> pd.DataFrame:
     return _plain(rows[["customer_id", "segment"]])
+
+
+def stored_segments(current: pd.DataFrame, family: str) -> pd.DataFrame:
+    """customer_id, segment of one family, read from stored signatures (e.g. the loyalty tier
+    each customer held before this run, for the hysteresis)."""
+    pattern = rf"(?:^|{SEP})({family}:[^{SEP}]*)"
+    found = current["signature"].str.extract(pattern, expand=False)
+    hit = found.notna().to_numpy()
+    return pd.DataFrame(
+        {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found.to_numpy()[hit]}
+    )

@@ -122,13 +122,23 @@ def rule_columns(
     return out
 
 
-def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame:
-    """One row per (customer, segment): customer_id, segment and family (both categorical)."""
-    ids = customer_ids.astype(str).to_numpy()
-    categories: dict[str, int] = {}
-    rows, codes, families = [], [], []
+Encoded = list[tuple[str, np.ndarray, np.ndarray]]  # (family, code per row or -1, values)
+
+
+def encode(columns: list[Column]) -> Encoded:
+    """Each family column as integer codes into its distinct values (-1: not in the family)."""
+    out: Encoded = []
     for family, values in columns:
         local, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        out.append((family, np.asarray(local), np.asarray(uniques, dtype=object)))
+    return out
+
+
+def _long(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
+    ids = pd.Index(customer_ids.astype(str).to_numpy())
+    categories: dict[str, int] = {}
+    rows, codes, families = [], [], []
+    for family, local, uniques in encoded:
         mapping = np.array(
             [categories.setdefault(f"{family}:{u}", len(categories)) for u in uniques] or [0],
             dtype=np.int32,
@@ -140,7 +150,7 @@ def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame
     row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     return pd.DataFrame(
         {
-            "customer_id": pd.array(ids[row], dtype="str"),
+            "customer_id": pd.Categorical.from_codes(row, categories=ids),
             "segment": pd.Categorical.from_codes(
                 np.concatenate(codes) if codes else np.zeros(0, np.int32),
                 categories=pd.Index(list(categories)),
@@ -151,6 +161,12 @@ def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame
             ),
         }
     )
+
+
+def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame:
+    """One row per (customer, segment): customer_id, segment and family, all categorical
+    (customer_id's categories are `customer_ids`, so its codes are summary row numbers)."""
+    return _long(customer_ids, encode(columns))
 
 
 def build_segments(
@@ -170,6 +186,58 @@ def stored_members(members: pd.DataFrame) -> pd.DataFrame:
     """The rows kept in the mirror's membership and history (not the address families)."""
     keep = ~members["family"].astype(str).isin(TRANSIENT_FAMILIES).to_numpy()
     return members.loc[keep].reset_index(drop=True)
+
+
+def column_sizes(summary: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
+    """`segment_sizes` straight from the family columns (no look-up of a million ids)."""
+    return _sizes(summary, encode(columns))
+
+
+def members_and_sizes(
+    summary: pd.DataFrame, columns: list[Column]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`long_members` and `column_sizes` with one encoding of the columns."""
+    encoded = encode(columns)
+    return _long(summary["customer_id"], encoded), _sizes(summary, encoded)
+
+
+def _sizes(summary: pd.DataFrame, encoded: Encoded) -> pd.DataFrame:
+    revenue = summary["revenue"].to_numpy(dtype=float)
+    parts = []
+    for family, codes, uniques in encoded:
+        present = codes >= 0
+        parts.append(
+            pd.DataFrame(
+                {
+                    "segment": [f"{family}:{u}" for u in uniques],
+                    "family": family,
+                    "customers": np.bincount(codes[present], minlength=len(uniques)),
+                    "revenue": np.bincount(
+                        codes[present], weights=revenue[present], minlength=len(uniques)
+                    ),
+                }
+            )
+        )
+    sizes = pd.concat(parts, ignore_index=True) if parts else _empty_sizes()
+    sizes = sizes.groupby(["segment", "family"], as_index=False, sort=False).sum()
+    return _finish_sizes(sizes, summary)
+
+
+def _empty_sizes() -> pd.DataFrame:
+    return pd.DataFrame({"segment": [], "family": [], "customers": [], "revenue": []})
+
+
+def _finish_sizes(sizes: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    sizes = sizes.loc[sizes["customers"] > 0].copy()
+    sizes["customers"] = sizes["customers"].astype(np.int64)
+    total_revenue = float(summary["revenue"].sum())
+    sizes["customer_share"] = sizes["customers"] / max(len(summary), 1)
+    sizes["revenue_share"] = sizes["revenue"] / total_revenue if total_revenue else 0.0
+    known = {f: i for i, f in enumerate(FAMILIES)}
+    sizes["order"] = [known.get(f, len(FAMILIES)) for f in sizes["family"]]
+    sizes = sizes.sort_values(["order", "segment"], kind="stable").drop(columns="order")
+    columns = ["segment", "family", "customers", "customer_share", "revenue", "revenue_share"]
+    return sizes[columns].reset_index(drop=True)
 
 
 def segment_sizes(members: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -192,14 +260,4 @@ def segment_sizes(members: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
             "revenue": np.bincount(codes, weights=revenue, minlength=len(names)),
         }
     )
-    sizes = sizes.loc[sizes["customers"] > 0]
-    total_customers = max(len(summary), 1)
-    total_revenue = float(summary["revenue"].sum())
-    sizes["customer_share"] = sizes["customers"] / total_customers
-    sizes["revenue_share"] = sizes["revenue"] / total_revenue if total_revenue else 0.0
-    sizes["order"] = [
-        FAMILIES.index(f) if f in FAMILIES else len(FAMILIES) for f in sizes["family"]
-    ]
-    sizes = sizes.sort_values(["order", "segment"], kind="stable").drop(columns="order")
-    columns = ["segment", "family", "customers", "customer_share", "revenue", "revenue_share"]
-    return sizes[columns].reset_index(drop=True)
+    return _finish_sizes(sizes, summary)

@@ -32,7 +32,7 @@ from core.config import RuleConfig
 from core.segments.rule_values import coerce_value
 
 FIELDS: dict[str, str] = {
-    "orders": "number", "invalid_orders": "number", "revenue": "number",
+    "orders": "number", "revenue": "number",
     "avg_order_value": "number", "distinct_products": "number", "recency_days": "number",
     "tenure_days": "number", "mean_interval_days": "number", "customer_age_days": "number",
     "identity_size": "number",

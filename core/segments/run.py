@@ -17,9 +17,16 @@ import pandas as pd
 
 from core.config import SegmentationConfig, ShopConfig
 from core.errors import ConfigError
-from core.mirror import Mirror, load_members, load_purchases, load_summary, save_segments
+from core.mirror import (
+    Mirror,
+    load_members,
+    load_purchases,
+    load_signatures,
+    load_summary,
+    save_segments,
+)
 from core.records import utcnow
-from core.segments import engine, geography, identity
+from core.segments import diff, engine, geography, identity
 from core.segments.rules import Compare, parse_rule, referenced_products, walk
 from core.segments.summary import build_summary, segmentable
 
@@ -106,19 +113,25 @@ def segment_shop(
     summary = segmentable(everyone, cfg.include_protected)
     excluded = len(everyone) - len(summary)
     del everyone
-    previous = load_members(mirror, shop.name, family="loyalty")
+    current = load_signatures(mirror, shop.name) if save else None
+    if current is not None:
+        previous = diff.stored_segments(current, "loyalty")
+    else:
+        previous = load_members(mirror, shop.name, family="loyalty", details=False)
     refs = referenced_products(conditions)
     bought = None
     if refs:
         purchases = load_purchases(mirror, shop.name, refs, as_of)
         bought = identity.bought_frame(purchases, refs, cfg.merge_guests_by_email)
     timings = {"load": time.perf_counter() - clock}
-    members = engine.build_segments(summary, cfg, as_of, previous, bought)
-    sizes = engine.segment_sizes(members, summary)
+    columns = engine.build_columns(summary, cfg, as_of, previous, bought)
+    members, sizes = engine.members_and_sizes(summary, columns)
+    del columns
     timings["build"] = time.perf_counter() - clock - timings["load"]
     counts = {"entered": 0, "exited": 0}
     if save:
-        counts = save_segments(mirror, shop.name, engine.stored_members(members), as_of, run_id)
+        stored = engine.stored_members(members)
+        counts = save_segments(mirror, shop.name, stored, as_of, run_id, current=current)
         timings["save"] = time.perf_counter() - clock - sum(timings.values())
     return SegmentResult(
         shop=shop.name, as_of=as_of, summary=summary, members=members, sizes=sizes,

@@ -46,14 +46,13 @@ RAW_DEFAULTS: dict[str, Any] = {
     "created_at": None,
     "identity_size": 1,
     "orders": 0,
-    "invalid_orders": 0,
     "revenue": 0.0,
     "first_order_at": None,
     "last_order_at": None,
     "distinct_products": 0,
 }
 TIME_COLUMNS = ("created_at", "first_order_at", "last_order_at")
-COUNT_COLUMNS = ("identity_size", "orders", "invalid_orders", "distinct_products")
+COUNT_COLUMNS = ("identity_size", "orders", "distinct_products")
 DERIVED_COLUMNS = (
     "avg_order_value", "recency_days", "tenure_days", "mean_interval_days",
     "customer_age_days", "protected", "eligible_for_groups",
@@ -112,12 +111,10 @@ def build_summary(
     protected_groups: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Typed aggregate plus the derived columns listed in the module docstring. Customers
-    created after `as_of` without an order before it did not exist yet and are left out."""
+    created after `as_of` without a valid order before it did not exist yet: left out."""
     now = utc_timestamp(as_of)
     frame = with_defaults(raw)
-    unborn = (frame["created_at"] > now).to_numpy() & (
-        frame["orders"] + frame["invalid_orders"] == 0
-    ).to_numpy()
+    unborn = (frame["created_at"] > now).to_numpy() & (frame["orders"] == 0).to_numpy()
     if unborn.any():  # signed up after as_of and no order before it: not a customer yet
         frame = frame.loc[~unborn].reset_index(drop=True)
     orders = frame["orders"].to_numpy()

@@ -11,11 +11,14 @@ from core.segments.engine import (
     BUYER_FAMILIES,
     SINGLE_VALUED,
     TRANSIENT_FAMILIES,
+    build_columns,
+    column_sizes,
+    long_members,
     segment_sizes,
     stored_members,
 )
 from core.segments.summary import segmentable
-from tests.segments.frames import build, customer, segments_of, summary
+from tests.segments.frames import AS_OF, build, customer, segments_of, summary
 
 
 def per_family(members: pd.DataFrame) -> pd.DataFrame:
@@ -66,7 +69,7 @@ def test_all_customers_with_one_order() -> None:
 def test_zero_revenue_and_cancelled_only_customers() -> None:
     frame = summary(
         customer("free", 1, 0.0, first=20),
-        customer("cancelled", 0, 0.0, invalid_orders=3),
+        customer("cancelled", 0, 0.0),  # only cancelled orders: none valid
         customer("paying", 2, 100.0, first=50, last=10),
     )
     members = build(frame)
@@ -158,3 +161,15 @@ def test_customers_created_after_as_of_do_not_exist_yet() -> None:
     )
     assert frame["customer_id"].tolist() == ["imported", "now"]
     assert frame["customer_age_days"].tolist()[0] == 30.0
+
+
+def test_column_sizes_match_segment_sizes() -> None:
+    cfg = SegmentationConfig(rules=(RuleConfig("any", {"all": []}),))
+    frame = summary(
+        customer("a", 3, 300, first=200, last=5, country="DE", postcode="10115"),
+        customer("b", 1, 50, first=40, country="AT", postcode="1010"),
+        customer("c"),
+    )
+    columns = build_columns(frame, cfg, AS_OF)
+    members = long_members(frame["customer_id"], columns)
+    pd.testing.assert_frame_equal(column_sizes(frame, columns), segment_sizes(members, frame))
