@@ -16,45 +16,56 @@ strings, so a million customers merge in about a second. Pure.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from core.segments.summary import utc_series
 
-PARTIAL_COLUMNS = ("customer_id", "email", "orders", "revenue", "first_order_at",
-                   "last_order_at", "distinct_products")  # fmt: skip
+def _normal(email: object) -> str | None:
+    if not isinstance(email, str):
+        return None
+    return email.strip().lower() or None
 
 
 def normalise_emails(emails: pd.Series) -> pd.Series:
-    """Trimmed, lower-cased e-mails; missing or blank become NA."""
-    text = pd.Series(emails.astype(object).where(emails.notna(), None), dtype="str")
-    text = text.str.strip().str.lower()
-    return text.where(text.str.len() > 0).reset_index(drop=True)
+    """Trimmed, lower-cased e-mails; missing or blank become None."""
+    return pd.Series([_normal(e) for e in emails.tolist()], dtype=object)
 
 
 def identity_keys(ids: pd.Series, emails: pd.Series, merge: bool) -> pd.Series:
     """'e:<normalised e-mail>' when merging and the e-mail is set, else 'c:<id>'."""
-    by_id = ("c:" + ids.astype("str")).reset_index(drop=True)
     if not merge:
-        return by_id
-    return ("e:" + normalise_emails(emails)).fillna(by_id)
+        return pd.Series([f"c:{i}" for i in ids.tolist()], dtype=object)
+    keys = []
+    for i, email in zip(ids.tolist(), emails.tolist(), strict=True):
+        normal = _normal(email)
+        keys.append(f"c:{i}" if normal is None else f"e:{normal}")
+    return pd.Series(keys, dtype=object)
 
 
 def partial_codes(
-    partials: pd.DataFrame, customers: pd.DataFrame, keys: pd.Series, merge: bool
+    partials: pd.DataFrame,
+    customers: pd.DataFrame,
+    keys: pd.Series,
+    merge: bool,
+    factorized: tuple[np.ndarray, Any] | None = None,
 ) -> np.ndarray:
     """Identity code (position in `keys.unique()` order, as pd.factorize numbers it) of each
     partial row: its live customer row's identity, else (no customer row) the identity of its
-    normalised e-mail when merging; -1 when it belongs to nobody."""
-    codes, uniques = pd.factorize(keys)
+    normalised e-mail when merging; -1 when it belongs to nobody. `factorized`: the
+    factorization of `keys` if already done."""
+    codes, uniques = factorized if factorized is not None else pd.factorize(keys)
     row = pd.Index(customers["id"].astype("str")).get_indexer(
         pd.Index(partials["customer_id"].astype("str"))
     )
     out = np.where(row >= 0, codes[np.maximum(row, 0)], -1)
     loose = (row < 0) & partials["customer_id"].isna().to_numpy()
     if merge and loose.any():
-        wanted = "e:" + normalise_emails(partials["email"].iloc[np.flatnonzero(loose)])
-        out[loose] = pd.Index(uniques).get_indexer(pd.Index(wanted.fillna("")))
+        emails = normalise_emails(partials["email"].iloc[np.flatnonzero(loose)])
+        wanted = [f"e:{e}" if e is not None else "" for e in emails.tolist()]
+        out[loose] = pd.Index(uniques).get_indexer(pd.Index(wanted))
     return out
 
 
@@ -108,7 +119,7 @@ def assemble(
     keys = identity_keys(customers["id"], customers["email"], merge)
     codes, uniques = pd.factorize(keys)
     size = len(uniques)
-    where = partial_codes(partials, customers, keys, merge)
+    where = partial_codes(partials, customers, keys, merge, (codes, uniques))
     mine = where >= 0
     taken = partials.reset_index(drop=True).loc[mine]
     got = where[mine]
@@ -165,7 +176,10 @@ def purchase_identities(purchases: pd.DataFrame, merge: bool) -> pd.Series:
     own = identity_keys(purchases["customer_row_id"], purchases["customer_email"], merge)
     own = own.where(purchases["customer_row_id"].notna().to_numpy())
     if merge:
-        own = own.fillna("e:" + normalise_emails(purchases["order_email"]))
+        loose = [
+            f"e:{e}" if e is not None else None for e in normalise_emails(purchases["order_email"])
+        ]
+        own = own.fillna(pd.Series(loose, dtype=object))
     return own.reset_index(drop=True)
 
 
