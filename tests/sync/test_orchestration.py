@@ -260,3 +260,30 @@ def test_simulate_serves_a_shop_and_prints_a_config_snippet() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_segment_plan_and_push_commands(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--config", str(shop.config)]
+    assert run([*base, "backfill"]) == 0
+    capsys.readouterr()
+    assert run([*base, "segment", "--as-of", "2026-11-01", "--json"]) == 0
+    segments = json.loads(capsys.readouterr().out)["main"]
+    assert segments["customers"] > 300 and segments["excluded_protected"] > 0
+    assert run([*base, "plan", "--as-of", "2026-11-01", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["main"]
+    assert plan["counts"]["moves"] > 0 and plan["changes"]
+    assert run([*base, "push", "--dry-run", "--as-of", "2026-11-01"]) == 0
+    assert shop.writes() == 0
+    strict = shop.config.read_text().replace("max_changes: 0.9", "max_changes: 5")
+    shop.config.write_text(strict)
+    assert run([*base, "push", "--as-of", "2026-11-01"]) == 2  # refused: too many changes
+    assert "--force" in capsys.readouterr().err and shop.writes() == 0
+    assert run([*base, "push", "--force", "--as-of", "2026-11-01"]) == 0
+    assert shop.writes() > 0
+    writes = shop.writes()
+    assert run([*base, "push", "--as-of", "2026-11-01"]) == 0
+    assert shop.writes() == writes  # nothing left to write
+    assert "nothing to change" in capsys.readouterr().out
+    assert run([*base, "customers", "--segment", "loyalty:vip", "--format", "json"]) == 0
+    vips = json.loads(capsys.readouterr().out)
+    assert vips and {"email", "city", "revenue"} <= set(vips[0])
