@@ -449,11 +449,7 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
             problems.append(f"{where}.page_size: must be between 1 and 1000")
     if not config.shops:
         problems.append("shops: at least one shop is required")
-    seg = config.segmentation
-    if not 0 < seg.abc.a < seg.abc.b <= 1:
-        problems.append("segmentation.abc: need 0 < a < b <= 1")
-    for i, rule in enumerate(seg.rules):
-        problems.extend(_rule_problems(rule, f"segmentation.rules[{i}]"))
+    problems.extend(_segmentation_problems(config.segmentation))
     push = config.push
     if push.batch_size < 1:
         problems.append("push.batch_size: must be at least 1")
@@ -471,11 +467,11 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
     _check_schedule(config.schedule, problems)
 
 
-def _rule_problems(rule: RuleConfig, where: str) -> list[str]:
-    # imported lazily: rules.py is part of segmentation, which imports config types
-    from core.segments.rules import validate_rule
+def _segmentation_problems(seg: SegmentationConfig) -> list[str]:
+    # imported lazily: the segmentation engine imports these config types
+    from core.segments.engine import config_problems
 
-    return [f"{where}.{p}" if not p.startswith(".") else f"{where}{p}" for p in validate_rule(rule)]
+    return [f"segmentation.{p}" for p in config_problems(seg)]
 
 
 def _check_schedule(schedule: ScheduleConfig, problems: list[str]) -> None:

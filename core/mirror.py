@@ -740,9 +740,8 @@ _SEG_AGGREGATES = (
 _SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
 _SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
 _SEG_CUSTOMERS = (
-    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, "
-    "c.group_id, g.name AS group_name, c.country, c.city, c.postcode "
-    "FROM customers c NOT INDEXED LEFT JOIN groups g ON g.shop = c.shop AND g.id = c.group_id "
+    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, c.group_id, "
+    "c.country, c.city, c.postcode FROM customers c NOT INDEXED "
     "WHERE c.shop = :shop AND c.deleted_at IS NULL"
 )
 _SEG_PARTIALS = (
@@ -802,6 +801,8 @@ def load_summary(
     aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
     names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
     customers = _seg_frame(mirror, _SEG_CUSTOMERS.format(contacts=names), params)
+    groups = mirror.conn.execute("SELECT id, name FROM groups WHERE shop = ?", (shop,))
+    customers["group_name"] = customers["group_id"].map(dict(groups.fetchall()))
     partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
     merge = cfg.merge_guests_by_email
     exact = None

@@ -2,7 +2,7 @@
 
 `build_segments(summary, cfg, as_of, previous, bought)` takes the output of
 `summary.build_summary` (protected customers already left out) and returns one row per
-(customer_id, segment, family), where `segment` is `family:value`:
+(customer_id, segment, family), all three categorical, where `segment` is `family:value`:
 
     abc          A|B|C                 every customer (no revenue: C)
     rfm          three digit code      customers with a valid order

@@ -23,6 +23,7 @@ import pandas as pd
 
 from core.segments.summary import utc_series
 
+
 def _normal(email: object) -> str | None:
     if not isinstance(email, str):
         return None
@@ -64,18 +65,25 @@ def partial_codes(
     loose = (row < 0) & partials["customer_id"].isna().to_numpy()
     if merge and loose.any():
         emails = normalise_emails(partials["email"].iloc[np.flatnonzero(loose)])
-        wanted = [f"e:{e}" if e is not None else "" for e in emails.tolist()]
-        out[loose] = pd.Index(uniques).get_indexer(pd.Index(wanted))
+        wanted = pd.Series([f"e:{e}" if e is not None else "" for e in emails.tolist()])
+        # one factorize of known and wanted keys: codes below len(uniques) are known ones
+        both, _ = pd.factorize(pd.concat([pd.Series(uniques, dtype=object), wanted]))
+        found = both[len(uniques) :]
+        out[loose] = np.where(found < len(uniques), found, -1)
     return out
 
 
-def _per_code(
-    values: pd.Series, codes: np.ndarray, size: int, how: str
-) -> pd.api.extensions.ExtensionArray:
-    """min or max of `values` per identity code 0..size-1 (NaT where a code has none); kept
-    as a typed array: a tz-aware column never becomes a million Timestamp objects."""
-    grouped = pd.Series(values.array).groupby(codes)
-    return getattr(grouped, how)().reindex(range(size)).array
+def _per_code(values: pd.Series, codes: np.ndarray, size: int, how: str) -> pd.Series:
+    """min or max of times per identity code 0..size-1 (NaT where a code has none), on int64
+    nanoseconds: no groupby, no million Timestamp objects."""
+    stamps = pd.DatetimeIndex(values).as_unit("ns")
+    nanos = stamps.asi8
+    known = ~np.asarray(stamps.isna())
+    big = np.iinfo(np.int64).max
+    out = np.full(size, big if how == "min" else -big, dtype=np.int64)
+    (np.minimum if how == "min" else np.maximum).at(out, codes[known], nanos[known])
+    out[np.abs(out) == big] = np.iinfo(np.int64).min  # NaT
+    return pd.Series(pd.DatetimeIndex(out.view("M8[ns]")).tz_localize("UTC"))
 
 
 def _representatives(customers: pd.DataFrame, codes: np.ndarray, size: int) -> np.ndarray:

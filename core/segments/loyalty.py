@@ -71,13 +71,14 @@ def previous_levels(customer_ids: pd.Series, previous: pd.DataFrame | None) -> n
     """Tier level each customer held before this run (-1 if none), from stored membership."""
     if previous is None or previous.empty:
         return np.full(len(customer_ids), NONE, dtype=np.int8)
-    rows = previous[previous["segment"].astype(str).str.startswith("loyalty:")]
     level_of = {f"loyalty:{name}": i for i, name in enumerate(TIERS)}
-    held = rows["segment"].astype(str).map(level_of).fillna(NONE)
-    by_customer = pd.Series(held.to_numpy(), index=rows["customer_id"].astype(str))
-    by_customer = by_customer.groupby(level=0).max()
-    found = by_customer.reindex(customer_ids.astype(str).to_numpy()).fillna(NONE)
-    return found.to_numpy().astype(np.int8)
+    held = previous["segment"].astype(str).map(level_of).fillna(NONE).to_numpy().astype(np.int8)
+    at = pd.Index(customer_ids.astype(str)).get_indexer(
+        pd.Index(previous["customer_id"].astype(str))
+    )
+    out = np.full(len(customer_ids), NONE, dtype=np.int8)
+    np.maximum.at(out, at[at >= 0], held[at >= 0])
+    return out
 
 
 def loyalty_tiers(

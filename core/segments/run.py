@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from core.config import SegmentationConfig, ShopConfig
@@ -27,7 +28,7 @@ from core.mirror import (
 )
 from core.records import utcnow
 from core.segments import diff, engine, geography, identity
-from core.segments.rules import Compare, parse_rule, referenced_products, walk
+from core.segments.rules import Compare, Condition, parse_rule, referenced_products, walk
 from core.segments.summary import build_summary, segmentable
 
 TABLE_COLUMNS = (
@@ -73,22 +74,58 @@ class SegmentResult:
         }
 
 
-def _parsed_rules(cfg: SegmentationConfig) -> list:
+def _parsed_rules(cfg: SegmentationConfig) -> list[Condition]:
     problems = engine.config_problems(cfg)
     if problems:
         raise ConfigError(
             "invalid segmentation settings:\n"
             + "\n".join(f"  - segmentation.{p}" for p in problems)
         )
-    return [parse_rule(rule, []) for rule in cfg.rules]
+    parsed = [parse_rule(rule, []) for rule in cfg.rules]
+    return [c for c in parsed if c is not None]
 
 
-def _needs_products(conditions: list) -> bool:
+def _needs_products(conditions: list[Condition]) -> bool:
     return any(
         isinstance(c, Compare) and c.field == "distinct_products"
         for cond in conditions
         for c in walk(cond)
     )
+
+
+@dataclass
+class _Inputs:
+    """What one run reads from the mirror."""
+
+    summary: pd.DataFrame
+    excluded: int
+    current: pd.DataFrame | None  # stored signatures (read when the run will save)
+    previous: pd.DataFrame  # stored loyalty tiers, for the hysteresis
+    bought: pd.DataFrame | None  # (identity, product) when rules ask what was bought
+
+
+def _load_inputs(
+    mirror: Mirror, shop: ShopConfig, cfg: SegmentationConfig, as_of: datetime, save: bool
+) -> _Inputs:
+    conditions = _parsed_rules(cfg)
+    products = _needs_products(conditions)
+    raw = load_summary(mirror, shop.name, as_of, cfg, products=products, contacts=False)
+    everyone = build_summary(
+        raw, as_of, min_age_days=cfg.min_age_days, protected_groups=shop.protected_groups
+    )
+    del raw
+    summary = segmentable(everyone, cfg.include_protected)
+    current = load_signatures(mirror, shop.name) if save else None
+    if current is not None:
+        previous = diff.stored_segments(current, "loyalty")
+    else:
+        previous = load_members(mirror, shop.name, family="loyalty", details=False)
+    refs = referenced_products(conditions)
+    bought = None
+    if refs:
+        purchases = load_purchases(mirror, shop.name, refs, as_of)
+        bought = identity.bought_frame(purchases, refs, cfg.merge_guests_by_email)
+    return _Inputs(summary, len(everyone) - len(summary), current, previous, bought)
 
 
 def segment_shop(
@@ -102,40 +139,21 @@ def segment_shop(
 ) -> SegmentResult:
     """Segment every customer of `shop` as of `as_of` and (with `save`) store the membership
     and its history. Protected groups are left out unless `cfg.include_protected`."""
-    conditions = _parsed_rules(cfg)
     clock = time.perf_counter()  # durations for the report, never a domain time
-    products = _needs_products(conditions)
-    raw = load_summary(mirror, shop.name, as_of, cfg, products=products, contacts=False)
-    everyone = build_summary(
-        raw, as_of, min_age_days=cfg.min_age_days, protected_groups=shop.protected_groups
-    )
-    del raw
-    summary = segmentable(everyone, cfg.include_protected)
-    excluded = len(everyone) - len(summary)
-    del everyone
-    current = load_signatures(mirror, shop.name) if save else None
-    if current is not None:
-        previous = diff.stored_segments(current, "loyalty")
-    else:
-        previous = load_members(mirror, shop.name, family="loyalty", details=False)
-    refs = referenced_products(conditions)
-    bought = None
-    if refs:
-        purchases = load_purchases(mirror, shop.name, refs, as_of)
-        bought = identity.bought_frame(purchases, refs, cfg.merge_guests_by_email)
+    got = _load_inputs(mirror, shop, cfg, as_of, save)
     timings = {"load": time.perf_counter() - clock}
-    columns = engine.build_columns(summary, cfg, as_of, previous, bought)
-    members, sizes = engine.members_and_sizes(summary, columns)
+    columns = engine.build_columns(got.summary, cfg, as_of, got.previous, got.bought)
+    members, sizes = engine.members_and_sizes(got.summary, columns)
     del columns
     timings["build"] = time.perf_counter() - clock - timings["load"]
     counts = {"entered": 0, "exited": 0}
     if save:
         stored = engine.stored_members(members)
-        counts = save_segments(mirror, shop.name, stored, as_of, run_id, current=current)
+        counts = save_segments(mirror, shop.name, stored, as_of, run_id, current=got.current)
         timings["save"] = time.perf_counter() - clock - sum(timings.values())
     return SegmentResult(
-        shop=shop.name, as_of=as_of, summary=summary, members=members, sizes=sizes,
-        customers=len(summary), excluded_protected=excluded, entered=counts["entered"],
+        shop=shop.name, as_of=as_of, summary=got.summary, members=members, sizes=sizes,
+        customers=len(got.summary), excluded_protected=got.excluded, entered=counts["entered"],
         exited=counts["exited"], saved=save, run_id=run_id, timings=timings,
     )  # fmt: skip
 
@@ -169,13 +187,22 @@ def customer_table(
     )
     if segment is not None:
         summary = summary.loc[_in_segment(mirror, name, summary, segment, cfg)]
-    other = "orders" if by == "revenue" else "revenue"
-    ranked = summary.sort_values([by, other, "customer_id"], ascending=[False, False, True])
-    if top is not None:
-        ranked = ranked.head(max(top, 0))
+    ranked = _ranked(summary, by, top)
     if sort is not None:
         ranked = ranked.sort_values(sort, kind="stable", na_position="last")
     return ranked.loc[:, list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def _ranked(summary: pd.DataFrame, by: str, top: int | None) -> pd.DataFrame:
+    """Highest `by` first, ties by the other measure, then by customer id; cut to `top`.
+    For a top N only the rows reaching the N-th value are sorted (ties at the cut included)."""
+    other = "orders" if by == "revenue" else "revenue"
+    if top is not None and 0 < top < len(summary):
+        values = summary[by].to_numpy()
+        cut = np.partition(values, len(values) - top)[len(values) - top]
+        summary = summary.loc[values >= cut]
+    ranked = summary.sort_values([by, other, "customer_id"], ascending=[False, False, True])
+    return ranked if top is None else ranked.head(max(top, 0))
 
 
 def _in_segment(

@@ -350,3 +350,15 @@ def test_an_empty_shop_segments_to_nothing(tmp_path: Path) -> None:
         result = segment_shop(m, SHOP_CFG, SegmentationConfig(), AS_OF)
         assert (result.customers, len(result.members), len(result.sizes)) == (0, 0, 0)
         assert customer_table(m, SHOP_CFG, top=5, as_of=AS_OF).empty
+
+
+def test_top_n_breaks_ties_by_the_other_measure_then_id(tmp_path: Path) -> None:
+    with Mirror.open(tmp_path / "ties.db") as m:
+        m.save_page(SHOP, "customers", [cust(c, f"{c}@x.de") for c in ("z", "y", "x")], Cursor())
+        orders = [order("o1", "z", 10, 50.0), order("o2", "y", 10, 25.0),
+                  order("o3", "y", 20, 25.0), order("o4", "x", 10, 50.0)]  # fmt: skip
+        m.save_page(SHOP, "orders", orders, Cursor())
+        top = customer_table(m, SHOP_CFG, top=1, as_of=AS_OF)
+        assert top["customer_id"].tolist() == ["y"]  # 50 like the others, but two orders
+        top2 = customer_table(m, SHOP_CFG, top=2, as_of=AS_OF)
+        assert top2["customer_id"].tolist() == ["y", "x"]  # x before z on the id
