@@ -12,7 +12,6 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -149,10 +148,3 @@ def run(argv: list[str] | None = None) -> int:
             click.echo(REDACTOR.redact(traceback.format_exc()), err=True)
         return EXIT_UNEXPECTED
     return int(result or 0)
-
-
-def write_starter_config(path: Path, platform: str) -> None:
-    """`init`: the example config, narrowed to one shop of the chosen platform."""
-    from sync.starter import starter_config
-
-    path.write_text(starter_config(platform), encoding="utf-8")

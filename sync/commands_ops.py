@@ -11,7 +11,6 @@ from sync.commands_sync import exit_code_for, report_failures
 from sync.context import AppContext, for_each_shop
 
 out = Console()
-console = Console(stderr=True)
 
 
 @click.command()
@@ -129,4 +128,3 @@ def simulate(platform: str, port: int, customers: int, seed: int, latency: float
 
 
 COMMANDS = [plan, push, demo, simulate]
-_ = console
