@@ -20,7 +20,6 @@ Errors map onto core.errors: 401/403 -> AuthError, other 4xx -> ApiError, 429 ->
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -471,7 +470,3 @@ def json_body(response: requests.Response) -> Any:
             status=response.status_code,
             excerpt=snippet,
         ) from None
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), default=str)

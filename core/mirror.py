@@ -556,9 +556,6 @@ class Mirror:
             self.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE shop = ?", (shop,)).fetchone()[0]
         )
 
-    def shops(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT shop FROM customers ORDER BY 1")]
-
 
 # -- push
 # What `sync/push.py` reads to plan and writes after each batch. Rows the push changed get

@@ -24,25 +24,16 @@ def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool)
     """Compute every customer's segments (ABC, RFM, loyalty, inactivity, lifecycle, geography,
     rules), store membership and its history, print sizes and revenue share."""
     from core.records import utcnow
-    from core.segments.run import segment_shop
     from sync.cli import emit_json, parse_as_of
+    from sync.cycle import segment_recorded
     from sync.render import print_segments
 
     moment = parse_as_of(as_of) or utcnow()
-    config = app.config
     results: dict[str, Any] = {}
 
     def one(cfg: Any) -> Any:
-        run_id = app.mirror.start_run(cfg.name, "segment", moment)
-        try:
-            result = segment_shop(app.mirror, cfg, config.segmentation, moment, run_id=run_id)
-        except BaseException as exc:
-            app.mirror.finish_run(run_id, "failed", error=str(exc)[:500])
-            raise
-        counts = {"customers": result.customers, "entered": result.entered, "exited": result.exited}
-        app.mirror.finish_run(run_id, "ok", counts)
-        results[cfg.name] = result
-        return result
+        results[cfg.name] = segment_recorded(app, cfg, moment)
+        return results[cfg.name]
 
     _, failed = for_each_shop(app.shops(shop), one)
     if as_json:

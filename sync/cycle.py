@@ -66,6 +66,22 @@ class CycleReport:
         return lines
 
 
+def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime) -> Any:
+    """Segment one shop and record the run in `_runs` (CLI `segment`, cycles and the demo)."""
+    from core.segments.run import segment_shop
+
+    mirror = app.mirror
+    run_id = mirror.start_run(shop.name, "segment", as_of)
+    try:
+        result = segment_shop(mirror, shop, app.config.segmentation, as_of, run_id=run_id)
+    except BaseException as exc:
+        mirror.finish_run(run_id, "failed", error=str(exc)[:500])
+        raise
+    counts = {"customers": result.customers, "entered": result.entered, "exited": result.exited}
+    mirror.finish_run(run_id, "ok", counts)
+    return result
+
+
 def cycle_shop(
     app: Any,
     shop: ShopConfig,
@@ -74,7 +90,6 @@ def cycle_shop(
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> ShopCycle:
-    from core.segments.run import segment_shop
     from sync.push import plan_shop, push_shop
 
     config = app.config
@@ -83,7 +98,7 @@ def cycle_shop(
     result = ShopCycle(shop.name)
     result.pulled = pull_shop(connector, mirror, shop, should_stop=should_stop)
     moment = as_of or utcnow()
-    result.segmented = segment_shop(mirror, shop, config.segmentation, moment)
+    result.segmented = segment_recorded(app, shop, moment)
     if not config.push.enabled:
         result.plan = plan_shop(connector, mirror, shop, config, as_of=moment)
         result.push_skipped_reason = "push.enabled is false: review `loyalsync plan` first"

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from core.mirror import managed_view
 from core.records import utcnow
-from core.segments.run import segment_shop
 from sync.context import AppContext
+from sync.cycle import segment_recorded
 from sync.lock import MirrorLock
 from sync.progress import PullProgress
 from sync.pull import pull_shop
@@ -56,7 +56,7 @@ class DemoRun:
         for entity, counts in pulled.entities.items():
             out.print(f"   {entity}: {counts.new:,} read in {counts.pages} pages")
         self.step("2. segment: every customer's segments as of today")
-        result = segment_shop(app.mirror, shop, app.config.segmentation, moment)
+        result = segment_recorded(app, shop, moment)
         print_segments(out, result, families=("abc", "loyalty", "rfm_segment", "lifecycle",
                                               "inactive", "country"))  # fmt: skip
         self.step("3. plan: what loyalsync would change in the shop (nothing written yet)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -130,4 +129,3 @@ def test_resolve_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_path(None) == Path("/from/env.yaml")
     monkeypatch.delenv("LOYALSYNC_CONFIG")
     assert resolve_path(None) == Path("loyalsync.yaml")
-    assert os.sep not in str(resolve_path(None))

@@ -163,7 +163,9 @@ def test_daemon_once_runs_every_job(shop: Shop) -> None:
     assert run(["--config", str(shop.config), "daemon", "--once"]) == 0
     conn = sqlite3.connect(shop.directory / "m.db")
     kinds = {k for (k,) in conn.execute("SELECT kind FROM _runs")}
-    assert {"pull"} <= kinds and conn.execute("SELECT COUNT(*) FROM segment_members").fetchone()[0]
+    assert {"pull", "segment"} <= kinds and conn.execute(
+        "SELECT COUNT(*) FROM segment_members"
+    ).fetchone()[0]
     assert shop.writes() == 0  # push disabled
 
 
