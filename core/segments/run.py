@@ -1,7 +1,7 @@
 """Run segmentation for one shop: load from the mirror, build, store; and list customers.
 
 The one module of `core.segments` that touches the mirror, and only through the loaders and
-savers in `core/mirror.py` (no SQL here); everything it computes comes from the pure modules.
+savers in `core/mirror/` (no SQL here); everything it computes comes from the pure modules.
 `segment_shop` is what `loyalsync segment`, the daily cycle and the push planner call;
 `customer_table` is what `loyalsync customers` prints (contact details for newsletters and CRM
 export). The clock arrives as `as_of`.

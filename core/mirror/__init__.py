@@ -1,0 +1,57 @@
+"""The SQLite mirror: schema and migrations, upserts with their cursors, run log, quarantine,
+push journal, segment membership and its history, issued discount codes.
+
+This package is the only place that performs SQLite I/O. It stores plain records
+(core.records) and returns plain rows or pandas frames; it never talks to a shop. Every table's
+primary key starts with `shop`, so one file serves many shops. The file holds personal data: it
+is created 0600. Times are stored as UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ`, which sorts and
+compares correctly and which SQLite's date functions understand.
+
+    schema.py    migrations and column lists
+    rows.py      record -> row tuples, mirror times (pure)
+    store.py     the Mirror: connection, cursors, page upserts, runs, quarantine, journal
+    segments.py  what segmentation reads and writes (summary aggregate, membership, history)
+    push.py      what the push planner reads and writes (state, codes, results)
+"""
+
+from core.mirror.push import (
+    expire_codes,
+    load_push_members,
+    load_push_state,
+    managed_view,
+    record_redemptions,
+    save_planned_codes,
+    save_push_results,
+)
+from core.mirror.rows import UpsertCounts, db_time, parse_db_time
+from core.mirror.schema import SCHEMA_VERSION
+from core.mirror.segments import (
+    load_members,
+    load_movements,
+    load_purchases,
+    load_signatures,
+    load_summary,
+    save_segments,
+)
+from core.mirror.store import Mirror
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Mirror",
+    "UpsertCounts",
+    "db_time",
+    "expire_codes",
+    "load_members",
+    "load_movements",
+    "load_purchases",
+    "load_push_members",
+    "load_push_state",
+    "load_signatures",
+    "load_summary",
+    "managed_view",
+    "parse_db_time",
+    "record_redemptions",
+    "save_planned_codes",
+    "save_push_results",
+    "save_segments",
+]

@@ -1,0 +1,114 @@
+"""The mirror's schema: explicit, versioned migrations (PRAGMA user_version holds the applied
+version) and the column lists of the synced tables. Data only; `store.Mirror.migrate` applies it."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE customers (
+            shop TEXT NOT NULL, id TEXT NOT NULL, number TEXT, email TEXT,
+            first_name TEXT, last_name TEXT, company TEXT, group_id TEXT,
+            tags TEXT NOT NULL DEFAULT '[]', is_guest INTEGER NOT NULL DEFAULT 0,
+            country TEXT, city TEXT, postcode TEXT,
+            created_at TEXT, updated_at TEXT, deleted_at TEXT,
+            raw TEXT NOT NULL DEFAULT '{}', row_hash TEXT, synced_at TEXT,
+            PRIMARY KEY (shop, id)
+        );
+        CREATE INDEX customers_email ON customers (shop, email);
+        CREATE TABLE orders (
+            shop TEXT NOT NULL, id TEXT NOT NULL, number TEXT, customer_id TEXT, email TEXT,
+            placed_at TEXT NOT NULL, status TEXT, is_valid INTEGER NOT NULL,
+            total_gross REAL, total_net REAL, currency TEXT,
+            base_currency_total_gross REAL, base_currency_total_net REAL,
+            base_currency_refunded REAL NOT NULL DEFAULT 0,
+            codes TEXT NOT NULL DEFAULT '[]', updated_at TEXT,
+            raw TEXT NOT NULL DEFAULT '{}', row_hash TEXT, synced_at TEXT,
+            PRIMARY KEY (shop, id)
+        );
+        CREATE INDEX orders_customer ON orders (shop, customer_id);
+        CREATE INDEX orders_email ON orders (shop, email);
+        CREATE INDEX orders_placed ON orders (shop, placed_at);
+        CREATE TABLE order_items (
+            shop TEXT NOT NULL, order_id TEXT NOT NULL, line INTEGER NOT NULL,
+            product_id TEXT, sku TEXT, name TEXT, quantity REAL, unit_price REAL, total REAL,
+            kind TEXT NOT NULL DEFAULT 'product', code TEXT,
+            PRIMARY KEY (shop, order_id, line)
+        );
+        CREATE TABLE groups (
+            shop TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+            is_default INTEGER NOT NULL DEFAULT 0,
+            raw TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (shop, id)
+        );
+        CREATE TABLE tags (
+            shop TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (shop, id)
+        );
+        CREATE TABLE segment_members (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, segment TEXT NOT NULL,
+            family TEXT NOT NULL, since TEXT NOT NULL, as_of TEXT NOT NULL,
+            PRIMARY KEY (shop, customer_id, segment)
+        );
+        CREATE INDEX segment_members_segment ON segment_members (shop, segment);
+        CREATE TABLE segment_history (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, segment TEXT NOT NULL,
+            family TEXT NOT NULL, event TEXT NOT NULL CHECK (event IN ('enter', 'exit')),
+            at TEXT NOT NULL, run_id INTEGER
+        );
+        CREATE INDEX segment_history_customer ON segment_history (shop, customer_id, at);
+        CREATE TABLE codes (
+            shop TEXT NOT NULL, campaign TEXT NOT NULL, customer_id TEXT NOT NULL,
+            code TEXT NOT NULL, status TEXT NOT NULL, issued_at TEXT NOT NULL,
+            valid_until TEXT, redeemed_order_id TEXT, redeemed_at TEXT, run_id INTEGER,
+            PRIMARY KEY (shop, campaign, customer_id, code)
+        );
+        CREATE UNIQUE INDEX codes_code ON codes (shop, code);
+        CREATE TABLE _sync_state (
+            shop TEXT NOT NULL, entity TEXT NOT NULL, cursor TEXT NOT NULL,
+            updated_at TEXT NOT NULL, PRIMARY KEY (shop, entity)
+        );
+        CREATE TABLE _runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, shop TEXT, kind TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL DEFAULT 'running',
+            counts TEXT NOT NULL DEFAULT '{}', error TEXT, as_of TEXT
+        );
+        CREATE TABLE _quarantine (
+            shop TEXT NOT NULL, entity TEXT NOT NULL, id TEXT NOT NULL, error TEXT NOT NULL,
+            raw TEXT, run_id INTEGER, at TEXT NOT NULL, PRIMARY KEY (shop, entity, id)
+        );
+        CREATE TABLE _push_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, shop TEXT NOT NULL,
+            op_key TEXT NOT NULL, op TEXT NOT NULL, ok INTEGER NOT NULL, error TEXT,
+            remote_id TEXT, at TEXT NOT NULL
+        );
+        CREATE INDEX _push_log_run ON _push_log (run_id);
+        """,
+    ),
+    (
+        2,
+        # segmentation reads every order once per run, grouped per customer: covering the
+        # columns it needs lets SQLite walk this index in customer order without touching the
+        # table or sorting (half the time of the aggregate at a million customers)
+        """
+        CREATE INDEX orders_segment_summary ON orders (shop, customer_id, placed_at, is_valid,
+            base_currency_total_gross, base_currency_total_net, base_currency_refunded);
+        """,
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+CUSTOMER_COLUMNS = (
+    "shop", "id", "number", "email", "first_name", "last_name", "company", "group_id", "tags",
+    "is_guest", "country", "city", "postcode", "created_at", "updated_at", "deleted_at", "raw",
+    "row_hash", "synced_at",
+)  # fmt: skip
+ORDER_COLUMNS = (
+    "shop", "id", "number", "customer_id", "email", "placed_at", "status", "is_valid",
+    "total_gross", "total_net", "currency", "base_currency_total_gross",
+    "base_currency_total_net", "base_currency_refunded", "codes", "updated_at", "raw",
+    "row_hash", "synced_at",
+)  # fmt: skip
+ITEM_COLUMNS = (
+    "shop", "order_id", "line", "product_id", "sku", "name", "quantity", "unit_price", "total",
+    "kind", "code",
+)  # fmt: skip

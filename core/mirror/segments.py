@@ -1,0 +1,232 @@
+"""What segmentation reads and writes (`core/segments/run.py` is the caller).
+
+Orders are aggregated in SQL, one GROUP BY pass per customer row (plus one per e-mail for
+orders without a customer row), so memory grows with customers, not orders;
+`core.segments.identity` merges the rows of one person. Stored membership is replaced by
+writing only what changed, with an 'enter' or 'exit' in segment_history for each change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from core.config import SegmentationConfig
+from core.mirror.rows import db_time
+from core.mirror.store import Mirror
+from core.segments import diff as _seg_diff
+from core.segments import identity as _seg_identity
+
+# revenue of one valid order in the base currency; refunds are gross amounts, so the net
+# revenue loses the refunded share of the order. Never below zero.
+_SEG_REVENUE = {
+    "gross": "MAX(o.base_currency_total_gross - o.base_currency_refunded, 0)",
+    "net": "CASE WHEN o.base_currency_total_gross > 0 THEN MAX(o.base_currency_total_net * "
+    "(1 - o.base_currency_refunded / o.base_currency_total_gross), 0) "
+    "ELSE MAX(o.base_currency_total_net - o.base_currency_refunded, 0) END",
+}
+_SEG_AGGREGATES = (
+    "COUNT(*) AS orders, TOTAL({revenue}) AS revenue, MIN(o.placed_at) AS first_order_at, "
+    "MAX(o.placed_at) AS last_order_at"
+)
+_SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
+_SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
+_SEG_CUSTOMERS = (
+    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, c.group_id, "
+    "c.country, c.city, c.postcode FROM customers c NOT INDEXED "
+    "WHERE c.shop = :shop AND c.deleted_at IS NULL"
+)
+_SEG_PARTIALS = (
+    "SELECT o.customer_id AS customer_id, NULL AS email, {aggregates} FROM orders o "
+    "WHERE o.shop = :shop AND o.customer_id IS NOT NULL AND o.placed_at <= :as_of "
+    "AND o.is_valid GROUP BY o.customer_id "
+    "UNION ALL SELECT NULL, o.email, {aggregates} FROM orders o INDEXED BY orders_segment_summary "
+    "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
+    "AND o.placed_at <= :as_of AND o.is_valid GROUP BY o.email"
+)  # the index: few orders lack a customer, while walking orders_email would visit them all
+_SEG_ITEMS = (
+    "FROM orders o INDEXED BY orders_segment_summary CROSS JOIN order_items i "
+    "ON i.shop = o.shop AND i.order_id = o.id "
+    "WHERE o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of AND i.kind = 'product' "
+)
+_SEG_PRODUCT = "COALESCE(i.product_id, i.sku)"
+_SEG_PRODUCTS = (
+    f"SELECT o.customer_id AS customer_id, NULL AS email, COUNT(DISTINCT {_SEG_PRODUCT}) "
+    f"AS distinct_products {_SEG_ITEMS} AND o.customer_id IS NOT NULL GROUP BY o.customer_id "
+    f"UNION ALL SELECT NULL, o.email, COUNT(DISTINCT {_SEG_PRODUCT}) {_SEG_ITEMS} "
+    "AND o.customer_id IS NULL AND o.email IS NOT NULL GROUP BY o.email"
+)
+_SEG_PAIRS = (
+    f"SELECT o.customer_id AS customer_id, o.email AS email, {_SEG_PRODUCT} AS product "
+    f"{_SEG_ITEMS} AND o.customer_id IN (SELECT value FROM json_each(:ids)) "
+    f"UNION ALL SELECT NULL, o.email, {_SEG_PRODUCT} {_SEG_ITEMS} AND o.customer_id IS NULL "
+    "AND o.email IN (SELECT value FROM json_each(:emails))"
+)
+_SEG_PURCHASES = (
+    "SELECT c.id AS customer_row_id, c.email AS customer_email, o.email AS order_email, "
+    "i.product_id, i.sku FROM order_items i NOT INDEXED "
+    "CROSS JOIN orders o ON o.shop = i.shop AND o.id = i.order_id "
+    "LEFT JOIN customers c ON c.shop = o.shop AND c.id = o.customer_id AND c.deleted_at IS NULL "
+    "WHERE i.shop = :shop AND o.is_valid AND o.placed_at <= :as_of AND ("
+    "i.product_id IN (SELECT value FROM json_each(:refs)) "
+    "OR i.sku IN (SELECT value FROM json_each(:refs)))"
+)
+_SEG_MEMBER_COLUMNS = "customer_id, segment, family, since, as_of"
+
+
+def load_summary(
+    mirror: Mirror,
+    shop: str,
+    as_of: datetime,
+    cfg: SegmentationConfig,
+    *,
+    products: bool = False,
+    contacts: bool = True,
+) -> pd.DataFrame:
+    """The customer summary aggregate, one row per identity with a live customer row (columns:
+    `core.segments.summary.RAW_DEFAULTS`; times as UTC datetimes). Only orders placed at or
+    before `as_of` count; revenue is gross or net per `cfg.revenue`, in the base currency,
+    refunds subtracted, invalid orders left out. `distinct_products` costs a join over every
+    order line, so it is only counted when `products` is true (0 otherwise). Without
+    `contacts` the number, names and company stay empty (less memory for a segment run)."""
+    params = {"shop": shop, "as_of": db_time(as_of)}
+    aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
+    names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
+    customers = _seg_frame(mirror, _SEG_CUSTOMERS.format(contacts=names), params)
+    groups = mirror.conn.execute("SELECT id, name FROM groups WHERE shop = ?", (shop,))
+    customers["group_name"] = customers["group_id"].map(dict(groups.fetchall()))
+    partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
+    merge = cfg.merge_guests_by_email
+    exact = None
+    if products:
+        counts = mirror.frame(_SEG_PRODUCTS, params)
+        partials = partials.merge(counts, on=["customer_id", "email"], how="left")
+        ids, emails = _seg_identity.merged_identity_members(partials, customers, merge)
+        pairs = mirror.frame(
+            _SEG_PAIRS, {**params, "ids": json.dumps(ids), "emails": json.dumps(emails)}
+        )
+        exact = _seg_identity.distinct_products(pairs, customers, merge)
+    else:
+        partials["distinct_products"] = 0
+    partials["distinct_products"] = partials["distinct_products"].fillna(0)
+    return _seg_identity.assemble(customers, partials, merge, exact)
+
+
+def _seg_frame(mirror: Mirror, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """A query's rows as a frame, read in chunks: a million rows never sit in memory twice
+    (once as Python tuples and once as columns)."""
+    chunks = list(pd.read_sql_query(sql, mirror.conn, params=params, chunksize=100_000))
+    if not chunks:
+        return pd.read_sql_query(sql, mirror.conn, params=params)
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def load_purchases(mirror: Mirror, shop: str, refs: Sequence[str], as_of: datetime) -> pd.DataFrame:
+    """Valid order lines (placed at or before as_of) whose product id or SKU is in `refs`:
+    customer_row_id and customer_email (of a live customer row, else None), order_email,
+    product_id, sku. Scans order_items once; used only when rules ask what was bought."""
+    params = {"shop": shop, "as_of": db_time(as_of), "refs": json.dumps(list(refs))}
+    return mirror.frame(_SEG_PURCHASES, params)
+
+
+def load_members(
+    mirror: Mirror,
+    shop: str,
+    *,
+    family: str | None = None,
+    segment: str | None = None,
+    details: bool = True,
+) -> pd.DataFrame:
+    """Stored membership (customer_id, segment, family, since, as_of, sorted), optionally of
+    one family or one segment. `since` is when the customer entered the segment; `as_of` the
+    as_of of the run that wrote the row. Without `details`: customer_id and segment only,
+    unsorted (cheaper for a million rows)."""
+    columns = _SEG_MEMBER_COLUMNS if details else "customer_id, segment"
+    sql = f"SELECT {columns} FROM segment_members WHERE shop = :shop"
+    if segment is not None:
+        sql += " AND segment = :segment"
+    if family is not None:  # a range on the (shop, segment) index: 'family:' <= s < 'family;'
+        sql += " AND segment >= :low AND segment < :high"
+    params = {"shop": shop, "segment": segment, "low": f"{family}:", "high": f"{family};"}
+    return _seg_frame(mirror, sql + (" ORDER BY customer_id, segment" if details else ""), params)
+
+
+def load_signatures(mirror: Mirror, shop: str) -> pd.DataFrame:
+    """Stored membership per customer: customer_id, signature (the segment names in primary
+    key order joined by the unit separator, see core.segments.diff). One pass over the
+    primary key index, one row per customer."""
+    return _seg_frame(
+        mirror,
+        "SELECT customer_id, group_concat(segment, char(31)) AS signature "
+        "FROM segment_members WHERE shop = :shop GROUP BY customer_id",
+        {"shop": shop},
+    )
+
+
+def save_segments(
+    mirror: Mirror,
+    shop: str,
+    members: pd.DataFrame,
+    as_of: datetime,
+    run_id: int | None = None,
+    *,
+    current: pd.DataFrame | None = None,
+) -> dict[str, int]:
+    """Make `members` (customer_id, segment, family) the shop's stored membership: delete the
+    rows that exited, insert the rows that entered (since = as_of), and append one history
+    event per change at as_of. Unchanged rows are not touched, so re-running with the same
+    result writes nothing. `current`: the `load_signatures` read earlier in the same run, if
+    any (the caller holds the run lock). Returns counts: entered, exited, members."""
+    if current is None:
+        current = load_signatures(mirror, shop)
+    entered, exited = _seg_diff.membership_changes(current, members)
+    stamp = db_time(as_of)
+    gone = list(zip(exited["customer_id"].tolist(), exited["segment"].tolist(), strict=True))
+    new = list(
+        zip(
+            entered["customer_id"].tolist(),
+            entered["segment"].tolist(),
+            entered["family"].tolist(),
+            strict=True,
+        )
+    )
+    with mirror.transaction() as conn:
+        conn.executemany(
+            "DELETE FROM segment_members WHERE shop = ? AND customer_id = ? AND segment = ?",
+            ((shop, cid, seg) for cid, seg in gone),
+        )
+        conn.executemany(
+            "INSERT INTO segment_members (shop, customer_id, segment, family, since, as_of) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((shop, cid, seg, fam, stamp, stamp) for cid, seg, fam in new),
+        )
+        history = (
+            "INSERT INTO segment_history (shop, customer_id, segment, family, event, at, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        conn.executemany(
+            history,
+            ((shop, cid, seg, seg.partition(":")[0], "exit", stamp, run_id) for cid, seg in gone),
+        )
+        conn.executemany(
+            history, ((shop, cid, seg, fam, "enter", stamp, run_id) for cid, seg, fam in new)
+        )
+    return {"entered": len(new), "exited": len(gone), "members": len(members)}
+
+
+def load_movements(mirror: Mirror, shop: str, since: datetime, limit: int = 30) -> pd.DataFrame:
+    """Moves between segments of one family (B to A, loyal to slipping) recorded since
+    `since`: from_segment, to_segment, customers, most frequent first."""
+    return mirror.frame(
+        "SELECT x.segment AS from_segment, e.segment AS to_segment, COUNT(*) AS customers "
+        "FROM segment_history e JOIN segment_history x ON x.shop = e.shop "
+        "AND x.customer_id = e.customer_id AND x.family = e.family AND x.at = e.at "
+        "AND x.event = 'exit' "
+        "WHERE e.shop = ? AND e.event = 'enter' AND e.at >= ? "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+        (shop, db_time(since), limit),
+    )

@@ -1,0 +1,358 @@
+"""The `Mirror`: one SQLite file, its connection, migrations, cursors, page upserts, runs,
+quarantine and push journal. Every other module of the package works through a Mirror."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from core.errors import ConfigError
+from core.mirror.rows import (
+    _CUSTOMER_UPSERT,
+    _ITEM_INSERT,
+    _ORDER_UPSERT,
+    UpsertCounts,
+    _hash,
+    _json,
+    customer_row,
+    db_time,
+    order_row,
+)
+from core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
+from core.records import (
+    Cursor,
+    CustomerRecord,
+    GroupRecord,
+    OrderRecord,
+    Quarantined,
+    TagRecord,
+    utcnow,
+)
+
+
+class Mirror:
+    """One SQLite mirror file. Use `Mirror.open(path)`; close with `.close()` or `with`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.db = sqlite_utils.Database(conn)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Mirror:
+        path = str(path)
+        if path != ":memory:":
+            parent = Path(path).parent
+            if not parent.is_dir():
+                raise ConfigError(f"database directory {str(parent)!r} does not exist")
+            # create with 0600 before SQLite opens it: the mirror holds personal data
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        # bulk pulls insert into several indexes with random uuid keys: a larger page cache
+        # and rarer WAL checkpoints keep a commit per page cheap (bench/bench_mirror.py)
+        conn.execute("PRAGMA cache_size = -131072")
+        conn.execute("PRAGMA wal_autocheckpoint = 10000")
+        mirror = cls(conn, path)
+        mirror.migrate()
+        return mirror
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Mirror:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Apply every migration newer than the file's version, each in its own transaction."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise ConfigError(
+                f"database {self.path!r} has schema version {current}, newer than this "
+                f"loyalsync understands ({SCHEMA_VERSION}): upgrade loyalsync"
+            )
+        for version, script in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+        return self.schema_version
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception. Not re-entrant."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- cursors --------------------------------------------------------------------------
+    def get_cursor(self, shop: str, entity: str) -> Cursor | None:
+        row = self.conn.execute(
+            "SELECT cursor FROM _sync_state WHERE shop = ? AND entity = ?", (shop, entity)
+        ).fetchone()
+        return Cursor.from_json(row[0]) if row else None
+
+    def _set_cursor(self, shop: str, entity: str, cursor: Cursor) -> None:
+        self.conn.execute(
+            "INSERT INTO _sync_state (shop, entity, cursor, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (shop, entity) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (shop, entity, cursor.to_json(), db_time(utcnow())),
+        )
+
+    def save_cursor(self, shop: str, entity: str, cursor: Cursor) -> None:
+        with self.transaction():
+            self._set_cursor(shop, entity, cursor)
+
+    def delete_cursor(self, shop: str, entity: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "DELETE FROM _sync_state WHERE shop = ? AND entity = ?", (shop, entity)
+            )
+
+    def cursors(self, shop: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT shop, entity, cursor, updated_at FROM _sync_state"
+        params: tuple[Any, ...] = ()
+        if shop:
+            sql += " WHERE shop = ?"
+            params = (shop,)
+        return [dict(r) for r in self.db.query(sql + " ORDER BY shop, entity", params)]
+
+    # -- entity upserts -------------------------------------------------------------------
+    def save_page(
+        self,
+        shop: str,
+        entity: str,
+        records: Sequence[CustomerRecord | OrderRecord],
+        cursor: Cursor,
+        *,
+        quarantined: Sequence[Quarantined] = (),
+        run_id: int | None = None,
+        cursor_entity: str | None = None,
+    ) -> UpsertCounts:
+        """Upsert one page of records and advance its cursor in a single transaction, so a
+        crash never leaves the cursor ahead of the data and re-reading a page is harmless."""
+        with self.transaction():
+            if entity == "customers":
+                counts = self._upsert_customers(shop, records)  # type: ignore[arg-type]
+            elif entity == "orders":
+                counts = self._upsert_orders(shop, records)  # type: ignore[arg-type]
+            else:
+                raise ValueError(f"unknown entity {entity!r}")
+            for q in quarantined:
+                self._quarantine(shop, q, run_id)
+            self._set_cursor(shop, cursor_entity or entity, cursor)
+        return counts
+
+    def _existing_hashes(self, table: str, shop: str, ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ", ".join("?" for _ in chunk)
+            for rid, rhash in self.conn.execute(
+                f"SELECT id, row_hash FROM {table} WHERE shop = ? AND id IN ({marks})",
+                (shop, *chunk),
+            ):
+                found[rid] = rhash
+        return found
+
+    def _classify(
+        self, table: str, shop: str, rows: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[Any, ...]], UpsertCounts]:
+        # de-duplicate within the page (last wins), then skip rows whose content is unchanged
+        by_id = {row[1]: row for row in rows}
+        existing = self._existing_hashes(table, shop, list(by_id))
+        changed, new, updated, unchanged = [], 0, 0, 0
+        for rid, row in by_id.items():
+            old = existing.get(rid)
+            if old is None:
+                new += 1
+            elif old == row[-2]:
+                unchanged += 1
+                continue
+            else:
+                updated += 1
+            changed.append(row)
+        return changed, UpsertCounts(new, updated, unchanged)
+
+    def _upsert_customers(self, shop: str, records: Sequence[CustomerRecord]) -> UpsertCounts:
+        now = db_time(utcnow()) or ""
+        rows, counts = self._classify(
+            "customers", shop, [customer_row(shop, c, now) for c in records]
+        )
+        self.conn.executemany(_CUSTOMER_UPSERT, rows)
+        return counts
+
+    def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
+        now = db_time(utcnow()) or ""
+        by_id = {o.id: o for o in records}
+        rows, counts = self._classify(
+            "orders", shop, [order_row(shop, o, now) for o in by_id.values()]
+        )
+        self.conn.executemany(_ORDER_UPSERT, rows)
+        changed = [by_id[row[1]] for row in rows]
+        self.conn.executemany(
+            "DELETE FROM order_items WHERE shop = ? AND order_id = ?",
+            [(shop, o.id) for o in changed],
+        )
+        self.conn.executemany(
+            _ITEM_INSERT,
+            [
+                (shop, o.id, i.line, i.product_id, i.sku, i.name, i.quantity, i.unit_price,
+                 i.total, i.kind, i.code)
+                for o in changed
+                for i in o.items
+            ],
+        )  # fmt: skip
+        return counts
+
+    def replace_groups(
+        self, shop: str, groups: Iterable[GroupRecord], default_id: str | None = None
+    ) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM groups WHERE shop = ?", (shop,))
+            self.conn.executemany(
+                "INSERT INTO groups (shop, id, name, is_default, raw) VALUES (?, ?, ?, ?, ?)",
+                [(shop, g.id, g.name, int(g.id == default_id), _json(g.raw)) for g in groups],
+            )
+
+    def replace_tags(self, shop: str, tags: Iterable[TagRecord]) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM tags WHERE shop = ?", (shop,))
+            self.conn.executemany(
+                "INSERT INTO tags (shop, id, name) VALUES (?, ?, ?)",
+                [(shop, t.id, t.name) for t in tags],
+            )
+
+    def mark_deleted(self, shop: str, live_ids: set[str], at: datetime) -> int:
+        """Customers the shop no longer has: set deleted_at and erase their personal data.
+        Their orders keep anonymous facts (dates, amounts, items) for statistics."""
+        known = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM customers WHERE shop = ? AND deleted_at IS NULL", (shop,)
+            )
+        ]
+        gone = [cid for cid in known if cid not in live_ids]
+        stamp = db_time(at)
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE customers SET deleted_at = ?, email = NULL, number = NULL, "
+                "first_name = NULL, last_name = NULL, company = NULL, city = NULL, "
+                "postcode = NULL, tags = '[]', raw = '{}', row_hash = NULL "
+                "WHERE shop = ? AND id = ?",
+                [(stamp, shop, cid) for cid in gone],
+            )
+            self.conn.executemany(
+                "UPDATE orders SET email = NULL, raw = '{}' WHERE shop = ? AND customer_id = ?",
+                [(shop, cid) for cid in gone],
+            )
+        return len(gone)
+
+    # -- runs, quarantine, push journal ---------------------------------------------------
+    def start_run(self, shop: str | None, kind: str, as_of: datetime | None = None) -> int:
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO _runs (shop, kind, started_at, as_of) VALUES (?, ?, ?, ?)",
+                (shop, kind, db_time(utcnow()), db_time(as_of)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        counts: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE _runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
+                (db_time(utcnow()), outcome, _json(counts or {}), error, run_id),
+            )
+
+    def runs(self, shop: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
+        rows = self.db.query(
+            f"SELECT * FROM _runs {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+        return [{**r, "counts": json.loads(r["counts"])} for r in rows]
+
+    def _quarantine(self, shop: str, q: Quarantined, run_id: int | None) -> None:
+        self.conn.execute(
+            "INSERT INTO _quarantine (shop, entity, id, error, raw, run_id, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop, entity, id) DO UPDATE SET "
+            "error = excluded.error, raw = excluded.raw, run_id = excluded.run_id, "
+            "at = excluded.at",
+            (
+                shop,
+                q.entity,
+                q.id or _hash(q.raw),
+                q.error,
+                _json(q.raw),
+                run_id,
+                db_time(utcnow()),
+            ),
+        )
+
+    def quarantine_counts(self, shop: str | None = None) -> dict[str, int]:
+        where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
+        sql = f"SELECT shop || ':' || entity, COUNT(*) FROM _quarantine {where} GROUP BY 1"
+        return {k: v for k, v in self.conn.execute(sql, params)}
+
+    def log_push(
+        self,
+        run_id: int | None,
+        shop: str,
+        entries: Iterable[tuple[str, dict[str, Any], bool, str | None, str | None]],
+    ) -> None:
+        """Journal writes sent to a shop: (op_key, op as data, ok, error, remote_id)."""
+        now = db_time(utcnow())
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO _push_log (run_id, shop, op_key, op, ok, error, remote_id, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, shop, k, _json(op), int(ok), err, rid, now)
+                    for k, op, ok, err, rid in entries
+                ],
+            )
+
+    # -- reading --------------------------------------------------------------------------
+    def frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
+        """Run a read-only query and return a DataFrame (used by segmentation loaders)."""
+        return pd.read_sql_query(sql, self.conn, params=params)  # type: ignore[arg-type]
+
+    def count(self, table: str, shop: str) -> int:
+        return int(
+            self.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE shop = ?", (shop,)).fetchone()[0]
+        )
