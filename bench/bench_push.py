@@ -83,12 +83,13 @@ def draw_members(ids: list[str], seed: int) -> dict[str, set[str]]:
 def store_members(mirror: Mirror, shop: str, members: dict[str, set[str]]) -> None:
     """What segmentation stores (segment_members), written directly: not what is measured."""
     stamp = db_time(AS_OF)
-    rows = [
-        (shop, c, s, s.partition(":")[0], stamp, stamp) for c, segs in members.items() for s in segs
-    ]
+    rows = [(shop, c, s, stamp) for c, segs in members.items() for s in segs]
     with mirror.transaction() as conn:
         conn.execute("DELETE FROM segment_members WHERE shop = ?", (shop,))
-        conn.executemany("INSERT INTO segment_members VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO segment_members (shop, customer_id, segment, since) VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
 
 @dataclass

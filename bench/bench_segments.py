@@ -76,7 +76,7 @@ def build_mirror(customers: int) -> Path:
 def clear_membership(path: Path) -> None:
     with Mirror.open(path) as mirror, mirror.transaction() as conn:
         conn.execute("DELETE FROM segment_members WHERE shop = ?", (SHOP,))
-        conn.execute("DELETE FROM segment_history WHERE shop = ?", (SHOP,))
+        conn.execute("DELETE FROM segment_changes WHERE shop = ?", (SHOP,))
 
 
 def measure(path: Path, days: int) -> dict[str, object]:

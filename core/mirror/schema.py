@@ -94,6 +94,46 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             base_currency_total_gross, base_currency_total_net, base_currency_refunded);
         """,
     ),
+    (
+        3,
+        # Membership and history sized for a million customers (bench/bench_segments.py): the
+        # first run of a shop writes every membership at once. Membership becomes a WITHOUT
+        # ROWID table keyed by (shop, customer, segment) with no second index (a query by
+        # segment scans one shop's rows; the family is the part of the name before ':'), and
+        # history becomes one row per customer and run listing the segments entered and
+        # exited (JSON arrays), so the first run writes one row per customer instead of one
+        # per membership. `segment_history` stays as a view with one row per event.
+        """
+        CREATE TABLE segment_members_v3 (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, segment TEXT NOT NULL,
+            since TEXT NOT NULL, PRIMARY KEY (shop, customer_id, segment)
+        ) WITHOUT ROWID;
+        INSERT INTO segment_members_v3 (shop, customer_id, segment, since)
+            SELECT shop, customer_id, segment, since FROM segment_members
+            ORDER BY shop, customer_id, segment;
+        DROP TABLE segment_members;
+        ALTER TABLE segment_members_v3 RENAME TO segment_members;
+        CREATE TABLE segment_changes (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, at TEXT NOT NULL, run_id INTEGER,
+            entered TEXT NOT NULL DEFAULT '[]', exited TEXT NOT NULL DEFAULT '[]'
+        );
+        INSERT INTO segment_changes (shop, customer_id, at, run_id, entered, exited)
+            SELECT shop, customer_id, at, run_id,
+                json_group_array(segment) FILTER (WHERE event = 'enter'),
+                json_group_array(segment) FILTER (WHERE event = 'exit')
+            FROM (SELECT * FROM segment_history ORDER BY shop, customer_id, at, segment)
+            GROUP BY shop, customer_id, at, run_id;
+        DROP TABLE segment_history;
+        CREATE INDEX segment_changes_customer ON segment_changes (shop, customer_id, at);
+        CREATE INDEX segment_changes_at ON segment_changes (shop, at);
+        CREATE VIEW segment_history (shop, customer_id, segment, family, event, at, run_id) AS
+            SELECT c.shop, c.customer_id, j.value, substr(j.value, 1, instr(j.value, ':') - 1),
+                'enter', c.at, c.run_id FROM segment_changes c, json_each(c.entered) j
+            UNION ALL
+            SELECT c.shop, c.customer_id, j.value, substr(j.value, 1, instr(j.value, ':') - 1),
+                'exit', c.at, c.run_id FROM segment_changes c, json_each(c.exited) j;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -75,7 +75,9 @@ _SEG_PURCHASES = (
     "i.product_id IN (SELECT value FROM json_each(:refs)) "
     "OR i.sku IN (SELECT value FROM json_each(:refs)))"
 )
-_SEG_MEMBER_COLUMNS = "customer_id, segment, family, since, as_of"
+_SEG_MEMBER_COLUMNS = (
+    "customer_id, segment, substr(segment, 1, instr(segment, ':') - 1) AS family, since"
+)
 
 
 def load_summary(
@@ -141,15 +143,14 @@ def load_members(
     segment: str | None = None,
     details: bool = True,
 ) -> pd.DataFrame:
-    """Stored membership (customer_id, segment, family, since, as_of, sorted), optionally of
-    one family or one segment. `since` is when the customer entered the segment; `as_of` the
-    as_of of the run that wrote the row. Without `details`: customer_id and segment only,
-    unsorted (cheaper for a million rows)."""
+    """Stored membership (customer_id, segment, family, since; sorted), optionally of one
+    family or one segment. `since` is when the customer entered the segment. Without
+    `details`: customer_id and segment only, unsorted (cheaper for a million rows)."""
     columns = _SEG_MEMBER_COLUMNS if details else "customer_id, segment"
     sql = f"SELECT {columns} FROM segment_members WHERE shop = :shop"
     if segment is not None:
         sql += " AND segment = :segment"
-    if family is not None:  # a range on the (shop, segment) index: 'family:' <= s < 'family;'
+    if family is not None:  # 'family:' <= segment < 'family;'
         sql += " AND segment >= :low AND segment < :high"
     params = {"shop": shop, "segment": segment, "low": f"{family}:", "high": f"{family};"}
     return _seg_frame(mirror, sql + (" ORDER BY customer_id, segment" if details else ""), params)
@@ -177,56 +178,71 @@ def save_segments(
     current: pd.DataFrame | None = None,
 ) -> dict[str, int]:
     """Make `members` (customer_id, segment, family) the shop's stored membership: delete the
-    rows that exited, insert the rows that entered (since = as_of), and append one history
-    event per change at as_of. Unchanged rows are not touched, so re-running with the same
-    result writes nothing. `current`: the `load_signatures` read earlier in the same run, if
-    any (the caller holds the run lock). Returns counts: entered, exited, members."""
+    rows that exited, insert the rows that entered (since = as_of), and append one
+    segment_changes row (entered and exited segments) per customer whose membership changed.
+    Unchanged customers are not touched, so re-running with the same result writes nothing.
+    `current`: the `load_signatures` read earlier in the same run, if any (the caller holds
+    the run lock). Returns counts: entered, exited, members, customers (changed)."""
     if current is None:
         current = load_signatures(mirror, shop)
-    entered, exited = _seg_diff.membership_changes(current, members)
-    stamp = db_time(as_of)
-    gone = list(zip(exited["customer_id"].tolist(), exited["segment"].tolist(), strict=True))
-    new = list(
-        zip(
-            entered["customer_id"].tolist(),
-            entered["segment"].tolist(),
-            entered["family"].tolist(),
-            strict=True,
-        )
-    )
+    changes = _seg_diff.customer_changes(current, members)
+    params = {"shop": shop, "at": db_time(as_of), "run_id": run_id}
+    rows = changes.rows
     with mirror.transaction() as conn:
+        # the changes go in once, as one row per customer; SQL then expands the JSON lists
+        # (customer order, so the membership's key pages fill in order)
+        # (customer order, so the membership's key pages fill in order); a rollback drops the
+        # staging table with everything else
+        conn.execute(_SEG_STAGE_CREATE)
         conn.executemany(
-            "DELETE FROM segment_members WHERE shop = ? AND customer_id = ? AND segment = ?",
-            ((shop, cid, seg) for cid, seg in gone),
+            "INSERT INTO temp._segment_stage (customer_id, entered, exited) VALUES (?, ?, ?)",
+            zip(
+                rows["customer_id"].tolist(),
+                rows["entered"].tolist(),
+                rows["exited"].tolist(),
+                strict=True,
+            ),
         )
-        conn.executemany(
-            "INSERT INTO segment_members (shop, customer_id, segment, family, since, as_of) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            ((shop, cid, seg, fam, stamp, stamp) for cid, seg, fam in new),
-        )
-        history = (
-            "INSERT INTO segment_history (shop, customer_id, segment, family, event, at, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)"
-        )
-        conn.executemany(
-            history,
-            ((shop, cid, seg, seg.partition(":")[0], "exit", stamp, run_id) for cid, seg in gone),
-        )
-        conn.executemany(
-            history, ((shop, cid, seg, fam, "enter", stamp, run_id) for cid, seg, fam in new)
-        )
-    return {"entered": len(new), "exited": len(gone), "members": len(members)}
+        if changes.exited:
+            conn.execute(_SEG_DELETE_EXITED, params)
+        conn.execute(_SEG_INSERT_ENTERED, params)
+        conn.execute(_SEG_INSERT_CHANGES, params)
+        conn.execute("DROP TABLE temp._segment_stage")
+    return {
+        "entered": changes.entered,
+        "exited": changes.exited,
+        "members": len(members),
+        "customers": len(rows),
+    }
+
+
+_SEG_STAGE_CREATE = (
+    "CREATE TEMP TABLE _segment_stage (customer_id TEXT NOT NULL, entered TEXT NOT NULL, "
+    "exited TEXT NOT NULL)"
+)
+_SEG_DELETE_EXITED = (
+    "DELETE FROM segment_members WHERE shop = :shop AND (customer_id, segment) IN "
+    "(SELECT s.customer_id, j.value FROM temp._segment_stage s, json_each(s.exited) j)"
+)  # one primary key look-up per exited row
+_SEG_INSERT_ENTERED = (
+    "INSERT INTO segment_members (shop, customer_id, segment, since) "
+    "SELECT :shop, s.customer_id, j.value, :at FROM temp._segment_stage s, json_each(s.entered) j"
+)
+_SEG_INSERT_CHANGES = (
+    "INSERT INTO segment_changes (shop, customer_id, at, run_id, entered, exited) "
+    "SELECT :shop, customer_id, :at, :run_id, entered, exited FROM temp._segment_stage"
+)
 
 
 def load_movements(mirror: Mirror, shop: str, since: datetime, limit: int = 30) -> pd.DataFrame:
     """Moves between segments of one family (B to A, loyal to slipping) recorded since
-    `since`: from_segment, to_segment, customers, most frequent first."""
+    `since`: from_segment, to_segment, customers, most frequent first. A move is an exit and
+    an entry of the same family for one customer in one run."""
     return mirror.frame(
-        "SELECT x.segment AS from_segment, e.segment AS to_segment, COUNT(*) AS customers "
-        "FROM segment_history e JOIN segment_history x ON x.shop = e.shop "
-        "AND x.customer_id = e.customer_id AND x.family = e.family AND x.at = e.at "
-        "AND x.event = 'exit' "
-        "WHERE e.shop = ? AND e.event = 'enter' AND e.at >= ? "
+        "SELECT x.value AS from_segment, e.value AS to_segment, COUNT(*) AS customers "
+        "FROM segment_changes c, json_each(c.exited) x, json_each(c.entered) e "
+        "WHERE c.shop = ? AND c.at >= ? AND c.exited <> '[]' AND c.entered <> '[]' "
+        "AND substr(x.value, 1, instr(x.value, ':')) = substr(e.value, 1, instr(e.value, ':')) "
         "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
         (shop, db_time(since), limit),
     )

@@ -13,6 +13,9 @@ Pure.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -35,19 +38,33 @@ def _segment_codes(segment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return rank[segment.cat.codes.to_numpy()], names[order]
 
 
-def _signatures_by_code(codes: np.ndarray, segment: pd.Series, size: int) -> np.ndarray:
-    """Signature (object array) for customer codes 0..size-1 ('' for a code without rows)."""
+def _signatures_by_code(
+    codes: np.ndarray, segment: pd.Series, size: int, *, as_json: bool = False
+) -> np.ndarray:
+    """Signature (object array) for customer codes 0..size-1 ('' for a code without rows).
+    With `as_json` each customer's names form a JSON array instead ('[]' without rows)."""
     seg, names = _segment_codes(segment)
+    sep = SEP
+    if as_json:
+        names = np.asarray([json.dumps(str(n), ensure_ascii=False) for n in names], dtype=object)
+        sep = ","
     order = np.lexsort((seg, codes))
-    who, what = codes[order], names[seg[order]]
+    who, what = codes[order], seg[order]
     starts = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
     group_start = np.flatnonzero(starts)
     position = np.arange(len(who)) - group_start[np.cumsum(starts) - 1]
-    out = np.full(size, "", dtype=object)
-    for k in range(int(position.max()) + 1 if len(position) else 0):
-        at = position == k
-        out[who[at]] = what[at] if k == 0 else out[who[at]] + (SEP + what[at])
-    return out
+    # customers share few distinct combinations (hundreds for a million customers): lay each
+    # customer's sorted segment codes out in a row, number the distinct rows, and join the
+    # names once per combination
+    grid = np.full((size, int(position.max()) + 1 if len(position) else 1), -1, dtype=np.int32)
+    grid[who, position] = what
+    width = grid.dtype.itemsize * grid.shape[1]
+    combination, _ = pd.factorize(grid.view(np.dtype((np.void, width))).ravel())
+    _, first = np.unique(combination, return_index=True)  # a customer of each combination
+    texts = [sep.join(names[c] for c in row if c >= 0) for row in grid[first].tolist()]
+    if as_json:
+        texts = [f"[{t}]" for t in texts]
+    return np.asarray(texts, dtype=object)[combination]
 
 
 def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +124,54 @@ def membership_changes(
     return _finish(entered), _finish(exited)
 
 
+@dataclass(frozen=True)
+class Changes:
+    """A run's membership changes, one row per customer whose segments change (`rows`:
+    customer_id, entered, exited; the two lists are JSON arrays of segment names in code point
+    order; rows sorted by customer_id in code point order, the mirror's key order), and how
+    many (customer, segment) rows enter and exit in all."""
+
+    rows: pd.DataFrame
+    entered: int
+    exited: int
+
+
+def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
+    """The changes that turn the stored membership (`current`: customer_id, signature) into
+    `members` (customer_id, segment, family), grouped per customer. With nothing stored yet
+    (a shop's first run) every customer's whole membership enters and no row-by-row
+    comparison is made."""
+    new = members[list(CHANGE_COLUMNS)]
+    if current.empty:
+        codes, uniques = _customer_codes(new["customer_id"])
+        entered = _signatures_by_code(codes, new["segment"], len(uniques), as_json=True)
+        present = np.bincount(codes, minlength=len(uniques)) > 0
+        rows = _grouped(uniques[present], entered[present], np.full(present.sum(), "[]"))
+        return Changes(rows, entered=len(new), exited=0)
+    entered_rows, exited_rows = membership_changes(current, members)
+    both = pd.concat([entered_rows, exited_rows], ignore_index=True)
+    codes, found = pd.factorize(both["customer_id"])
+    ids = np.asarray(found, dtype=object)
+    first = np.arange(len(both)) < len(entered_rows)
+    lists = [
+        _signatures_by_code(codes[part], both["segment"][part], len(ids), as_json=True)
+        for part in (first, ~first)
+    ]
+    rows = _grouped(ids, lists[0], lists[1])
+    return Changes(rows, entered=len(entered_rows), exited=len(exited_rows))
+
+
+def _grouped(ids: np.ndarray, entered: np.ndarray, exited: np.ndarray) -> pd.DataFrame:
+    order = np.argsort(ids.astype(str), kind="stable")
+    return pd.DataFrame(
+        {
+            "customer_id": ids[order],
+            "entered": np.asarray(entered, dtype=object)[order],
+            "exited": np.asarray(exited, dtype=object)[order],
+        }
+    )
+
+
 def _plain(rows: pd.DataFrame) -> pd.DataFrame:
     """Plain-string rows sorted in primary key order (sorted on codes, then materialised)."""
     rows = sort_rows(rows)
@@ -148,8 +213,12 @@ def stored_segments(current: pd.DataFrame, family: str) -> pd.DataFrame:
     """customer_id, segment of one family, read from stored signatures (e.g. the loyalty tier
     each customer held before this run, for the hysteresis)."""
     pattern = rf"(?:^|{SEP})({family}:[^{SEP}]*)"
-    found = current["signature"].str.extract(pattern, expand=False)
-    hit = found.notna().to_numpy()
+    # few distinct signatures (hundreds for a million customers): search each once
+    codes, uniques = pd.factorize(current["signature"])
+    per_unique = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    table = np.asarray([*per_unique.str.extract(pattern, expand=False).tolist(), None])
+    found = table[np.where(codes >= 0, codes, len(table) - 1)]
+    hit = pd.notna(found)
     return pd.DataFrame(
-        {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found.to_numpy()[hit]}
+        {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found[hit]}
     )

@@ -184,7 +184,7 @@ def build_segments(
 
 def stored_members(members: pd.DataFrame) -> pd.DataFrame:
     """The rows kept in the mirror's membership and history (not the address families)."""
-    keep = ~members["family"].astype(str).isin(TRANSIENT_FAMILIES).to_numpy()
+    keep = ~members["family"].isin(TRANSIENT_FAMILIES).to_numpy()  # on categories, not rows
     return members.loc[keep].reset_index(drop=True)
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from core.mirror import SCHEMA_VERSION, Mirror, db_time, parse_db_time
+from core.mirror import SCHEMA_VERSION, Mirror, db_time, load_members, load_movements, parse_db_time
+from core.mirror.schema import MIGRATIONS
 from core.records import Cursor, CustomerRecord, OrderItemRecord, OrderRecord, Quarantined
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -64,6 +65,44 @@ def test_file_is_private_and_migrated(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with Mirror.open(path) as m:  # re-opening applies nothing twice
         assert m.migrate() == SCHEMA_VERSION
+
+
+def test_version_2_membership_and_history_survive_migration_3(tmp_path: Path) -> None:
+    """A file written by the version-2 schema (one history row per event, membership with
+    family and as_of columns) keeps every membership and every event after migrating."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for version, script in MIGRATIONS:
+        if version <= 2:
+            conn.executescript(script)
+    conn.execute("PRAGMA user_version = 2")
+    day1, day2 = "2026-06-01T00:00:00.000000Z", "2026-06-02T00:00:00.000000Z"
+    conn.executemany(
+        "INSERT INTO segment_members VALUES ('s', ?, ?, ?, ?, ?)",
+        [("a", "abc:B", "abc", day2, day2), ("a", "loyalty:vip", "loyalty", day1, day1)],
+    )
+    events = [
+        ("a", "abc:A", "abc", "enter", day1, 1),
+        ("a", "loyalty:vip", "loyalty", "enter", day1, 1),
+        ("a", "abc:A", "abc", "exit", day2, 2),
+        ("a", "abc:B", "abc", "enter", day2, 2),
+    ]
+    conn.executemany("INSERT INTO segment_history VALUES ('s', ?, ?, ?, ?, ?, ?)", events)
+    conn.commit()
+    conn.close()
+    with Mirror.open(path) as m:
+        assert m.schema_version == SCHEMA_VERSION
+        members = load_members(m, "s")
+        assert members.values.tolist() == [
+            ["a", "abc:B", "abc", day2],
+            ["a", "loyalty:vip", "loyalty", day1],
+        ]
+        view = m.conn.execute(
+            "SELECT customer_id, segment, family, event, at, run_id FROM segment_history"
+        ).fetchall()
+        assert sorted(view) == sorted(events)
+        moves = load_movements(m, "s", datetime(2026, 6, 1, tzinfo=UTC))
+        assert moves.values.tolist() == [["abc:A", "abc:B", 1]]
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -64,13 +64,16 @@ def set_members(shop: PushShop, members: Mapping[str, set[str]], as_of: datetime
     """Replace the stored segment membership (what segmentation writes) with `members`."""
     # arranging the world: the segmentation engine's own writer is not what is under test here
     rows = [
-        (shop.shop.name, cid, seg, seg.partition(":")[0], db_time(as_of), db_time(as_of))
+        (shop.shop.name, cid, seg, db_time(as_of))
         for cid, segments in members.items()
         for seg in segments
     ]
     with shop.mirror.transaction() as conn:
         conn.execute("DELETE FROM segment_members WHERE shop = ?", (shop.shop.name,))
-        conn.executemany("INSERT INTO segment_members VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO segment_members (shop, customer_id, segment, since) VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -208,8 +208,10 @@ def test_save_segments_writes_changes_and_history(mirror: Mirror) -> None:
         "entered": 3,
         "exited": 0,
         "members": 3,
+        "customers": 2,
     }
-    assert save_segments(mirror, SHOP, first, day2) == {"entered": 0, "exited": 0, "members": 3}
+    unchanged = save_segments(mirror, SHOP, first, day2)
+    assert unchanged == {"entered": 0, "exited": 0, "members": 3, "customers": 0}
     second = pd.DataFrame(
         {
             "customer_id": ["a", "a", "c"],
@@ -221,7 +223,18 @@ def test_save_segments_writes_changes_and_history(mirror: Mirror) -> None:
         "entered": 2,
         "exited": 2,
         "members": 3,
+        "customers": 3,
     }
+    changes = mirror.frame(
+        "SELECT customer_id, run_id, entered, exited FROM segment_changes ORDER BY rowid"
+    )  # one row per customer and run, its segments in name order
+    assert changes.values.tolist() == [
+        ["a", 7, '["abc:A","loyalty:vip"]', "[]"],
+        ["b", 7, '["abc:C"]', "[]"],
+        ["a", 8, '["abc:B"]', '["abc:A"]'],
+        ["b", 8, "[]", '["abc:C"]'],
+        ["c", 8, '["abc:A"]', "[]"],
+    ]
     history = mirror.frame(
         "SELECT customer_id, segment, event, at, run_id FROM segment_history "
         "ORDER BY at, event, customer_id, segment"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.config import LoyaltyConfig, RfmConfig, SegmentationConfig
 from core.segments.abc import abc_classes, share_before
-from core.segments.diff import membership_changes, signatures
+from core.segments.diff import customer_changes, membership_changes, signatures
 from core.segments.engine import BUYER_FAMILIES, SINGLE_VALUED
 from core.segments.loyalty import loyalty_thresholds, tier_levels
 from core.segments.rfm import scores
@@ -169,3 +171,20 @@ def test_changes_turn_the_old_membership_into_the_new(
     )
     same, _ = membership_changes(signatures(frame_of(new)), frame_of(new))
     assert same.empty
+
+
+@given(memberships, memberships)
+def test_changes_per_customer_list_each_change_once(
+    old: list[tuple[str, str]], new: list[tuple[str, str]]
+) -> None:
+    changes = customer_changes(signatures(frame_of(old)), frame_of(new))
+    rows = changes.rows
+    lists = list(zip(rows["customer_id"], rows["entered"], rows["exited"], strict=True))
+    entered = {(c, s) for c, e, _ in lists for s in json.loads(e)}
+    exited = {(c, s) for c, _, x in lists for s in json.loads(x)}
+    assert (set(old) - exited) | entered == set(new)
+    assert (changes.entered, changes.exited) == (len(entered), len(exited))
+    assert entered.isdisjoint(old) and exited <= set(old)
+    assert list(rows["customer_id"]) == sorted(set(rows["customer_id"]))  # key order, no repeats
+    assert all(json.loads(e) == sorted(json.loads(e)) for e in rows["entered"])
+    assert all(json.loads(e) or json.loads(x) for _, e, x in lists)  # only changed customers
