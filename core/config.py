@@ -3,8 +3,9 @@
 Owns the schema of `loyalsync.yaml` (the dataclasses below are the schema) and one generic
 builder that walks them. Every problem found - unknown keys (with a did-you-mean), missing
 required keys, wrong types, unset environment variables, duplicate shop names, unknown
-platforms, invalid segment rules - is collected and raised together in one `ConfigError`, each
-prefixed with its YAML path. Reads files; never touches the network or the mirror.
+platforms, invalid segment rules, push mappings naming segments that cannot exist - is
+collected and raised together in one `ConfigError`, each prefixed with its YAML path. Reads
+files; never touches the network or the mirror.
 """
 
 from __future__ import annotations
@@ -142,6 +143,14 @@ class PushConfig:
     groups: tuple[GroupMapping, ...] = ()
     tags: tuple[TagMapping, ...] = ()
     discounts: tuple[DiscountCampaign, ...] = ()
+
+    def segment_references(self) -> list[tuple[str, str]]:
+        """(YAML path, segment name) of every mapping, in config order."""
+        return [
+            *((f"push.groups[{i}].segment", m.segment) for i, m in enumerate(self.groups)),
+            *((f"push.tags[{i}].segment", m.segment) for i, m in enumerate(self.tags)),
+            *((f"push.discounts[{i}].segment", m.segment) for i, m in enumerate(self.discounts)),
+        ]
 
 
 @dataclass(frozen=True)
@@ -464,6 +473,7 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
             problems.append(
                 f"push.discounts[{i}].code_prefix: use 1-12 capital letters, digits or '-'"
             )
+    problems.extend(_push_segment_problems(config, problems))
     _check_schedule(config.schedule, problems)
 
 
@@ -472,6 +482,21 @@ def _segmentation_problems(seg: SegmentationConfig) -> list[str]:
     from core.segments.engine import config_problems
 
     return [f"segmentation.{p}" for p in config_problems(seg)]
+
+
+def _push_segment_problems(config: Config, found: list[str]) -> list[str]:
+    """Push mappings naming a segment segmentation never produces (they would map nobody).
+    A mapping whose segment was already reported (missing, wrong type) is not checked again."""
+    from core.segments.references import segment_problem  # lazily, as above
+
+    problems = []
+    for path, name in config.push.segment_references():
+        if any(p.startswith(path) for p in found):
+            continue
+        problem = segment_problem(name, config.segmentation)
+        if problem:
+            problems.append(f"{path}: {problem}")
+    return problems
 
 
 def _check_schedule(schedule: ScheduleConfig, problems: list[str]) -> None:

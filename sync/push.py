@@ -1,6 +1,7 @@
 """`loyalsync plan` and `loyalsync push` for one shop: mirror -> Plan -> the shop's writes.
 
-Owns the orchestration of a push (issue 5): read segment membership and the shop as mirrored,
+Owns the orchestration of a push (issue 5): read segment membership (plus the address segments
+the mappings name, which segmentation derives but never stores) and the shop as mirrored,
 build the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
 codes as 'planned' before anything is sent, apply the operations in batches of
 `push.batch_size` through the connector, journal every result in `_push_log` with the run id,
@@ -26,6 +27,7 @@ from core.errors import PlanRejectedError
 from core.mirror import (
     Mirror,
     expire_codes,
+    load_push_addresses,
     load_push_members,
     load_push_state,
     parse_db_time,
@@ -45,6 +47,8 @@ from core.plan import (
     op_dict,
 )
 from core.records import OpResult, WriteOp
+from core.segments.engine import TRANSIENT_FAMILIES
+from core.segments.geography import address_segments
 
 log = logging.getLogger("loyalsync.push")
 
@@ -130,6 +134,21 @@ def plan_rules(connector: Connector, shop: ShopConfig, config: Config) -> Rules:
     )
 
 
+def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, set[str]]:
+    """customer id -> segments, for planning: stored membership, plus the address segments
+    (country, city, postcode) that push mappings name, derived now for the segmented customers
+    because segmentation never stores them. Addresses are read only when a mapping needs them."""
+    members = load_push_members(mirror, shop)
+    names = {name for _, name in config.push.segment_references()}
+    wanted = {name for name in names if name.partition(":")[0] in TRANSIENT_FAMILIES}
+    if wanted:
+        addresses = load_push_addresses(mirror, shop)
+        found = address_segments(addresses, config.segmentation.geography, wanted)
+        for customer_id, segments in found.items():
+            members.setdefault(customer_id, set()).update(segments)
+    return members
+
+
 def plan_shop(
     connector: Connector, mirror: Mirror, shop: ShopConfig, config: Config, *, as_of: datetime
 ) -> Plan:
@@ -137,7 +156,7 @@ def plan_shop(
     code statuses up to date (redeemed on pulled orders, expired), as a push does first."""
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
-    desired = build_desired(load_push_members(mirror, shop.name), config.push)
+    desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
     current = build_current(load_push_state(mirror, shop.name))
     return build_plan(
         desired,

@@ -16,6 +16,7 @@ compares correctly and which SQLite's date functions understand.
 
 from core.mirror.push import (
     expire_codes,
+    load_push_addresses,
     load_push_members,
     load_push_state,
     managed_view,
@@ -44,6 +45,7 @@ __all__ = [
     "load_members",
     "load_movements",
     "load_purchases",
+    "load_push_addresses",
     "load_push_members",
     "load_push_state",
     "load_signatures",

@@ -1,6 +1,7 @@
-"""What `sync/push.py` reads to plan and writes after each batch, and what the shop holds now
-as mirrored (for the report). Rows the push changed get row_hash 'pushed', so the next pull
-overwrites them with the shop's own version whatever it is."""
+"""What `sync/push.py` reads to plan (shop state, stored membership, the segmented customers'
+addresses) and writes after each batch, and what the shop holds now as mirrored (for the
+report). Rows the push changed get row_hash 'pushed', so the next pull overwrites them with the
+shop's own version whatever it is."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+import pandas as pd
 
 from core.mirror.rows import _json, db_time
 from core.mirror.store import Mirror
@@ -59,6 +62,20 @@ def load_push_members(mirror: Mirror, shop: str) -> dict[str, set[str]]:
     ):
         members.setdefault(cid, set()).add(segment)
     return members
+
+
+def load_push_addresses(mirror: Mirror, shop: str) -> pd.DataFrame:
+    """customer_id, country, city, postcode of every live customer with stored membership
+    (segmented customers: the representatives of merged identities, no excluded protected
+    customers), for the address segments segmentation derives but never stores."""
+    # one pass over the customers and one over the membership's primary key (for the set of
+    # ids): at a million customers faster than a look-up of each member's row by id
+    return mirror.frame(
+        "SELECT c.id AS customer_id, c.country, c.city, c.postcode FROM customers c NOT INDEXED "
+        "WHERE c.shop = :shop AND c.deleted_at IS NULL "
+        "AND c.id IN (SELECT customer_id FROM segment_members WHERE shop = :shop)",
+        {"shop": shop},
+    )
 
 
 def save_planned_codes(

@@ -8,12 +8,13 @@ a customer is in at most one `postcode` segment per configured length. Pure.
 
 These families are derived from the address on every run and are not stored as membership
 history: the address is already in the mirror, and a history of it would be a movement
-profile that outlives the customer's own deletion.
+profile that outlives the customer's own deletion. The push planner derives the ones its
+mappings name at plan time instead (`address_segments`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -64,3 +65,19 @@ def geography_columns(summary: pd.DataFrame, cfg: GeographyConfig) -> list[tuple
         if length > 0:
             columns.append(("postcode", postcode_prefixes(summary, length)))
     return columns
+
+
+def address_segments(
+    addresses: pd.DataFrame, cfg: GeographyConfig, segments: Iterable[str]
+) -> dict[str, set[str]]:
+    """customer_id -> those of `segments` (names like 'country:AT') the customer's address puts
+    them in, by the same columns as the engine's; customers in none of them are left out.
+    `addresses` has the columns customer_id, country, city and postcode."""
+    wanted = set(segments)
+    ids = addresses["customer_id"].to_numpy()
+    found: dict[str, set[str]] = {}
+    for family, values in geography_columns(addresses, cfg):
+        for segment in sorted(s for s in wanted if s.partition(":")[0] == family):
+            for cid in ids[values == segment.partition(":")[2]].tolist():
+                found.setdefault(cid, set()).add(segment)
+    return found

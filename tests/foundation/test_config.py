@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core.config import build_config, load_config, read_dotenv, resolve_path
 from core.errors import ConfigError
@@ -129,3 +130,157 @@ def test_resolve_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_path(None) == Path("/from/env.yaml")
     monkeypatch.delenv("LOYALSYNC_CONFIG")
     assert resolve_path(None) == Path("loyalsync.yaml")
+
+
+# -- segment names in push mappings ------------------------------------------------------------
+
+PUSH_SHOP = """
+shops: [{name: a, platform: shopware, url: "https://a.example"}]
+"""
+
+
+def push_problems(text: str) -> list[str]:
+    """The problems a config with these YAML lines (after the one shop) is rejected with."""
+    with pytest.raises(ConfigError) as info:
+        build_config(yaml.safe_load(PUSH_SHOP + text), env={})
+    return info.value.problems
+
+
+def test_push_mappings_naming_segments_that_cannot_exist_are_all_reported() -> None:
+    problems = push_problems(
+        """
+segmentation:
+  rules: [{name: big_spenders, when: "revenue > 500"}]
+push:
+  groups:
+    - {segment: "loyality:vip", group: VIP}
+    - {segment: "loyalty:VIP", group: VIP}
+  tags:
+    - {segment: "rule:big_spender", tag: big}
+    - {segment: "abc:a", tag: a}
+    - {segment: "lifecycle:slip", tag: s}
+    - {segment: "inactive:2w", tag: i}
+    - {segment: "rfm_segment:champion", tag: c}
+    - {segment: "rfm:334", tag: r}
+    - {segment: "rfm:33", tag: r}
+    - {segment: "vip", tag: v}
+  discounts:
+    - {name: winback, segment: "lifecycle:Slipping", percent: 10}
+"""
+    )
+    assert problems == [
+        "push.groups[0].segment: unknown family 'loyality' (did you mean 'loyalty'?); known: "
+        "abc, rfm, rfm_segment, loyalty, lifecycle, inactive, country, city, postcode, rule",
+        "push.groups[1].segment: unknown loyalty tier 'VIP' (did you mean 'vip'?); known: "
+        "one_time, loyal, frequent, vip",
+        "push.tags[0].segment: no rule named 'big_spender' in segmentation.rules "
+        "(did you mean 'big_spenders'?)",
+        "push.tags[1].segment: unknown ABC class 'a' (did you mean 'A'?); known: A, B, C",
+        "push.tags[2].segment: unknown lifecycle stage 'slip' (did you mean 'slipping'?); "
+        "known: new, active, slipping, lost",
+        "push.tags[3].segment: unknown inactivity window '2w'; known: 4w, 3m, 6m",
+        "push.tags[4].segment: unknown RFM segment 'champion' (did you mean 'champions'?); "
+        "known: champions, loyal, new, promising, cant_lose, at_risk, needs_attention, "
+        "hibernating, lost",
+        "push.tags[5].segment: RFM code '334' has digits outside 1-3 (segmentation.rfm.scale is 3)",
+        "push.tags[6].segment: expected an RFM code of three digits 1-3 such as '333'",
+        "push.tags[7].segment: expected 'family:value' such as 'loyalty:vip', got 'vip'",
+        "push.discounts[0].segment: unknown lifecycle stage 'Slipping' "
+        "(did you mean 'slipping'?); known: new, active, slipping, lost",
+    ]
+
+
+def test_push_mappings_naming_impossible_address_segments_are_reported() -> None:
+    problems = push_problems(
+        """
+segmentation:
+  geography: {postcode_prefix_lengths: [1], cities: false}
+push:
+  tags:
+    - {segment: "country:at", tag: at}
+    - {segment: "country:Austria", tag: at}
+    - {segment: "postcode:80*", tag: munich}
+    - {segment: "postcode:8", tag: munich}
+    - {segment: "postcode:a*", tag: aberdeen}
+    - {segment: "city:Wien", tag: vienna}
+"""
+    )
+    assert problems == [
+        "push.tags[0].segment: country codes are two upper-case letters (did you mean 'AT'?)",
+        "push.tags[1].segment: expected a two-letter ISO country code such as 'DE', got 'Austria'",
+        "push.tags[2].segment: postcode prefix '80' has 2 characters, but "
+        "segmentation.geography.postcode_prefix_lengths is [1] (prefixes like '8*')",
+        "push.tags[3].segment: expected a postcode prefix followed by '*', such as '8*'",
+        "push.tags[4].segment: postcode prefixes are upper-case without blanks "
+        "(did you mean 'A*'?)",
+        "push.tags[5].segment: city segments are off (segmentation.geography.cities is false)",
+    ]
+    assert push_problems('push: {tags: [{segment: "city: Bad  Tölz", tag: t}]}') == [
+        "push.tags[0].segment: city names are trimmed, with single blanks "
+        "(did you mean 'Bad Tölz'?)"
+    ]
+
+
+def test_segment_values_follow_the_configured_scale_names_windows_and_rules() -> None:
+    problems = push_problems(
+        """
+segmentation:
+  rfm: {scale: 5, names: {"5**": top}}
+  inactivity: {quiet: 60}
+push:
+  tags:
+    - {segment: "rfm:555", tag: ok}
+    - {segment: "rfm_segment:top", tag: ok}
+    - {segment: "rfm_segment:other", tag: ok}
+    - {segment: "inactive:quiet", tag: ok}
+    - {segment: "rfm:666", tag: bad}
+    - {segment: "rfm_segment:champions", tag: bad}
+    - {segment: "inactive:6m", tag: bad}
+    - {segment: "rule:vip", tag: bad}
+"""
+    )
+    assert problems == [
+        "push.tags[4].segment: RFM code '666' has digits outside 1-5 (segmentation.rfm.scale is 5)",
+        "push.tags[5].segment: unknown RFM segment 'champions'; known: top, other",
+        "push.tags[6].segment: unknown inactivity window '6m'; known: quiet",
+        "push.tags[7].segment: no rule named 'vip': segmentation.rules defines none",
+    ]
+
+
+def test_push_mappings_naming_segments_segmentation_produces_load() -> None:
+    text = """
+segmentation:
+  geography: {postcode_prefix_lengths: [1, 2]}
+  rules: [{name: big_spenders, when: "revenue > 500"}]
+push:
+  groups:
+    - {segment: "loyalty:vip", group: VIP}
+    - {segment: "abc:A", group: A}
+  tags:
+    - {segment: "country:AT", tag: austria}
+    - {segment: "city:Bad Tölz", tag: toelz}
+    - {segment: "postcode:8*", tag: south}
+    - {segment: "postcode:80*", tag: munich}
+    - {segment: "rfm:312", tag: rfm}
+    - {segment: "rfm_segment:cant_lose", tag: cant-lose}
+    - {segment: "inactive:3m", tag: quiet}
+    - {segment: "lifecycle:new", tag: new}
+    - {segment: "loyalty:one_time", tag: once}
+  discounts:
+    - {name: big, segment: "rule:big_spenders", percent: 5}
+"""
+    config = build_config(yaml.safe_load(PUSH_SHOP + text), env={})
+    assert [name for _, name in config.push.segment_references()][:3] == [
+        "loyalty:vip",
+        "abc:A",
+        "country:AT",
+    ]
+
+
+def test_a_mapping_without_a_segment_is_reported_once() -> None:
+    assert push_problems("push: {tags: [{tag: t}, 3]}") == [
+        "push.tags[0].segment: required key is missing",
+        "push.tags[1]: expected a mapping, got 3",
+        "push.tags[1].segment: required key is missing",
+        "push.tags[1].tag: required key is missing",
+    ]

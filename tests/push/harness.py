@@ -41,6 +41,7 @@ class PushShop(Protocol):
     def customer_ids(self) -> list[str]: ...  # registered (not guest) customers, sorted
     def group_of(self, customer_id: str) -> str: ...  # group name
     def tags_of(self, customer_id: str) -> set[str]: ...  # tag names
+    def country_of(self, customer_id: str) -> str | None: ...  # ISO code of the address
     def snapshot(self, customer_id: str) -> Any: ...  # everything a push could change
     def group_names(self) -> list[str]: ...  # duplicates visible
     def tag_names(self) -> list[str]: ...
@@ -121,6 +122,9 @@ class ShopwareShop:
     def tags_of(self, customer_id: str) -> set[str]:
         names = self._names("tag")
         return {names[t] for t in self.sim.customers[customer_id].tag_ids}
+
+    def country_of(self, customer_id: str) -> str | None:
+        return self.sim.customers[customer_id].rec.country
 
     def snapshot(self, customer_id: str) -> Any:
         from connectors.shopware.sim_render import customer_json
