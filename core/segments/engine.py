@@ -29,16 +29,16 @@ import pandas as pd
 from core.config import SegmentationConfig
 from core.errors import ConfigError
 from core.segments import abc, geography, inactivity, lifecycle, loyalty, rfm
+from core.segments.families import (  # noqa: F401  (re-exported: the engine's vocabulary)
+    BUYER_FAMILIES,
+    FAMILIES,
+    SINGLE_VALUED,
+    TRANSIENT_FAMILIES,
+)
+from core.segments.references import segment_problem
 from core.segments.rule_eval import RuleContext, evaluate
-from core.segments.rules import parse_rule, validate_rules
+from core.segments.rules import parse_rule, referenced_segments, validate_rules
 
-FAMILIES = (
-    "abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city",
-    "postcode", "rule",
-)  # fmt: skip
-SINGLE_VALUED = ("abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city")
-BUYER_FAMILIES = ("rfm", "rfm_segment", "loyalty", "lifecycle")  # exactly one for each buyer
-TRANSIENT_FAMILIES = frozenset({"country", "city", "postcode"})  # derived, never stored
 MEMBER_COLUMNS = ("customer_id", "segment", "family")
 Column = tuple[str, np.ndarray]  # (family, value per summary row; None: not in the family)
 
@@ -52,6 +52,20 @@ def config_problems(cfg: SegmentationConfig) -> list[str]:
     problems.extend(f"rfm.{p}" for p in rfm.validate_names(names, cfg.rfm.scale))
     problems.extend(inactivity.validate_windows(cfg.inactivity))
     problems.extend(validate_rules(cfg.rules))
+    problems.extend(_rule_reference_problems(cfg))
+    return problems
+
+
+def _rule_reference_problems(cfg: SegmentationConfig) -> list[str]:
+    """Rule conditions on segments this configuration never produces (always false). Rule
+    references are checked by `validate_rules` (defined before the referring rule)."""
+    problems = []
+    for i, rule in enumerate(cfg.rules):
+        parsed = parse_rule(rule, [])
+        for name in referenced_segments(parsed) if parsed else ():
+            problem = None if name.startswith("rule:") else segment_problem(name, cfg)
+            if problem:
+                problems.append(f"rules[{i}].when: segment {name!r}: {problem}")
     return problems
 
 

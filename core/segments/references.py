@@ -1,8 +1,8 @@
 """Which segment names (`family:value`) segmentation can produce, for settings that refer to
-segments (the push mappings), so a typo is caught when the config loads instead of silently
-mapping nobody.
+segments (push mappings, rule conditions), so a typo is caught when the config loads instead
+of silently matching nobody.
 
-The family must be one the engine computes (`engine.FAMILIES`). Where a family's values form a
+The family must be one the engine computes (`families.FAMILIES`). Where a family's values form a
 closed set, the value is checked as well:
 
     abc          A, B or C
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 from core.config import SegmentationConfig
 from core.segments import abc, lifecycle, loyalty, rfm
-from core.segments.engine import FAMILIES
+from core.segments.families import FAMILIES
 
 Check = Callable[[str, SegmentationConfig], str | None]
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import RuleConfig
+from core.segments.families import FAMILIES
 from core.segments.rule_values import coerce_value
 
 FIELDS: dict[str, str] = {
@@ -50,10 +51,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 }
 ALL_OPERATORS = tuple(dict.fromkeys(op for ops in OPERATORS.values() for op in ops))
 _OP_HINTS = {"=>": ">=", "=<": "<=", "=": "==", "<>": "!=", "not in": "not_in", "is": "=="}
-SEGMENT_FAMILIES = (
-    "abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city",
-    "postcode", "rule",
-)  # fmt: skip
 RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TEXT_FORM = re.compile(
     r"^\s*(?P<field>[A-Za-z_][A-Za-z0-9_]*)\s*"
@@ -260,8 +257,8 @@ def _parse_segment(value: Any, path: str, problems: list[str]) -> Condition | No
         if not isinstance(name, str) or not sep or not rest:
             problems.append(f"{where}: expected 'family:value' such as 'abc:A', got {name!r}")
             ok = False
-        elif family not in SEGMENT_FAMILIES:
-            guess = difflib.get_close_matches(family, SEGMENT_FAMILIES, n=1)
+        elif family not in FAMILIES:
+            guess = difflib.get_close_matches(family, FAMILIES, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
             problems.append(f"{where}: unknown segment family {family!r}{hint}")
             ok = False

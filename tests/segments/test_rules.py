@@ -105,6 +105,32 @@ def test_rule_sets_check_names_and_order() -> None:
     ]
 
 
+def test_segment_conditions_name_segments_that_exist() -> None:
+    """A condition on a segment the configuration never produces would always be false."""
+    data = {
+        "shops": [{"name": "s", "platform": "shopware", "url": "https://x"}],
+        "segmentation": {
+            "inactivity": {"4w": 28, "3m": 91},
+            "rules": [
+                {"name": "ok", "when": {"segment": ["loyalty:vip", "abc:A", "inactive:3m"]}},
+                {"name": "tier", "when": {"segment": "loyalty:VIP"}},
+                {"name": "window", "when": {"not": {"segment": "inactive:6m"}}},
+                {"name": "code", "when": {"segment": "rfm:444"}},
+            ],
+        },
+    }
+    with pytest.raises(ConfigError) as err:
+        build_config(data, env={})
+    message = str(err.value)
+    assert "rules[0]" not in message
+    assert (
+        "segmentation.rules[1].when: segment 'loyalty:VIP': unknown loyalty tier 'VIP' "
+        "(did you mean 'vip'?)" in message
+    )
+    assert "segmentation.rules[2].when: segment 'inactive:6m': unknown inactivity window" in message
+    assert "segmentation.rules[3].when: segment 'rfm:444': RFM code '444' has digits" in message
+
+
 def evaluate_on(
     frame: pd.DataFrame,
     when: object,
