@@ -1,7 +1,7 @@
 """Canonical records and write operations: the plain data passed between layers.
 
 Connectors map raw payloads into these records (pure functions) and apply these operations;
-`core/mirror/` stores the records; `core/plan.py` produces the operations. The types live in
+`core/mirror/` stores the records; `core/plan/` produces the operations. The types live in
 `core` because `core` may not import `connectors`; `connectors/base.py` re-exports them.
 All datetimes are tz-aware UTC; money is in the shop's base currency, rounded to cents.
 """
@@ -164,7 +164,7 @@ class Page:
 
 
 # ---------------------------------------------------------------------------------------------
-# Write operations (produced by core/plan.py, applied by connectors)
+# Write operations (produced by core/plan/, applied by connectors)
 
 
 @dataclass(frozen=True, slots=True, order=True)
