@@ -4,6 +4,7 @@ quarantine and push journal. Every other module of the package works through a M
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +38,8 @@ from core.records import (
     TagRecord,
     utcnow,
 )
+
+log = logging.getLogger("loyalsync.mirror")
 
 
 class Mirror:
@@ -96,6 +99,8 @@ class Mirror:
         for version, script in MIGRATIONS:
             if version <= current:
                 continue
+            if current:  # an existing file: say so, a large mirror may take a minute
+                log.info("updating the mirror %s to schema version %d", self.path, version)
             with self.transaction():
                 for statement in script.split(";"):
                     if statement.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
@@ -67,7 +68,9 @@ def test_file_is_private_and_migrated(tmp_path: Path) -> None:
         assert m.migrate() == SCHEMA_VERSION
 
 
-def test_version_2_membership_and_history_survive_migration_3(tmp_path: Path) -> None:
+def test_version_2_membership_and_history_survive_migration_3(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A file written by the version-2 schema (one history row per event, membership with
     family and as_of columns) keeps every membership and every event after migrating."""
     path = tmp_path / "old.db"
@@ -90,8 +93,9 @@ def test_version_2_membership_and_history_survive_migration_3(tmp_path: Path) ->
     conn.executemany("INSERT INTO segment_history VALUES ('s', ?, ?, ?, ?, ?, ?)", events)
     conn.commit()
     conn.close()
-    with Mirror.open(path) as m:
+    with caplog.at_level(logging.INFO, logger="loyalsync.mirror"), Mirror.open(path) as m:
         assert m.schema_version == SCHEMA_VERSION
+        assert "to schema version 3" in caplog.text
         members = load_members(m, "s")
         assert members.values.tolist() == [
             ["a", "abc:B", "abc", day2],
