@@ -4,6 +4,7 @@ stored membership with its history; plus segment_shop and customer_table end to 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,6 +261,30 @@ def test_save_segments_writes_changes_and_history(mirror: Mirror) -> None:
     assert load_members(mirror, SHOP, family="loyalty")["segment"].tolist() == ["loyalty:vip"]
     assert load_members(mirror, SHOP, segment="abc:A")["customer_id"].tolist() == ["c"]
     assert save_segments(mirror, SHOP, second.iloc[:0], day2)["exited"] == 3
+
+
+def test_a_failing_save_writes_nothing_and_the_next_one_succeeds(mirror: Mirror) -> None:
+    """The database refuses the last write of a save (as a full disk would): membership and
+    history stay as they were, and the same save succeeds once the database accepts it."""
+    first = pd.DataFrame({"customer_id": ["a"], "segment": ["abc:A"], "family": ["abc"]})
+    save_segments(mirror, SHOP, first, AS_OF, run_id=1)
+    second = pd.DataFrame(
+        {"customer_id": ["a", "b"], "segment": ["abc:B", "abc:C"], "family": ["abc", "abc"]}
+    )
+    mirror.conn.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON segment_changes "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    with pytest.raises(sqlite3.DatabaseError, match="disk is full"):
+        save_segments(mirror, SHOP, second, AS_OF + timedelta(days=1), run_id=2)
+    assert load_members(mirror, SHOP)[["customer_id", "segment"]].values.tolist() == [
+        ["a", "abc:A"]
+    ]
+    assert mirror.frame("SELECT run_id FROM segment_changes")["run_id"].tolist() == [1]
+    mirror.conn.execute("DROP TRIGGER refuse")
+    counts = save_segments(mirror, SHOP, second, AS_OF + timedelta(days=1), run_id=2)
+    assert (counts["entered"], counts["exited"]) == (2, 1)
+    assert load_members(mirror, SHOP)["segment"].tolist() == ["abc:B", "abc:C"]
 
 
 SHOP_CFG = ShopConfig(name=SHOP, platform="shopware", url="https://x", protected_groups=("B2B",))
