@@ -16,6 +16,7 @@ from core.config import LoyaltyConfig, RuleConfig, SegmentationConfig, ShopConfi
 from core.mirror import (
     Mirror,
     load_members,
+    load_movements,
     load_purchases,
     load_summary,
     save_segments,
@@ -250,6 +251,9 @@ def test_save_segments_writes_changes_and_history(mirror: Mirror) -> None:
         ("a", "abc:A", "exit", 8),
         ("b", "abc:C", "exit", 8),
     ]
+    moves = load_movements(mirror, SHOP, day1)  # an exit and an entry of one family, one run
+    assert moves.values.tolist() == [["abc:A", "abc:B", 1]]
+    assert load_movements(mirror, SHOP, day2 + timedelta(seconds=1)).empty
     members = load_members(mirror, SHOP)
     assert members[["customer_id", "segment"]].values.tolist() == [
         ["a", "abc:B"],
