@@ -138,7 +138,8 @@ class Changes:
 
 def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
     """The changes that turn the stored membership (`current`: customer_id, signature) into
-    `members` (customer_id, segment, family), grouped per customer. With nothing stored yet
+    `members` (customer_id, segment, family; each pair once, as the engine builds it), grouped
+    per customer. With nothing stored yet
     (a shop's first run) every customer's whole membership enters and no row-by-row
     comparison is made."""
     new = members[list(CHANGE_COLUMNS)]
