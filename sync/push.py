@@ -47,7 +47,7 @@ from core.plan import (
     op_dict,
 )
 from core.records import OpResult, WriteOp
-from core.segments.engine import TRANSIENT_FAMILIES
+from core.segments.families import TRANSIENT_FAMILIES
 from core.segments.geography import address_segments
 
 log = logging.getLogger("loyalsync.push")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.mirror.rows import _json, db_time
+from core.mirror.rows import db_time, json_text
 from core.mirror.store import Mirror
 from core.records import (
     AddTag,
@@ -149,7 +149,7 @@ def _save_customer_tag(
     tags = tags | {tag_id} if isinstance(op, AddTag) else tags - {tag_id}
     conn.execute(
         "UPDATE customers SET tags = ?, row_hash = 'pushed' WHERE shop = ? AND id = ?",
-        (_json(sorted(tags)), shop, op.customer_id),
+        (json_text(sorted(tags)), shop, op.customer_id),
     )
 
 

@@ -43,7 +43,7 @@ class UpsertCounts:
         )
 
 
-def _hash(row: Any) -> str:
+def content_hash(row: Any) -> str:
     # repr of tuples of str/int/float/None is deterministic and much cheaper than JSON for
     # rows that already carry their raw payload as one (long) JSON string
     return hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
@@ -52,7 +52,7 @@ def _hash(row: Any) -> str:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str)
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     if not value:  # the common empty raw/tags/codes: skip the encoder entirely
         return (
             "{}"
@@ -67,10 +67,10 @@ def _json(value: Any) -> str:
 def customer_row(shop: str, c: CustomerRecord, now: str) -> tuple[Any, ...]:
     body = (
         shop, c.id, c.number, c.email, c.first_name, c.last_name, c.company, c.group_id,
-        _json(sorted(c.tags)), int(c.is_guest), c.country, c.city, c.postcode,
-        db_time(c.created_at), db_time(c.updated_at), None, _json(c.raw),
+        json_text(sorted(c.tags)), int(c.is_guest), c.country, c.city, c.postcode,
+        db_time(c.created_at), db_time(c.updated_at), None, json_text(c.raw),
     )  # fmt: skip
-    return (*body, _hash(body), now)
+    return (*body, content_hash(body), now)
 
 
 def order_row(shop: str, o: OrderRecord, now: str) -> tuple[Any, ...]:
@@ -81,10 +81,10 @@ def order_row(shop: str, o: OrderRecord, now: str) -> tuple[Any, ...]:
     body = (
         shop, o.id, o.number, o.customer_id, o.email, db_time(o.placed_at), o.status,
         int(o.is_valid), o.total_gross, o.total_net, o.currency, o.base_currency_total_gross,
-        o.base_currency_total_net, o.base_currency_refunded, _json(list(o.codes)),
-        db_time(o.updated_at), _json(o.raw),
+        o.base_currency_total_net, o.base_currency_refunded, json_text(list(o.codes)),
+        db_time(o.updated_at), json_text(o.raw),
     )  # fmt: skip
-    return (*body, _hash((body, items)), now)
+    return (*body, content_hash((body, items)), now)
 
 
 def _upsert_sql(table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
@@ -97,9 +97,9 @@ def _upsert_sql(table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
     )
 
 
-_CUSTOMER_UPSERT = _upsert_sql("customers", CUSTOMER_COLUMNS, ("shop", "id"))
-_ORDER_UPSERT = _upsert_sql("orders", ORDER_COLUMNS, ("shop", "id"))
-_ITEM_INSERT = (
+CUSTOMER_UPSERT = _upsert_sql("customers", CUSTOMER_COLUMNS, ("shop", "id"))
+ORDER_UPSERT = _upsert_sql("orders", ORDER_COLUMNS, ("shop", "id"))
+ITEM_INSERT = (
     f"INSERT INTO order_items ({', '.join(ITEM_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ITEM_COLUMNS))})"
 )

@@ -3,7 +3,8 @@
 Orders are aggregated in SQL, one GROUP BY pass per customer row (plus one per e-mail for
 orders without a customer row), so memory grows with customers, not orders;
 `core.segments.identity` merges the rows of one person. Stored membership is replaced by
-writing only what changed, with an 'enter' or 'exit' in segment_history for each change.
+writing only what changed, with one segment_changes row (segments entered and exited) per
+customer whose membership changed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import pandas as pd
 from core.config import SegmentationConfig
 from core.mirror.rows import db_time
 from core.mirror.store import Mirror
-from core.segments import diff as _seg_diff
-from core.segments import identity as _seg_identity
+from core.segments import diff, identity
 
 # revenue of one valid order in the base currency; refunds are gross amounts, so the net
 # revenue loses the refunded share of the order. Never below zero.
@@ -107,15 +107,15 @@ def load_summary(
     if products:
         counts = mirror.frame(_SEG_PRODUCTS, params)
         partials = partials.merge(counts, on=["customer_id", "email"], how="left")
-        ids, emails = _seg_identity.merged_identity_members(partials, customers, merge)
+        ids, emails = identity.merged_identity_members(partials, customers, merge)
         pairs = mirror.frame(
             _SEG_PAIRS, {**params, "ids": json.dumps(ids), "emails": json.dumps(emails)}
         )
-        exact = _seg_identity.distinct_products(pairs, customers, merge)
+        exact = identity.distinct_products(pairs, customers, merge)
     else:
         partials["distinct_products"] = 0
     partials["distinct_products"] = partials["distinct_products"].fillna(0)
-    return _seg_identity.assemble(customers, partials, merge, exact)
+    return identity.assemble(customers, partials, merge, exact)
 
 
 def _seg_frame(mirror: Mirror, sql: str, params: dict[str, Any]) -> pd.DataFrame:
@@ -185,7 +185,7 @@ def save_segments(
     the run lock). Returns counts: entered, exited, members, customers (changed)."""
     if current is None:
         current = load_signatures(mirror, shop)
-    changes = _seg_diff.customer_changes(current, members)
+    changes = diff.customer_changes(current, members)
     params = {"shop": shop, "at": db_time(as_of), "run_id": run_id}
     rows = changes.rows
     with mirror.transaction() as conn:

@@ -18,14 +18,14 @@ import sqlite_utils
 
 from core.errors import ConfigError
 from core.mirror.rows import (
-    _CUSTOMER_UPSERT,
-    _ITEM_INSERT,
-    _ORDER_UPSERT,
+    CUSTOMER_UPSERT,
+    ITEM_INSERT,
+    ORDER_UPSERT,
     UpsertCounts,
-    _hash,
-    _json,
+    content_hash,
     customer_row,
     db_time,
+    json_text,
     order_row,
 )
 from core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
@@ -214,7 +214,7 @@ class Mirror:
         rows, counts = self._classify(
             "customers", shop, [customer_row(shop, c, now) for c in records]
         )
-        self.conn.executemany(_CUSTOMER_UPSERT, rows)
+        self.conn.executemany(CUSTOMER_UPSERT, rows)
         return counts
 
     def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
@@ -223,14 +223,14 @@ class Mirror:
         rows, counts = self._classify(
             "orders", shop, [order_row(shop, o, now) for o in by_id.values()]
         )
-        self.conn.executemany(_ORDER_UPSERT, rows)
+        self.conn.executemany(ORDER_UPSERT, rows)
         changed = [by_id[row[1]] for row in rows]
         self.conn.executemany(
             "DELETE FROM order_items WHERE shop = ? AND order_id = ?",
             [(shop, o.id) for o in changed],
         )
         self.conn.executemany(
-            _ITEM_INSERT,
+            ITEM_INSERT,
             [
                 (shop, o.id, i.line, i.product_id, i.sku, i.name, i.quantity, i.unit_price,
                  i.total, i.kind, i.code)
@@ -247,7 +247,7 @@ class Mirror:
             self.conn.execute("DELETE FROM groups WHERE shop = ?", (shop,))
             self.conn.executemany(
                 "INSERT INTO groups (shop, id, name, is_default, raw) VALUES (?, ?, ?, ?, ?)",
-                [(shop, g.id, g.name, int(g.id == default_id), _json(g.raw)) for g in groups],
+                [(shop, g.id, g.name, int(g.id == default_id), json_text(g.raw)) for g in groups],
             )
 
     def replace_tags(self, shop: str, tags: Iterable[TagRecord]) -> None:
@@ -302,7 +302,7 @@ class Mirror:
         with self.transaction():
             self.conn.execute(
                 "UPDATE _runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
-                (db_time(utcnow()), outcome, _json(counts or {}), error, run_id),
+                (db_time(utcnow()), outcome, json_text(counts or {}), error, run_id),
             )
 
     def runs(self, shop: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -321,9 +321,9 @@ class Mirror:
             (
                 shop,
                 q.entity,
-                q.id or _hash(q.raw),
+                q.id or content_hash(q.raw),
                 q.error,
-                _json(q.raw),
+                json_text(q.raw),
                 run_id,
                 db_time(utcnow()),
             ),
@@ -347,7 +347,7 @@ class Mirror:
                 "INSERT INTO _push_log (run_id, shop, op_key, op, ok, error, remote_id, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, shop, k, _json(op), int(ok), err, rid, now)
+                    (run_id, shop, k, json_text(op), int(ok), err, rid, now)
                     for k, op, ok, err, rid in entries
                 ],
             )

@@ -29,12 +29,7 @@ import pandas as pd
 from core.config import SegmentationConfig
 from core.errors import ConfigError
 from core.segments import abc, geography, inactivity, lifecycle, loyalty, rfm
-from core.segments.families import (  # noqa: F401  (re-exported: the engine's vocabulary)
-    BUYER_FAMILIES,
-    FAMILIES,
-    SINGLE_VALUED,
-    TRANSIENT_FAMILIES,
-)
+from core.segments.families import FAMILIES, TRANSIENT_FAMILIES
 from core.segments.references import segment_problem
 from core.segments.rule_eval import RuleContext, evaluate
 from core.segments.rules import parse_rule, referenced_segments, validate_rules

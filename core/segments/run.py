@@ -28,6 +28,7 @@ from core.mirror import (
 )
 from core.records import utcnow
 from core.segments import diff, engine, geography, identity
+from core.segments.families import TRANSIENT_FAMILIES
 from core.segments.rules import Compare, Condition, parse_rule, referenced_products, walk
 from core.segments.summary import build_summary, segmentable
 
@@ -209,7 +210,7 @@ def _in_segment(
     mirror: Mirror, shop: str, summary: pd.DataFrame, segment: str, cfg: SegmentationConfig
 ) -> pd.Series:
     family, _, value = segment.partition(":")
-    if family in engine.TRANSIENT_FAMILIES:
+    if family in TRANSIENT_FAMILIES:
         mask = pd.Series(False, index=summary.index)
         for fam, values in geography.geography_columns(summary, cfg.geography):
             if fam == family:

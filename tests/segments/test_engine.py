@@ -8,15 +8,13 @@ import pytest
 from core.config import RuleConfig, SegmentationConfig
 from core.errors import ConfigError
 from core.segments.engine import (
-    BUYER_FAMILIES,
-    SINGLE_VALUED,
-    TRANSIENT_FAMILIES,
     build_columns,
     column_sizes,
     long_members,
     segment_sizes,
     stored_members,
 )
+from core.segments.families import BUYER_FAMILIES, SINGLE_VALUED, TRANSIENT_FAMILIES
 from core.segments.summary import segmentable
 from tests.segments.frames import AS_OF, build, customer, segments_of, summary
 
