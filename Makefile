@@ -19,7 +19,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core sync
+	$(BIN)/mypy -p loyalsync.core -p loyalsync.sync
 
 test: lint
 	$(BIN)/python -m pytest -q

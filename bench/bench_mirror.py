@@ -30,9 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.mirror import Mirror, UpsertCounts
-from core.records import Cursor, CustomerRecord, OrderRecord
-from core.synth import SynthSpec, iter_customers, iter_orders
+from loyalsync.core.mirror import Mirror, UpsertCounts
+from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
+from loyalsync.core.synth import SynthSpec, iter_customers, iter_orders
 
 SHOP = "bench"
 ORDERS_PER_CUSTOMER = 3.0  # what the synthetic shop is tuned to; orders are cut at --orders

@@ -31,9 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors import build_connector
-from connectors.shopware.simulator import ShopwareSimulator
-from core.config import (
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.shopware.simulator import ShopwareSimulator
+from loyalsync.core.config import (
     Config,
     DiscountCampaign,
     GroupMapping,
@@ -42,10 +42,10 @@ from core.config import (
     ShopConfig,
     TagMapping,
 )
-from core.mirror import Mirror, db_time
-from core.synth import B2B_GROUP_ID, SynthSpec
-from sync.pull import pull_entity, refresh_state
-from sync.push import plan_shop, push_shop
+from loyalsync.core.mirror import Mirror, db_time
+from loyalsync.core.synth import B2B_GROUP_ID, SynthSpec
+from loyalsync.sync.pull import pull_entity, refresh_state
+from loyalsync.sync.push import plan_shop, push_shop
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 SEGMENTS = (

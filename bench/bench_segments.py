@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import SegmentationConfig, ShopConfig  # noqa: E402
-from core.mirror import Mirror  # noqa: E402
-from core.records import Cursor  # noqa: E402
+from loyalsync.core.config import SegmentationConfig, ShopConfig  # noqa: E402
+from loyalsync.core.mirror import Mirror  # noqa: E402
+from loyalsync.core.records import Cursor  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SHOP = "bench"
@@ -48,7 +48,7 @@ def mirror_path(customers: int) -> Path:
 
 def build_mirror(customers: int) -> Path:
     """The cached synthetic mirror for `customers` rows, built through Mirror.save_page."""
-    from core.synth import GROUPS, SynthSpec, iter_customers, iter_orders
+    from loyalsync.core.synth import GROUPS, SynthSpec, iter_customers, iter_orders
 
     path = mirror_path(customers)
     if path.exists():
@@ -81,7 +81,7 @@ def clear_membership(path: Path) -> None:
 
 def measure(path: Path, days: int) -> dict[str, object]:
     """One segment_shop run (in this process): times, peak RSS and result counts."""
-    from core.segments.run import segment_shop
+    from loyalsync.core.segments.run import segment_shop
 
     shop = ShopConfig(
         name=SHOP, platform="shopware", url="http://bench", protected_groups=PROTECTED
@@ -128,8 +128,8 @@ def bench_size(customers: int) -> None:
 
 
 def bench_cdnow() -> None:
-    from core.segments.abc import share_of_customers_for
-    from core.segments.run import segment_shop
+    from loyalsync.core.segments.abc import share_of_customers_for
+    from loyalsync.core.segments.run import segment_shop
     from tests.segments.cdnow import CDNOW_AS_OF, load_cdnow_mirror
 
     workdir = OUT / "cdnow"

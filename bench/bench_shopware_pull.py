@@ -20,13 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from connectors import build_connector
-from connectors.shopware import criteria
-from connectors.shopware.simulator import ShopwareSimulator
-from core.config import ShopConfig
-from core.mirror import Mirror
-from core.synth import SynthSpec
-from sync.pull import pull_entity
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.shopware import criteria
+from loyalsync.connectors.shopware.simulator import ShopwareSimulator
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.mirror import Mirror
+from loyalsync.core.synth import SynthSpec
+from loyalsync.sync.pull import pull_entity
 
 
 def page_probe(sim: ShopwareSimulator, connector: object, rounds: int = 20) -> dict[str, float]:

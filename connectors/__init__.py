@@ -13,20 +13,20 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ConfigError
+from loyalsync.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from connectors.base import Connector
-    from core.config import ShopConfig
+    from loyalsync.connectors.base import Connector
+    from loyalsync.core.config import ShopConfig
 
 ENTRY_POINT_GROUP = "loyalsync.connectors"
 
 BUILTINS: dict[str, str] = {
-    "shopware": "connectors.shopware.client:ShopwareConnector",
+    "shopware": "loyalsync.connectors.shopware.client:ShopwareConnector",
 }
 # modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
 SIMULATORS: dict[str, str] = {
-    "shopware": "connectors.shopware.simulator",
+    "shopware": "loyalsync.connectors.shopware.simulator",
 }
 
 
@@ -71,7 +71,7 @@ def simulator_module(platform: str) -> Any:
 
 def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
     """Build the connector for one configured shop with its HTTP client."""
-    from connectors.http import HttpPolicy, make_session
+    from loyalsync.connectors.http import HttpPolicy, make_session
 
     cls = connector_class(shop.platform)
     secrets = tuple(v for v in shop.credentials.values() if isinstance(v, str))

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
-from core.records import (
+from loyalsync.core.records import (
     AddTag,
     Cursor,
     CustomerRecord,
@@ -33,8 +33,8 @@ from core.records import (
 )
 
 if TYPE_CHECKING:
-    from connectors.http import HttpClient
-    from core.config import ShopConfig
+    from loyalsync.connectors.http import HttpClient
+    from loyalsync.core.config import ShopConfig
 
 __all__ = [
     "AddTag",

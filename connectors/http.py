@@ -35,7 +35,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from core.errors import ApiError, AuthError, LoyalsyncError, RateLimitedError, TransientError
+from loyalsync.core.errors import (
+    ApiError,
+    AuthError,
+    LoyalsyncError,
+    RateLimitedError,
+    TransientError,
+)
 
 log = logging.getLogger("loyalsync.http")
 

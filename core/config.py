@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
-from core.errors import ConfigError
+from loyalsync.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "loyalsync.yaml"
 BUILTIN_PLATFORMS = ("shopware", "prestashop", "jtl")
@@ -479,7 +479,7 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
 
 def _segmentation_problems(seg: SegmentationConfig) -> list[str]:
     # imported lazily: the segmentation engine imports these config types
-    from core.segments.engine import config_problems
+    from loyalsync.core.segments.engine import config_problems
 
     return [f"segmentation.{p}" for p in config_problems(seg)]
 
@@ -487,7 +487,7 @@ def _segmentation_problems(seg: SegmentationConfig) -> list[str]:
 def _push_segment_problems(config: Config, found: list[str]) -> list[str]:
     """Push mappings naming a segment segmentation never produces (they would map nobody).
     A mapping whose segment was already reported (missing, wrong type) is not checked again."""
-    from core.segments.references import segment_problem  # lazily, as above
+    from loyalsync.core.segments.references import segment_problem  # lazily, as above
 
     problems = []
     for path, name in config.push.segment_references():

@@ -25,8 +25,14 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from core.records import CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord, TagRecord
-from core.synth_data import (
+from loyalsync.core.records import (
+    CustomerRecord,
+    GroupRecord,
+    OrderItemRecord,
+    OrderRecord,
+    TagRecord,
+)
+from loyalsync.core.synth_data import (
     _CH,
     _COUNTRIES,
     _HOURS,

@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from core.errors import LoyalsyncError
-from sync.context import AppContext
+from loyalsync.core.errors import LoyalsyncError
+from loyalsync.sync.context import AppContext
 
 log = logging.getLogger("loyalsync.cli")
 
@@ -84,7 +84,7 @@ def cli(
     customers (RFM, ABC, loyalty tiers, inactivity, lifecycle, geography, rules) and pushes
     customer groups, tags and personal discount codes back to the shop.
     """
-    from sync.logs import setup_logging
+    from loyalsync.sync.logs import setup_logging
 
     verbosity = -1 if quiet else verbose
     setup_logging(verbosity, log_format)
@@ -94,7 +94,7 @@ def cli(
 
 
 def _register_commands() -> None:
-    from sync import commands_data, commands_ops, commands_sync
+    from loyalsync.sync import commands_data, commands_ops, commands_sync
 
     for module in (commands_sync, commands_data, commands_ops):
         for command in module.COMMANDS:
@@ -135,7 +135,7 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last line of defence: log it, say so, exit 1
         log.debug("unexpected error", exc_info=True)
-        from connectors.http import REDACTOR
+        from loyalsync.connectors.http import REDACTOR
 
         click.echo(
             f"unexpected error: {REDACTOR.redact(f'{exc.__class__.__name__}: {exc}')} "

@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sync.commands_sync import exit_code_for, report_failures
-from sync.context import AppContext, for_each_shop
+from loyalsync.sync.commands_sync import exit_code_for, report_failures
+from loyalsync.sync.context import AppContext, for_each_shop
 
 out = Console()
 
@@ -23,10 +23,10 @@ out = Console()
 def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool) -> int:
     """Compute every customer's segments (ABC, RFM, loyalty, inactivity, lifecycle, geography,
     rules), store membership and its history, print sizes and revenue share."""
-    from core.records import utcnow
-    from sync.cli import emit_json, parse_as_of
-    from sync.cycle import segment_recorded
-    from sync.render import print_segments
+    from loyalsync.core.records import utcnow
+    from loyalsync.sync.cli import emit_json, parse_as_of
+    from loyalsync.sync.cycle import segment_recorded
+    from loyalsync.sync.render import print_segments
 
     moment = parse_as_of(as_of) or utcnow()
     results: dict[str, Any] = {}
@@ -83,7 +83,7 @@ def customers(
 ) -> int:
     """List customers with contact details (for newsletters and CRM export): the top N by
     revenue or orders, or the members of a segment."""
-    from core.segments.run import customer_table
+    from loyalsync.core.segments.run import customer_table
 
     cfg = app.config.shop(shop) if shop else app.config.shops[0]
     frame = customer_table(
@@ -118,9 +118,9 @@ def customers(
 @click.pass_obj
 def report(app: AppContext, shop: str | None, as_of: str | None, path: str) -> int:
     """Write an HTML report of segment sizes, revenue shares and recent movements."""
-    from core.records import utcnow
-    from sync.cli import parse_as_of
-    from sync.report import write_report
+    from loyalsync.core.records import utcnow
+    from loyalsync.sync.cli import parse_as_of
+    from loyalsync.sync.report import write_report
 
     moment = parse_as_of(as_of) or utcnow()
     written = write_report(app.mirror, app.config, app.shops(shop), moment, path)

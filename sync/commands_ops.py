@@ -7,8 +7,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from sync.commands_sync import exit_code_for, report_failures
-from sync.context import AppContext, for_each_shop
+from loyalsync.sync.commands_sync import exit_code_for, report_failures
+from loyalsync.sync.context import AppContext, for_each_shop
 
 out = Console()
 
@@ -47,22 +47,22 @@ def _plan_or_push(
     dry_run: bool,
     force: bool,
 ) -> int:
-    from sync.cli import emit_json, parse_as_of
-    from sync.render import print_plan, print_push
+    from loyalsync.sync.cli import emit_json, parse_as_of
+    from loyalsync.sync.render import print_plan, print_push
 
     moment = parse_as_of(as_of)
     results: dict[str, Any] = {}
 
     def one(cfg: Any) -> Any:
-        from core.records import utcnow
-        from sync.push import plan_shop, push_shop
+        from loyalsync.core.records import utcnow
+        from loyalsync.sync.push import plan_shop, push_shop
 
         when = moment or utcnow()
         connector = app.connector(cfg)
         if dry_run:
             results[cfg.name] = plan_shop(connector, app.mirror, cfg, app.config, as_of=when)
         else:
-            from sync.lock import MirrorLock
+            from loyalsync.sync.lock import MirrorLock
 
             with MirrorLock(app.config.database, "push"):
                 results[cfg.name] = push_shop(
@@ -105,7 +105,7 @@ def _plan_or_push(
 def demo(app: AppContext, platform: str, directory: str | None, customers: int, seed: int) -> int:
     """Start a simulated shop on 127.0.0.1 and run the whole pipeline against it: backfill,
     segment, plan and push; then show what was written to the shop."""
-    from sync.demo import run_demo
+    from loyalsync.sync.demo import run_demo
 
     return run_demo(
         platform, directory, customers=customers, seed=seed, out=out, verbosity=app.verbosity
@@ -120,7 +120,7 @@ def demo(app: AppContext, platform: str, directory: str | None, customers: int, 
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to each request.")
 def simulate(platform: str, port: int, customers: int, seed: int, latency: float) -> int:
     """Run a simulated shop alone (until Ctrl-C) and print a config snippet pointing at it."""
-    from sync.demo import serve_forever
+    from loyalsync.sync.demo import serve_forever
 
     return serve_forever(
         platform, port=port, customers=customers, seed=seed, latency=latency, out=out

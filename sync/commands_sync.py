@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import ConfigError, TransientError
-from sync.context import AppContext, for_each_shop
+from loyalsync.core.errors import ConfigError, TransientError
+from loyalsync.sync.context import AppContext, for_each_shop
 
 console = Console(stderr=True)
 out = Console()
@@ -45,7 +45,7 @@ def report_failures(failed: dict[str, Exception]) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, platform: str, force: bool) -> int:
     """Write a starter config (every option, commented) for one shop."""
-    from sync.starter import starter_config
+    from loyalsync.sync.starter import starter_config
 
     target = Path(path)
     if target.exists() and not force:
@@ -81,7 +81,7 @@ def check(app: AppContext, shop: str | None, as_json: bool) -> int:
 
     _, failed = for_each_shop(app.shops(shop), one)
     if as_json:
-        from sync.cli import emit_json
+        from loyalsync.sync.cli import emit_json
 
         emit_json({**results, **{k: {"ok": False, "error": str(v)} for k, v in failed.items()}})
     else:
@@ -104,9 +104,9 @@ def check(app: AppContext, shop: str | None, as_json: bool) -> int:
 def _progress_pull(
     app: AppContext, shop: str | None, *, backfill: bool, since: Any, deletion_scan: bool | None
 ) -> int:
-    from sync.lock import MirrorLock
-    from sync.progress import PullProgress
-    from sync.pull import pull_shop
+    from loyalsync.sync.lock import MirrorLock
+    from loyalsync.sync.progress import PullProgress
+    from loyalsync.sync.pull import pull_shop
 
     config = app.config
     results: dict[str, Any] = {}
@@ -147,7 +147,7 @@ def _progress_pull(
 @click.pass_obj
 def backfill(app: AppContext, shop: str | None, since: str | None) -> int:
     """Read a shop's whole history (resumable: run it again after any interruption)."""
-    from sync.cli import parse_as_of
+    from loyalsync.sync.cli import parse_as_of
 
     return _progress_pull(app, shop, backfill=True, since=parse_as_of(since), deletion_scan=False)
 
@@ -172,9 +172,9 @@ def pull(app: AppContext, shop: str | None, deletion_scan: bool | None) -> int:
 @click.pass_obj
 def run_cycle_cmd(app: AppContext, shop: str | None, as_of: str | None, force: bool) -> int:
     """One full cycle per shop: pull, segment, plan, and push when push.enabled is true."""
-    from sync.cli import parse_as_of
-    from sync.cycle import run_cycle
-    from sync.lock import MirrorLock
+    from loyalsync.sync.cli import parse_as_of
+    from loyalsync.sync.cycle import run_cycle
+    from loyalsync.sync.lock import MirrorLock
 
     with MirrorLock(app.config.database, "run"):
         report = run_cycle(app, shop, as_of=parse_as_of(as_of), force=force)
@@ -189,8 +189,8 @@ def run_cycle_cmd(app: AppContext, shop: str | None, as_of: str | None, force: b
 @click.pass_obj
 def daemon(app: AppContext, once: bool) -> int:
     """Run the scheduled jobs (schedule: in the config) until SIGTERM or Ctrl-C."""
-    from sync.daemon import Daemon
-    from sync.lock import MirrorLock
+    from loyalsync.sync.daemon import Daemon
+    from loyalsync.sync.lock import MirrorLock
 
     with MirrorLock(app.config.database, "daemon"):
         Daemon(app).run(once=once)
@@ -203,11 +203,11 @@ def daemon(app: AppContext, once: bool) -> int:
 @click.pass_obj
 def status(app: AppContext, shop: str | None, as_json: bool) -> int:
     """Last runs, cursors, next scheduled jobs, quarantine counts and the last push per shop."""
-    from sync.status import collect_status
+    from loyalsync.sync.status import collect_status
 
     data = collect_status(app, shop)
     if as_json:
-        from sync.cli import emit_json
+        from loyalsync.sync.cli import emit_json
 
         emit_json(data)
         return 0

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors import build_connector, platform_names
-from connectors.base import Connector
-from core.config import Config, ShopConfig, load_config
-from core.mirror import Mirror
+from loyalsync.connectors import build_connector, platform_names
+from loyalsync.connectors.base import Connector
+from loyalsync.core.config import Config, ShopConfig, load_config
+from loyalsync.core.mirror import Mirror
 
 
 @dataclass
@@ -53,7 +53,7 @@ def for_each_shop(
     shops: tuple[ShopConfig, ...], action: Callable[[ShopConfig], Any]
 ) -> tuple[dict[str, Any], dict[str, Exception]]:
     """Run `action` per shop; one shop failing (auth, network) never stops the others."""
-    from core.errors import LoyalsyncError
+    from loyalsync.core.errors import LoyalsyncError
 
     done: dict[str, Any] = {}
     failed: dict[str, Exception] = {}

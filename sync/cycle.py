@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.config import ShopConfig
-from core.records import utcnow
-from sync.context import for_each_shop
-from sync.pull import pull_shop, scan_deletions
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.records import utcnow
+from loyalsync.sync.context import for_each_shop
+from loyalsync.sync.pull import pull_shop, scan_deletions
 
 log = logging.getLogger("loyalsync.cycle")
 
@@ -68,7 +68,7 @@ class CycleReport:
 
 def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime) -> Any:
     """Segment one shop and record the run in `_runs` (CLI `segment`, cycles and the demo)."""
-    from core.segments.run import segment_shop
+    from loyalsync.core.segments.run import segment_shop
 
     mirror = app.mirror
     run_id = mirror.start_run(shop.name, "segment", as_of)
@@ -90,7 +90,7 @@ def cycle_shop(
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> ShopCycle:
-    from sync.push import plan_shop, push_shop
+    from loyalsync.sync.push import plan_shop, push_shop
 
     config = app.config
     mirror = app.mirror

@@ -25,9 +25,9 @@ from typing import Any
 
 import schedule
 
-from core.config import Config
-from core.records import utcnow
-from sync.logs import RUN_ID
+from loyalsync.core.config import Config
+from loyalsync.core.records import utcnow
+from loyalsync.sync.logs import RUN_ID
 
 log = logging.getLogger("loyalsync.daemon")
 
@@ -43,7 +43,7 @@ class Job:
 
 
 def default_jobs(app: Any, should_stop: Callable[[], bool]) -> list[Job]:
-    from sync.cycle import deletion_scan_job, pull_job, run_cycle
+    from loyalsync.sync.cycle import deletion_scan_job, pull_job, run_cycle
 
     cfg: Config = app.config
     sch = cfg.schedule

@@ -16,8 +16,8 @@ from typing import Any
 
 from rich.console import Console
 
-from connectors import simulator_module
-from core.records import utcnow
+from loyalsync.connectors import simulator_module
+from loyalsync.core.records import utcnow
 
 DEMO_PUSH = """
 push:
@@ -78,7 +78,7 @@ def run_demo(
     out: Console,
     verbosity: int = 0,
 ) -> int:
-    from sync.demo_steps import DemoRun
+    from loyalsync.sync.demo_steps import DemoRun
 
     target = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="loyalsync-demo-"))
     target.mkdir(parents=True, exist_ok=True)

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.mirror import managed_view
-from core.records import utcnow
-from sync.context import AppContext
-from sync.cycle import segment_recorded
-from sync.lock import MirrorLock
-from sync.progress import PullProgress
-from sync.pull import pull_shop
-from sync.push import plan_shop, push_shop
-from sync.render import print_plan, print_segments
-from sync.report import write_report
+from loyalsync.core.mirror import managed_view
+from loyalsync.core.records import utcnow
+from loyalsync.sync.context import AppContext
+from loyalsync.sync.cycle import segment_recorded
+from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.progress import PullProgress
+from loyalsync.sync.pull import pull_shop
+from loyalsync.sync.push import plan_shop, push_shop
+from loyalsync.sync.render import print_plan, print_segments
+from loyalsync.sync.report import write_report
 
 
 class DemoRun:
@@ -44,7 +44,7 @@ class DemoRun:
             app.close()
 
     def _run(self, shop: object, moment: datetime) -> None:
-        from core.config import ShopConfig
+        from loyalsync.core.config import ShopConfig
 
         assert isinstance(shop, ShopConfig)
         app, out = self.app, self.out

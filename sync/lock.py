@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from core.errors import ConfigError
+from loyalsync.core.errors import ConfigError
 
 
 class MirrorLockedError(ConfigError):

@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from connectors.http import RedactingFilter
+from loyalsync.connectors.http import RedactingFilter
 
 RUN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 

@@ -16,8 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from connectors.base import Page
-from core.mirror import UpsertCounts
+from loyalsync.connectors.base import Page
+from loyalsync.core.mirror import UpsertCounts
 
 
 class PullProgress:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector, Page
-from core.config import ShopConfig
-from core.mirror import Mirror, UpsertCounts
-from core.records import Cursor, utcnow
+from loyalsync.connectors.base import Connector, Page
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.mirror import Mirror, UpsertCounts
+from loyalsync.core.records import Cursor, utcnow
 
 log = logging.getLogger("loyalsync.pull")
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector
-from core.config import Config, ShopConfig
-from core.errors import PlanRejectedError
-from core.mirror import (
+from loyalsync.connectors.base import Connector
+from loyalsync.core.config import Config, ShopConfig
+from loyalsync.core.errors import PlanRejectedError
+from loyalsync.core.mirror import (
     Mirror,
     expire_codes,
     load_push_addresses,
@@ -35,7 +35,7 @@ from core.mirror import (
     save_planned_codes,
     save_push_results,
 )
-from core.plan import (
+from loyalsync.core.plan import (
     CodeNow,
     Current,
     CustomerNow,
@@ -46,9 +46,9 @@ from core.plan import (
     check_limits,
     op_dict,
 )
-from core.records import OpResult, WriteOp
-from core.segments.families import TRANSIENT_FAMILIES
-from core.segments.geography import address_segments
+from loyalsync.core.records import OpResult, WriteOp
+from loyalsync.core.segments.families import TRANSIENT_FAMILIES
+from loyalsync.core.segments.geography import address_segments
 
 log = logging.getLogger("loyalsync.push")
 

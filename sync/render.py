@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from core.plan import Plan, op_dict
+from loyalsync.core.plan import Plan, op_dict
 
 FAMILY_ORDER = (
     "abc",

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.config import Config, ShopConfig
-from core.mirror import Mirror, load_movements
-from core.segments.run import segment_shop
-from sync.render import FAMILY_ORDER
+from loyalsync.core.config import Config, ShopConfig
+from loyalsync.core.mirror import Mirror, load_movements
+from loyalsync.core.segments.run import segment_shop
+from loyalsync.sync.render import FAMILY_ORDER
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.records import Cursor
-from sync.context import AppContext
+from loyalsync.core.records import Cursor
+from loyalsync.sync.context import AppContext
 
 SHOWN = (
     "new",
@@ -85,6 +85,6 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
             "customers": mirror.count("customers", cfg.name),
             "orders": mirror.count("orders", cfg.name),
         }
-    from sync.daemon import describe_jobs
+    from loyalsync.sync.daemon import describe_jobs
 
     return {"database": config.database, "shops": shops, "next_jobs": describe_jobs(config)}

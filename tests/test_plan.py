@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.config import DiscountCampaign, GroupMapping, PushConfig, TagMapping
-from core.errors import PlanRejectedError
-from core.plan import (
+from loyalsync.core.config import DiscountCampaign, GroupMapping, PushConfig, TagMapping
+from loyalsync.core.errors import PlanRejectedError
+from loyalsync.core.plan import (
     GUEST,
     PROTECTED,
     TOO_YOUNG,
@@ -30,7 +30,7 @@ from core.plan import (
     check_limits,
     personal_code,
 )
-from core.records import (
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     EnsureGroup,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from core.config import DiscountCampaign, GroupMapping, PushConfig, TagMapping
-from core.errors import PlanRejectedError
-from core.records import OpResult, WriteOp
-from sync.push import PushResult, plan_shop, push_shop
+from loyalsync.core.config import DiscountCampaign, GroupMapping, PushConfig, TagMapping
+from loyalsync.core.errors import PlanRejectedError
+from loyalsync.core.records import OpResult, WriteOp
+from loyalsync.sync.push import PushResult, plan_shop, push_shop
 from tests.push.harness import AS_OF, PLATFORMS, PushShop, pull, set_members
 
 VIP, FREQUENT = "VIP (auto)", "Frequent buyers (auto)"
@@ -344,7 +344,7 @@ def test_steady_state_push_writes_in_proportion_to_the_changes(shop: PushShop) -
 
 
 def test_redemptions_from_pulled_orders_and_expiry_are_recorded(tmp_path: Path) -> None:
-    from core.mirror import (
+    from loyalsync.core.mirror import (
         Mirror,
         expire_codes,
         load_push_state,
@@ -352,8 +352,8 @@ def test_redemptions_from_pulled_orders_and_expiry_are_recorded(tmp_path: Path) 
         save_planned_codes,
         save_push_results,
     )
-    from core.records import Cursor, CustomerRecord, IssueCode, OrderRecord
-    from sync.push import build_current
+    from loyalsync.core.records import Cursor, CustomerRecord, IssueCode, OrderRecord
+    from loyalsync.sync.push import build_current
 
     with Mirror.open(tmp_path / "m.db") as mirror:
         people = [

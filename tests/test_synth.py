@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.records import CustomerRecord, OrderRecord
-from core.synth import (
+from loyalsync.core.records import CustomerRecord, OrderRecord
+from loyalsync.core.synth import (
     B2B_GROUP_ID,
     CURRENCIES,
     DEFAULT_GROUP_ID,

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.http import HttpClient, error_code, json_body
-from core.config import ShopConfig
-from core.errors import ApiError, AuthError, ConfigError
+from loyalsync.connectors.http import HttpClient, error_code, json_body
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.errors import ApiError, AuthError, ConfigError
 
 TOKEN_PATH = "/api/oauth/token"
 JSON = "application/json"

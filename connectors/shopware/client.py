@@ -16,14 +16,14 @@ from typing import Any, ClassVar
 
 import requests
 
-from connectors.base import Capabilities, CheckResult, CurrentState
-from connectors.http import HttpClient, json_body
-from connectors.shopware import criteria, mapping
-from connectors.shopware.auth import TokenAuth
-from connectors.shopware.writer import DEFAULT_BATCH, apply_ops
-from core.config import ShopConfig
-from core.errors import ApiError, LoyalsyncError, RecordError
-from core.records import Cursor, OpResult, Page, Quarantined, WriteOp
+from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
+from loyalsync.connectors.http import HttpClient, json_body
+from loyalsync.connectors.shopware import criteria, mapping
+from loyalsync.connectors.shopware.auth import TokenAuth
+from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
+from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -39,7 +39,7 @@ class ShopwareConnector:
     """Pulls customers and orders from, and pushes groups, tags and codes to, one shop."""
 
     platform: ClassVar[str] = "shopware"
-    simulator: ClassVar[str] = "connectors.shopware.simulator"
+    simulator: ClassVar[str] = "loyalsync.connectors.shopware.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
         multiple_groups=False,

@@ -23,8 +23,14 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from core.errors import RecordError
-from core.records import CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord, TagRecord
+from loyalsync.core.errors import RecordError
+from loyalsync.core.records import (
+    CustomerRecord,
+    GroupRecord,
+    OrderItemRecord,
+    OrderRecord,
+    TagRecord,
+)
 
 DEFAULT_VALID_STATES = ("open", "in_progress", "completed")  # order.state minus cancelled
 REFUNDED = "refunded"  # refunded_partially carries no amount on the transaction: not counted

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from connectors.shopware.sim_criteria import SimError, fail
-from connectors.shopware.sim_store import SEARCHABLE, ShopStore
-from connectors.shopware.sim_write import WRITABLE, Batch
+from loyalsync.connectors.shopware.sim_criteria import SimError, fail
+from loyalsync.connectors.shopware.sim_store import SEARCHABLE, ShopStore
+from loyalsync.connectors.shopware.sim_write import WRITABLE, Batch
 
 
 class AdminApi:

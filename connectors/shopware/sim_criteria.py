@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.shopware.sim_render import TIME_FIELDS
+from loyalsync.connectors.shopware.sim_render import TIME_FIELDS
 
 
 class SimError(Exception):

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from core.records import CustomerRecord, OrderRecord
-from core.synth import synth_id
+from loyalsync.core.records import CustomerRecord, OrderRecord
+from loyalsync.core.synth import synth_id
 
 STOREFRONT_TYPE_ID = "8a243080f92e4c719546314b577cf82b"
 LANGUAGE_ID = "2fbb5fe2e29a4d70aa5854ce7ce3e20b"  # Defaults::LANGUAGE_SYSTEM

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.shopware import sim_criteria as crit
-from connectors.shopware.sim_render import (
+from loyalsync.connectors.shopware import sim_criteria as crit
+from loyalsync.connectors.shopware.sim_render import (
     FAST,
     HEADLESS_ID,
     HEADLESS_TYPE_ID,
@@ -33,8 +33,8 @@ from connectors.shopware.sim_render import (
     millis,
     order_json,
 )
-from core.records import OrderItemRecord, OrderRecord
-from core.synth import CURRENCIES, DEFAULT_GROUP_ID, PRODUCTS, SynthShop, synth_id
+from loyalsync.core.records import OrderItemRecord, OrderRecord
+from loyalsync.core.synth import CURRENCIES, DEFAULT_GROUP_ID, PRODUCTS, SynthShop, synth_id
 
 SMALL_FIELDS: dict[str, set[str]] = {
     entity: set(fields.split())

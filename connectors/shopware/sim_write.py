@@ -15,9 +15,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connectors.shopware.sim_criteria import SimError, error, fail
-from connectors.shopware.sim_store import ShopStore
-from core.synth import synth_id
+from loyalsync.connectors.shopware.sim_criteria import SimError, error, fail
+from loyalsync.connectors.shopware.sim_store import ShopStore
+from loyalsync.core.synth import synth_id
 
 NOT_BLANK = "c1051bb4-d103-4f74-8988-acbcafc7fdc3"  # Symfony NotBlank::IS_BLANK_ERROR
 TOO_LONG = "d94b19cc-114f-4f44-9cc4-4138e80a87b9"  # Symfony Length::TOO_LONG_ERROR

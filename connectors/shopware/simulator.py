@@ -23,10 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.shopware.sim_api import AdminApi
-from connectors.shopware.sim_criteria import SimError, error
-from connectors.shopware.sim_store import ShopStore
-from core.synth import SynthShop, SynthSpec, generate_shop
+from loyalsync.connectors.shopware.sim_api import AdminApi
+from loyalsync.connectors.shopware.sim_criteria import SimError, error
+from loyalsync.connectors.shopware.sim_store import ShopStore
+from loyalsync.core.synth import SynthShop, SynthSpec, generate_shop
 
 DEFAULT_VERSION = "6.6.10.13"
 

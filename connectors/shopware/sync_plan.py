@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.records import (
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     EnsureGroup,

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from connectors.shopware import criteria
-from connectors.shopware.sync_plan import (
+from loyalsync.connectors.shopware import criteria
+from loyalsync.connectors.shopware.sync_plan import (
     OPERATIONS,
     CustomerState,
     Row,
@@ -25,8 +25,8 @@ from connectors.shopware.sync_plan import (
     code_id,
     plan_rows,
 )
-from core.errors import ApiError, TransientError
-from core.records import (
+from loyalsync.core.errors import ApiError, TransientError
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     IssueCode,
@@ -37,7 +37,7 @@ from core.records import (
 )
 
 if TYPE_CHECKING:
-    from connectors.shopware.client import ShopwareConnector
+    from loyalsync.connectors.shopware.client import ShopwareConnector
 
 SYNC_PATH = "/api/_action/sync"
 DEFAULT_BATCH = 500

@@ -14,7 +14,7 @@ compares correctly and which SQLite's date functions understand.
     push.py      what the push planner reads and writes (state, codes, results)
 """
 
-from core.mirror.push import (
+from loyalsync.core.mirror.push import (
     expire_codes,
     load_push_addresses,
     load_push_members,
@@ -24,9 +24,9 @@ from core.mirror.push import (
     save_planned_codes,
     save_push_results,
 )
-from core.mirror.rows import UpsertCounts, db_time, parse_db_time
-from core.mirror.schema import SCHEMA_VERSION
-from core.mirror.segments import (
+from loyalsync.core.mirror.rows import UpsertCounts, db_time, parse_db_time
+from loyalsync.core.mirror.schema import SCHEMA_VERSION
+from loyalsync.core.mirror.segments import (
     load_members,
     load_movements,
     load_purchases,
@@ -34,7 +34,7 @@ from core.mirror.segments import (
     load_summary,
     save_segments,
 )
-from core.mirror.store import Mirror
+from loyalsync.core.mirror.store import Mirror
 
 __all__ = [
     "SCHEMA_VERSION",

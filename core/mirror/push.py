@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from core.mirror.rows import db_time, json_text
-from core.mirror.store import Mirror
-from core.records import (
+from loyalsync.core.mirror.rows import db_time, json_text
+from loyalsync.core.mirror.store import Mirror
+from loyalsync.core.records import (
     AddTag,
     EnsureGroup,
     EnsureTag,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.mirror.schema import CUSTOMER_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS
-from core.records import CustomerRecord, OrderRecord
+from loyalsync.core.mirror.schema import CUSTOMER_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS
+from loyalsync.core.records import CustomerRecord, OrderRecord
 
 
 def db_time(value: datetime | None) -> str | None:

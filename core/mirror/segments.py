@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from core.config import SegmentationConfig
-from core.mirror.rows import db_time
-from core.mirror.store import Mirror
-from core.segments import diff, identity
+from loyalsync.core.config import SegmentationConfig
+from loyalsync.core.mirror.rows import db_time
+from loyalsync.core.mirror.store import Mirror
+from loyalsync.core.segments import diff, identity
 
 # revenue of one valid order in the base currency; refunds are gross amounts, so the net
 # revenue loses the refunded share of the order. Never below zero.

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from core.errors import ConfigError
-from core.mirror.rows import (
+from loyalsync.core.errors import ConfigError
+from loyalsync.core.mirror.rows import (
     CUSTOMER_UPSERT,
     ITEM_INSERT,
     ORDER_UPSERT,
@@ -28,8 +28,8 @@ from core.mirror.rows import (
     json_text,
     order_row,
 )
-from core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
-from core.records import (
+from loyalsync.core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
+from loyalsync.core.records import (
     Cursor,
     CustomerRecord,
     GroupRecord,

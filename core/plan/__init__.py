@@ -16,8 +16,8 @@ never gives anybody a second code.
     build.py  build_plan
 """
 
-from core.plan.build import build_plan
-from core.plan.model import (
+from loyalsync.core.plan.build import build_plan
+from loyalsync.core.plan.model import (
     GUEST,
     PROTECTED,
     TOO_YOUNG,

@@ -8,8 +8,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.config import PushConfig
-from core.plan.model import (
+from loyalsync.core.config import PushConfig
+from loyalsync.core.plan.model import (
     EXPIRED,
     GUEST,
     ISSUED,
@@ -31,7 +31,7 @@ from core.plan.model import (
     change_limit,
     personal_code,
 )
-from core.records import (
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     EnsureGroup,

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.config import PushConfig
-from core.errors import PlanRejectedError
-from core.records import (
+from loyalsync.core.config import PushConfig
+from loyalsync.core.errors import PlanRejectedError
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     EnsureGroup,

@@ -6,7 +6,7 @@ Everything here is pure (frames in, frames out, the clock passed as `as_of`) exc
 package's import stays free of SQLite so `core.mirror` can use the pure helpers.
 """
 
-from core.segments.engine import build_segments, segment_sizes, stored_members
-from core.segments.summary import build_summary, segmentable
+from loyalsync.core.segments.engine import build_segments, segment_sizes, stored_members
+from loyalsync.core.segments.summary import build_summary, segmentable
 
 __all__ = ["build_segments", "build_summary", "segment_sizes", "segmentable", "stored_members"]

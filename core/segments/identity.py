@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.segments.summary import utc_series
+from loyalsync.core.segments.summary import utc_series
 
 
 def _normal(email: object) -> str | None:

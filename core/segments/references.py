@@ -27,9 +27,9 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 
-from core.config import SegmentationConfig
-from core.segments import abc, lifecycle, loyalty, rfm
-from core.segments.families import FAMILIES
+from loyalsync.core.config import SegmentationConfig
+from loyalsync.core.segments import abc, lifecycle, loyalty, rfm
+from loyalsync.core.segments.families import FAMILIES
 
 Check = Callable[[str, SegmentationConfig], str | None]
 

@@ -13,8 +13,17 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from core.segments.rules import FIELDS, All, AnyOf, Bought, Compare, Condition, InSegment, Not
-from core.segments.summary import DAY_SECONDS, utc_timestamp
+from loyalsync.core.segments.rules import (
+    FIELDS,
+    All,
+    AnyOf,
+    Bought,
+    Compare,
+    Condition,
+    InSegment,
+    Not,
+)
+from loyalsync.core.segments.summary import DAY_SECONDS, utc_timestamp
 
 Mask = np.ndarray
 SegmentLookup = Callable[[str], Mask]

@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import RuleConfig
-from core.segments.families import FAMILIES
-from core.segments.rule_values import coerce_value
+from loyalsync.core.config import RuleConfig
+from loyalsync.core.segments.families import FAMILIES
+from loyalsync.core.segments.rule_values import coerce_value
 
 FIELDS: dict[str, str] = {
     "orders": "number", "revenue": "number",

@@ -16,9 +16,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from core.config import SegmentationConfig, ShopConfig
-from core.errors import ConfigError
-from core.mirror import (
+from loyalsync.core.config import SegmentationConfig, ShopConfig
+from loyalsync.core.errors import ConfigError
+from loyalsync.core.mirror import (
     Mirror,
     load_members,
     load_purchases,
@@ -26,11 +26,11 @@ from core.mirror import (
     load_summary,
     save_segments,
 )
-from core.records import utcnow
-from core.segments import diff, engine, geography, identity
-from core.segments.families import TRANSIENT_FAMILIES
-from core.segments.rules import Compare, Condition, parse_rule, referenced_products, walk
-from core.segments.summary import build_summary, segmentable
+from loyalsync.core.records import utcnow
+from loyalsync.core.segments import diff, engine, geography, identity
+from loyalsync.core.segments.families import TRANSIENT_FAMILIES
+from loyalsync.core.segments.rules import Compare, Condition, parse_rule, referenced_products, walk
+from loyalsync.core.segments.summary import build_summary, segmentable
 
 TABLE_COLUMNS = (
     "customer_id", "number", "email", "first_name", "last_name", "company", "country", "city",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.mirror import Mirror
+from loyalsync.core.mirror import Mirror
 from tests.contract.harness import Harness
 from tests.contract.platforms import PLATFORMS
 

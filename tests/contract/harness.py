@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connectors.base import Connector
-from core.config import ShopConfig
-from core.mirror import Mirror
-from core.records import Cursor, WriteOp
+from loyalsync.connectors.base import Connector
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.mirror import Mirror
+from loyalsync.core.records import Cursor, WriteOp
 
 
 @dataclass

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors import build_connector
-from connectors.base import Connector
-from connectors.shopware.simulator import Faults, ShopwareSimulator
-from core.config import ShopConfig
-from core.records import (
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.base import Connector
+from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.records import (
     AddTag,
     Cursor,
     EnsureCampaign,
@@ -24,7 +24,7 @@ from core.records import (
     SetCustomerGroup,
     WriteOp,
 )
-from core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID, HAND_TAGS, SynthSpec
+from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID, HAND_TAGS, SynthSpec
 from tests.contract.harness import FakeClock
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

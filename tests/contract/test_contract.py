@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import Connector, CurrentState, Page
-from core.mirror import Mirror, UpsertCounts
-from core.records import utcnow
-from sync.pull import pull_entity, refresh_state, scan_deletions
+from loyalsync.connectors.base import Connector, CurrentState, Page
+from loyalsync.core.mirror import Mirror, UpsertCounts
+from loyalsync.core.records import utcnow
+from loyalsync.sync.pull import pull_entity, refresh_state, scan_deletions
 from tests.contract.harness import Harness, ids_in_pages, mirror_dump
 
 ENTITIES = ("customers", "orders")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.config import build_config, load_config, read_dotenv, resolve_path
-from core.errors import ConfigError
+from loyalsync.core.config import build_config, load_config, read_dotenv, resolve_path
+from loyalsync.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from connectors.http import HttpClient, HttpPolicy, TokenBucket, parse_retry_after, redact_url
-from core.errors import ApiError, AuthError, RateLimitedError, TransientError
+from loyalsync.connectors.http import (
+    HttpClient,
+    HttpPolicy,
+    TokenBucket,
+    parse_retry_after,
+    redact_url,
+)
+from loyalsync.core.errors import ApiError, AuthError, RateLimitedError, TransientError
 
 SECRET = "sup3r-s3cret-key-value"
 

@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.mirror import SCHEMA_VERSION, Mirror, db_time, load_members, load_movements, parse_db_time
-from core.mirror.schema import MIGRATIONS
-from core.records import Cursor, CustomerRecord, OrderItemRecord, OrderRecord, Quarantined
+from loyalsync.core.errors import ConfigError
+from loyalsync.core.mirror import (
+    SCHEMA_VERSION,
+    Mirror,
+    db_time,
+    load_members,
+    load_movements,
+    parse_db_time,
+)
+from loyalsync.core.mirror.schema import MIGRATIONS
+from loyalsync.core.records import Cursor, CustomerRecord, OrderItemRecord, OrderRecord, Quarantined
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

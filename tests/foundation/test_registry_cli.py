@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors import connector_class, platform_names
-from core.errors import ConfigError
-from sync.cli import cli, run
+from loyalsync.connectors import connector_class, platform_names
+from loyalsync.core.errors import ConfigError
+from loyalsync.sync.cli import cli, run
 
 PLUGIN = """
 from typing import ClassVar
-from connectors.base import Capabilities, CheckResult
+from loyalsync.connectors.base import Capabilities, CheckResult
 
 class TinyConnector:
     platform: ClassVar[str] = "tinyshop"
@@ -87,7 +87,7 @@ def test_check_uses_a_plugin_connector_found_by_entry_point(
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "sync", "--config", str(config), "check", "--json"],
+        [sys.executable, "-m", "loyalsync", "--config", str(config), "check", "--json"],
         capture_output=True,
         text=True,
         env=env,
@@ -135,7 +135,7 @@ def test_exit_codes_usage_and_config(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_init_writes_a_config_that_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.config import load_config
+    from loyalsync.core.config import load_config
 
     for platform in ("shopware", "prestashop", "jtl"):
         target = tmp_path / f"{platform}.yaml"

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors import build_connector
-from connectors.base import Connector
-from core.config import Config, PushConfig, SegmentationConfig, ShopConfig
-from core.mirror import Mirror, db_time
-from core.synth import SynthSpec
-from sync.pull import pull_entity, refresh_state
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.base import Connector
+from loyalsync.core.config import Config, PushConfig, SegmentationConfig, ShopConfig
+from loyalsync.core.mirror import Mirror, db_time
+from loyalsync.core.synth import SynthSpec
+from loyalsync.sync.pull import pull_entity, refresh_state
 from tests.contract.harness import FakeClock
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -127,7 +127,7 @@ class ShopwareShop:
         return self.sim.customers[customer_id].rec.country
 
     def snapshot(self, customer_id: str) -> Any:
-        from connectors.shopware.sim_render import customer_json
+        from loyalsync.connectors.shopware.sim_render import customer_json
 
         row = self.sim.customers[customer_id]
         promotions = sorted(p for p, c in self.sim.persona if c == customer_id)
@@ -142,7 +142,7 @@ class ShopwareShop:
     def codes_of(self, campaign: str) -> dict[str, list[str]]:
         # Shopware codes belong to the promotion; the customer binding is the persona list
         # plus the connector's deterministic code id (connectors/shopware/sync_plan.py)
-        from connectors.shopware.sync_plan import campaign_id, code_id
+        from loyalsync.connectors.shopware.sync_plan import campaign_id, code_id
 
         pid = campaign_id(campaign)
         rows = [
@@ -176,7 +176,7 @@ class ShopwareShop:
 
 @contextmanager
 def shopware_shop(tmp: Path, customers: int = 250, seed: int = 7) -> Iterator[ShopwareShop]:
-    from connectors.shopware.simulator import ShopwareSimulator
+    from loyalsync.connectors.shopware.simulator import ShopwareSimulator
 
     clock = FakeClock(AS_OF + timedelta(hours=12))
     spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF, b2b_share=0.08)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.config import GeographyConfig, PushConfig, TagMapping
-from core.plan import PROTECTED
-from core.segments.geography import address_segments
-from sync.push import plan_shop, push_shop
+from loyalsync.core.config import GeographyConfig, PushConfig, TagMapping
+from loyalsync.core.plan import PROTECTED
+from loyalsync.core.segments.geography import address_segments
+from loyalsync.sync.push import plan_shop, push_shop
 from tests.push.harness import AS_OF, PLATFORMS, PushShop, pull, set_members
 
 COUNTRY = "CH"  # the synthetic shop has Swiss customers in and out of the protected group

@@ -11,8 +11,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.mirror import Mirror
-from core.records import Cursor, CustomerRecord, OrderRecord
+from loyalsync.core.mirror import Mirror
+from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
 
 CDNOW_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "cdnow" / "CDNOW_master.txt"
 CDNOW_AS_OF = datetime(1998, 7, 1, tzinfo=UTC)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from core.config import SegmentationConfig
-from core.segments.engine import build_segments
-from core.segments.summary import build_summary
+from loyalsync.core.config import SegmentationConfig
+from loyalsync.core.segments.engine import build_segments
+from loyalsync.core.segments.summary import build_summary
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 

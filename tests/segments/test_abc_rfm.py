@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.segments.abc import abc_classes, share_before, share_of_customers_for
-from core.segments.rfm import (
+from loyalsync.core.segments.abc import abc_classes, share_before, share_of_customers_for
+from loyalsync.core.segments.rfm import (
     DEFAULT_NAMES,
     code_strings,
     name_table,

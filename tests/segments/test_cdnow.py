@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.config import SegmentationConfig, ShopConfig
-from core.segments.abc import share_of_customers_for
-from core.segments.run import SegmentResult, segment_shop
+from loyalsync.core.config import SegmentationConfig, ShopConfig
+from loyalsync.core.segments.abc import share_of_customers_for
+from loyalsync.core.segments.run import SegmentResult, segment_shop
 from tests.segments.cdnow import CDNOW_AS_OF, SHOP, load_cdnow_mirror
 
 pytestmark = pytest.mark.slow

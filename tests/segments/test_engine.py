@@ -5,17 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.config import RuleConfig, SegmentationConfig
-from core.errors import ConfigError
-from core.segments.engine import (
+from loyalsync.core.config import RuleConfig, SegmentationConfig
+from loyalsync.core.errors import ConfigError
+from loyalsync.core.segments.engine import (
     build_columns,
     column_sizes,
     long_members,
     segment_sizes,
     stored_members,
 )
-from core.segments.families import BUYER_FAMILIES, SINGLE_VALUED, TRANSIENT_FAMILIES
-from core.segments.summary import segmentable
+from loyalsync.core.segments.families import BUYER_FAMILIES, SINGLE_VALUED, TRANSIENT_FAMILIES
+from loyalsync.core.segments.summary import segmentable
 from tests.segments.frames import AS_OF, build, customer, segments_of, summary
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.config import LoyaltyConfig, RuleConfig, SegmentationConfig, ShopConfig
-from core.mirror import (
+from loyalsync.core.config import LoyaltyConfig, RuleConfig, SegmentationConfig, ShopConfig
+from loyalsync.core.mirror import (
     Mirror,
     load_members,
     load_movements,
@@ -21,9 +21,9 @@ from core.mirror import (
     load_summary,
     save_segments,
 )
-from core.records import Cursor, CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord
-from core.segments.identity import bought_frame
-from core.segments.run import customer_table, segment_shop
+from loyalsync.core.records import Cursor, CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord
+from loyalsync.core.segments.identity import bought_frame
+from loyalsync.core.segments.run import customer_table, segment_shop
 
 SHOP = "s1"
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)

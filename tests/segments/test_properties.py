@@ -9,12 +9,12 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.config import LoyaltyConfig, RfmConfig, SegmentationConfig
-from core.segments.abc import abc_classes, share_before
-from core.segments.diff import customer_changes, membership_changes, signatures
-from core.segments.families import BUYER_FAMILIES, SINGLE_VALUED
-from core.segments.loyalty import loyalty_thresholds, tier_levels
-from core.segments.rfm import scores
+from loyalsync.core.config import LoyaltyConfig, RfmConfig, SegmentationConfig
+from loyalsync.core.segments.abc import abc_classes, share_before
+from loyalsync.core.segments.diff import customer_changes, membership_changes, signatures
+from loyalsync.core.segments.families import BUYER_FAMILIES, SINGLE_VALUED
+from loyalsync.core.segments.loyalty import loyalty_thresholds, tier_levels
+from loyalsync.core.segments.rfm import scores
 from tests.segments.frames import build, customer, summary
 
 revenues = st.lists(

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.config import RuleConfig, build_config
-from core.errors import ConfigError
-from core.segments.rule_eval import RuleContext, evaluate
-from core.segments.rules import (
+from loyalsync.core.config import RuleConfig, build_config
+from loyalsync.core.errors import ConfigError
+from loyalsync.core.segments.rule_eval import RuleContext, evaluate
+from loyalsync.core.segments.rules import (
     All,
     Compare,
     Not,

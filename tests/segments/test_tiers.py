@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.config import GeographyConfig, LifecycleConfig, LoyaltyConfig
-from core.segments.geography import geography_columns, postcode_prefixes
-from core.segments.inactivity import inactivity_buckets, validate_windows
-from core.segments.lifecycle import lifecycle_stages, shop_interval
-from core.segments.loyalty import loyalty_thresholds, loyalty_tiers, tier_levels
+from loyalsync.core.config import GeographyConfig, LifecycleConfig, LoyaltyConfig
+from loyalsync.core.segments.geography import geography_columns, postcode_prefixes
+from loyalsync.core.segments.inactivity import inactivity_buckets, validate_windows
+from loyalsync.core.segments.lifecycle import lifecycle_stages, shop_interval
+from loyalsync.core.segments.loyalty import loyalty_thresholds, loyalty_tiers, tier_levels
 from tests.segments.frames import customer, summary
 
 CFG = LoyaltyConfig()

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import requests
 
-from connectors import build_connector
-from connectors.shopware.client import ShopwareConnector
-from connectors.shopware.simulator import ShopwareSimulator
-from core.config import ShopConfig
-from core.synth import SynthSpec
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.shopware.client import ShopwareConnector
+from loyalsync.connectors.shopware.simulator import ShopwareSimulator
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.synth import SynthSpec
 from tests.contract.harness import FakeClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopware"

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Connector, Page
-from connectors.shopware.client import ShopwareConnector
-from connectors.shopware.simulator import Logged, ShopwareSimulator
-from core.errors import AuthError, ConfigError
-from core.mirror import Mirror, UpsertCounts
-from core.records import Cursor, EnsureCampaign, IssueCode
-from sync.pull import pull_entity, scan_deletions
+from loyalsync.connectors.base import Connector, Page
+from loyalsync.connectors.shopware.client import ShopwareConnector
+from loyalsync.connectors.shopware.simulator import Logged, ShopwareSimulator
+from loyalsync.core.errors import AuthError, ConfigError
+from loyalsync.core.mirror import Mirror, UpsertCounts
+from loyalsync.core.records import Cursor, EnsureCampaign, IssueCode
+from loyalsync.sync.pull import pull_entity, scan_deletions
 from tests.contract.harness import FakeClock, mirror_dump
 
 Connect = Callable[..., ShopwareConnector]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.shopware import mapping
-from core.errors import RecordError
+from loyalsync.connectors.shopware import mapping
+from loyalsync.core.errors import RecordError
 from tests.shopware.conftest import fixture
 
 

@@ -9,10 +9,10 @@ import pytest
 import requests
 import yaml
 
-from connectors import build_connector
-from connectors.shopware.simulator import Faults, ShopwareSimulator, config_snippet, serve
-from core.config import build_config
-from core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator, config_snippet, serve
+from loyalsync.core.config import build_config
+from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
 from tests.contract.harness import FakeClock
 from tests.shopware.conftest import Api, fixture
 

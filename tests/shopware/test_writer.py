@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.shopware.client import ShopwareConnector
-from connectors.shopware.simulator import Logged, ShopwareSimulator
-from connectors.shopware.sync_plan import (
+from loyalsync.connectors.shopware.client import ShopwareConnector
+from loyalsync.connectors.shopware.simulator import Logged, ShopwareSimulator
+from loyalsync.connectors.shopware.sync_plan import (
     CustomerState,
     ShopView,
     campaign_id,
@@ -18,8 +18,8 @@ from connectors.shopware.sync_plan import (
     plan_rows,
     tag_id,
 )
-from connectors.shopware.writer import Row, rejected_rows, sync_body
-from core.records import (
+from loyalsync.connectors.shopware.writer import Row, rejected_rows, sync_body
+from loyalsync.core.records import (
     AddTag,
     EnsureCampaign,
     EnsureGroup,
@@ -29,7 +29,7 @@ from core.records import (
     SetCustomerGroup,
     WriteOp,
 )
-from core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
+from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
 from tests.shopware.conftest import fixture
 
 Connect = Callable[..., ShopwareConnector]

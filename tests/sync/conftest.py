@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.shopware import simulator
+from loyalsync.connectors.shopware import simulator
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.config import build_config
-from sync.daemon import Daemon, Job
-from sync.lock import MirrorLock, MirrorLockedError
+from loyalsync.core.config import build_config
+from loyalsync.sync.daemon import Daemon, Job
+from loyalsync.sync.lock import MirrorLock, MirrorLockedError
 
 
 class FakeClock:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.shopware import simulator
-from sync.cli import run
+from loyalsync.connectors.shopware import simulator
+from loyalsync.sync.cli import run
 from tests.sync.conftest import AS_OF, Shop, write_config
 
 DATA_TABLES = {
@@ -52,7 +52,7 @@ def count(db: Path, table: str) -> int:
 
 def cli_process(config: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "sync", "--config", str(config), "-q", *args],
+        [sys.executable, "-m", "loyalsync", "--config", str(config), "-q", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -148,11 +148,11 @@ def test_one_failing_shop_does_not_stop_the_others(
 
 
 def test_a_second_process_on_the_same_mirror_is_refused(shop: Shop) -> None:
-    from sync.lock import MirrorLock
+    from loyalsync.sync.lock import MirrorLock
 
     with MirrorLock(str(shop.directory / "m.db"), "daemon"):
         proc = subprocess.run(
-            [sys.executable, "-m", "sync", "--config", str(shop.config), "backfill"],
+            [sys.executable, "-m", "loyalsync", "--config", str(shop.config), "backfill"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert proc.returncode == 3
@@ -220,7 +220,7 @@ def test_backfill_leaves_the_cursor_of_a_shop_in_daily_use_alone(shop: Shop) -> 
 
 def test_json_logs_carry_run_ids_and_no_secrets(shop: Shop) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sync", "--config", str(shop.config), "--log-format", "json",
+        [sys.executable, "-m", "loyalsync", "--config", str(shop.config), "--log-format", "json",
          "-vv", "daemon", "--once"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -238,7 +238,7 @@ def test_simulate_serves_a_shop_and_prints_a_config_snippet() -> None:
     import requests
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sync", "simulate", "--customers", "100"],
+        [sys.executable, "-m", "loyalsync", "simulate", "--customers", "100"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -1,5 +1,0 @@
-"""`python -m sync` runs the loyalsync CLI."""
-
-from sync.cli import main
-
-main()
