@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from loyalsync.core.records import (
     AddTag,
+    AddValue,
     Cursor,
     CustomerRecord,
     EnsureCampaign,
     EnsureGroup,
     EnsureTag,
+    EnsureValue,
     GroupRecord,
     IssueCode,
     OpResult,
@@ -27,9 +29,16 @@ from loyalsync.core.records import (
     Page,
     Quarantined,
     RemoveTag,
+    RemoveValue,
     SetCustomerGroup,
+    SetDefault,
+    SetValue,
+    Slot,
+    SlotOp,
+    SlotValue,
     TagRecord,
     WriteOp,
+    memberships,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AddTag",
+    "AddValue",
     "Capabilities",
     "CheckResult",
     "Connector",
@@ -48,6 +58,7 @@ __all__ = [
     "EnsureCampaign",
     "EnsureGroup",
     "EnsureTag",
+    "EnsureValue",
     "GroupRecord",
     "IssueCode",
     "OpResult",
@@ -56,9 +67,16 @@ __all__ = [
     "Page",
     "Quarantined",
     "RemoveTag",
+    "RemoveValue",
     "SetCustomerGroup",
+    "SetDefault",
+    "SetValue",
+    "Slot",
+    "SlotOp",
+    "SlotValue",
     "TagRecord",
     "WriteOp",
+    "memberships",
 ]
 
 
@@ -128,7 +146,17 @@ class Connector(Protocol):
 
 
 class ConnectorFactory(Protocol):
-    """A connector class: `cls(shop, http)` builds one; `simulator` optional (tests, demo)."""
+    """A connector class: `cls(shop, http)` builds one; `simulator` optional (tests, demo).
+
+    Everything platform-specific is declared here, on the class, so that core/ and sync/ never
+    name a platform:
+    - `slots`: the membership slots (core.records.Slot) the connector reads and writes;
+    - `options`: core.config.OptionSpec for the shop's platform section (`shops[i].<platform>`),
+      validated by the config loader, read by the connector from `shop.options`;
+    - `credential_keys`: the keys `shops[i].credentials` must have;
+    - `starter_config`: the shop section `loyalsync init --platform P` writes (YAML text);
+    - `parse_error(response) -> (code, message)`: the platform's error body, for connectors.http.
+    """
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]

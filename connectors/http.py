@@ -146,6 +146,9 @@ class HttpPolicy:
     requests_per_second: float = 5.0
     secrets: tuple[str, ...] = field(default=(), repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # the platform's error-body parser: response -> (platform error code, message); each
+    # connector supplies its own (Shopware JSON `errors`, PrestaShop XML, JTL ErrorCode)
+    error_parser: Callable[[requests.Response], tuple[str | None, str | None]] | None = None
 
 
 class TokenBucket:
@@ -403,6 +406,9 @@ class HttpClient:
         except ValueError:
             payload = None
         code = error_code(payload)
+        if self.policy.error_parser is not None:
+            parsed_code, _message = self.policy.error_parser(response)
+            code = parsed_code or code
         excerpt = self._excerpt(response)
         where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
         shop = self.policy.shop

@@ -33,6 +33,20 @@ _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Schema
 
 
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option a connector declares for its platform section (`shops[i].<platform>:`).
+
+    Core validates the section against these specs (it cannot import connectors; the registry
+    hands the specs in). `type`: str | int | float | bool | list[str] | choice."""
+
+    name: str
+    default: Any
+    help: str
+    type: str = "str"
+    choices: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class ShopConfig:
     name: str
@@ -49,6 +63,9 @@ class ShopConfig:
     page_size: int = 500
     deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
     sales_channels: tuple[str, ...] = ()  # Shopware: promotion sales channels (empty: all)
+    # the platform section (`shops[i].<platform>:`), validated against the connector's
+    # declared OptionSpecs, defaults filled in
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # credentials never reach a repr
         return f"ShopConfig(name={self.name!r}, platform={self.platform!r}, url={self.url!r})"

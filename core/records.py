@@ -11,7 +11,58 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+# ---------------------------------------------------------------------------------------------
+# Membership slots: where a customer carries values we may manage (platform-neutral)
+
+Cardinality = Literal["one", "many"]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A place in the shop where a customer carries values, declared by each connector.
+
+    Shopware: `groups` (one) and `tags` (many); PrestaShop: `groups` (many, with a distinguished
+    default, `id_default_group`); JTL: `groups` (one), `categories` (many), `label` (one, a
+    custom field). The planner, config check, `plan` output and report speak only in slots.
+    """
+
+    name: str  # the key used in config and plans: "groups", "tags", "categories", "label"
+    label: str  # for people: "customer group", "tag", "customer category", "custom field"
+    cardinality: Cardinality
+    has_default: bool = False  # a distinguished member (PrestaShop's id_default_group)
+    prices: bool = False  # values drive prices/display: protected values live in such slots
+    creatable: bool = True  # EnsureValue may create a missing value (else the admin must)
+    free_text: bool = False  # values are free text written directly (a custom field)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    """A value that exists in the shop for one slot: a group, a tag, a category."""
+
+    slot: str
+    id: str
+    name: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+Memberships = tuple[tuple[str, tuple[str, ...]], ...]  # ((slot, (value id, ...)), ...) sorted
+
+
+def memberships(**slots: tuple[str, ...] | list[str] | str | None) -> Memberships:
+    """Build the canonical (sorted, hashable) memberships value: memberships(groups=("3",))."""
+    out = []
+    for slot, values in sorted(slots.items()):
+        if values is None:
+            vals: tuple[str, ...] = ()
+        elif isinstance(values, str):
+            vals = (values,)
+        else:
+            vals = tuple(sorted(dict.fromkeys(str(v) for v in values)))
+        out.append((slot, vals))
+    return tuple(out)
+
 
 # ---------------------------------------------------------------------------------------------
 # Records read from a shop
@@ -34,6 +85,21 @@ class CustomerRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # platform-neutral memberships (see Slot): ((slot, (value id, ...)), ...), and per slot
+    # the distinguished member where the platform has one (PrestaShop id_default_group)
+    memberships: Memberships = ()
+    defaults: tuple[tuple[str, str], ...] = ()
+    newsletter: bool | None = None  # newsletter consent where the platform says; None: unknown
+
+    def values(self, slot: str) -> tuple[str, ...]:
+        """The value ids this customer carries in `slot` (empty when none)."""
+        for name, vals in self.memberships:
+            if name == slot:
+                return vals
+        return ()
+
+    def default(self, slot: str) -> str | None:
+        return dict(self.defaults).get(slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +319,88 @@ class IssueCode:
         return f"code:{self.campaign}:{self.customer_id}"
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class EnsureValue:
+    """Make sure the value `name` exists in `slot` (create the group, tag or category)."""
+
+    slot: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.slot}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SetValue:
+    """A `one` slot: set the customer's value to `value` (a name), or to the slot's default
+    (the shop's default group) when `value` is None. `from_value` is the name as mirrored."""
+
+    customer_id: str
+    slot: str
+    value: str | None
+    from_value: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:{self.slot}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AddValue:
+    """A `many` slot: add the managed value `value` (a name); other values stay."""
+
+    customer_id: str
+    slot: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:{self.slot}+:{self.value}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RemoveValue:
+    """A `many` slot: remove the managed value `value` (a name); other values stay."""
+
+    customer_id: str
+    slot: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:{self.slot}-:{self.value}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SetDefault:
+    """A `many` slot with a distinguished member: make `value` (a name, already a member or
+    added in the same plan) the customer's default (PrestaShop id_default_group)."""
+
+    customer_id: str
+    slot: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"customer:{self.customer_id}:{self.slot}:default"
+
+
+SlotOp = EnsureValue | SetValue | AddValue | RemoveValue | SetDefault
+
 WriteOp = (
-    EnsureGroup | SetCustomerGroup | EnsureTag | AddTag | RemoveTag | EnsureCampaign | IssueCode
+    EnsureGroup
+    | SetCustomerGroup
+    | EnsureTag
+    | AddTag
+    | RemoveTag
+    | EnsureCampaign
+    | IssueCode
+    | EnsureValue
+    | SetValue
+    | AddValue
+    | RemoveValue
+    | SetDefault
 )
 
 
