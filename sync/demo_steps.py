@@ -31,17 +31,21 @@ class DemoRun:
         self.out.print(f"\n[bold cyan]==> {text}[/bold cyan]")
 
     def run(self, as_of: datetime | None = None) -> None:
+        logger = logging.getLogger("loyalsync")
+        level = logger.level
         if self.app.verbosity <= 0:  # the demo narrates itself; per-run log lines are noise
-            logging.getLogger("loyalsync").setLevel(logging.WARNING)
+            logger.setLevel(logging.WARNING)
         app = self.app
         config = app.config
         shop = config.shops[0]
         moment = as_of or utcnow()
+        lock = MirrorLock(config.database, "demo").acquire()
         try:
-            with MirrorLock(config.database, "demo"):
-                self._run(shop, moment)
+            self._run(shop, moment)
         finally:
             app.close()
+            lock.release(remove=True)  # the demo's own directory: leave no lock file behind
+            logger.setLevel(level)
 
     def _run(self, shop: object, moment: datetime) -> None:
         from loyalsync.core.config import ShopConfig

@@ -23,6 +23,7 @@ from loyalsync.connectors.base import Connector, Page
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import Cursor, utcnow
+from loyalsync.sync.runs import recorded_run
 
 log = logging.getLogger("loyalsync.pull")
 
@@ -181,9 +182,9 @@ def pull_shop(
     kind = "backfill" if backfill else "pull"
     if should_stop is not None:
         on_page = _stopping(on_page, should_stop)
-    run_id = mirror.start_run(shop.name, kind)
-    result = PullResult(shop=shop.name, run_id=run_id)
-    try:
+    with recorded_run(mirror, shop.name, kind) as run:
+        result = PullResult(shop=shop.name, run_id=run.id)
+        run.counts = result.as_dict
         refresh_state(connector, mirror, shop.name)
         for entity in ENTITIES:
             result.entities[entity] = pull_entity(
@@ -193,7 +194,7 @@ def pull_shop(
                 entity,
                 backfill=backfill,
                 since=since,
-                run_id=run_id,
+                run_id=run.id,
                 on_page=on_page,
                 now=now,
             )
@@ -204,13 +205,7 @@ def pull_shop(
             )
         if scan and connector.capabilities.deletion_scan:
             result.deleted = scan_deletions(connector, mirror, shop.name, now())
-    except BaseException as exc:
-        stopped = isinstance(exc, KeyboardInterrupt | SystemExit | StopRequested)
-        outcome = "interrupted" if stopped else "failed"
-        mirror.finish_run(run_id, outcome, result.as_dict(), error=str(exc)[:500])
-        raise
-    outcome = "partial" if result.quarantined else "ok"
-    mirror.finish_run(run_id, outcome, result.as_dict())
+        run.outcome = "partial" if result.quarantined else "ok"
     log.info(
         "[%s] %s done: %s",
         shop.name,

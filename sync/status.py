@@ -8,6 +8,7 @@ from typing import Any
 
 from loyalsync.core.records import Cursor
 from loyalsync.sync.context import AppContext
+from loyalsync.sync.daemon import describe_jobs
 
 SHOWN = (
     "new",
@@ -51,7 +52,7 @@ def _cursor_summary(raw: str) -> str:
 
 def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
     config = app.config
-    mirror = app.mirror
+    mirror = app.existing_mirror
     shops: dict[str, Any] = {}
     for cfg in config.select(shop):
         runs = mirror.runs(cfg.name, limit=10)
@@ -85,6 +86,4 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
             "customers": mirror.count("customers", cfg.name),
             "orders": mirror.count("orders", cfg.name),
         }
-    from loyalsync.sync.daemon import describe_jobs
-
     return {"database": config.database, "shops": shops, "next_jobs": describe_jobs(config)}
