@@ -55,7 +55,7 @@ def segment(
     else:
         for result in results.values():
             print_segments(SAY, result)
-        report_failures(failed)
+    report_failures(failed)
     return exit_code_for(failed)
 
 

@@ -85,7 +85,7 @@ def _plan_or_push(
         for name, result in results.items():
             show = print_plan if dry_run else print_push
             show(SAY, name, result, verbose=verbose, contacts=contacts.get(name))
-        report_failures(failed)
+    report_failures(failed)
     partial = any(getattr(r, "failed", 0) for r in results.values())
     return exit_code_for(failed, partial)
 

@@ -107,7 +107,7 @@ def check(app: AppContext, shop: str | None, as_json: bool) -> int:
                 SAY.print(f"  this platform cannot: {', '.join(r['unsupported'])}", markup=False)
             for note in r["notes"]:
                 SAY.print(f"  note: {note}", markup=False)
-        report_failures(failed)
+    report_failures(failed)
     return exit_code_for(failed)
 
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +25,7 @@ SAY = Console(soft_wrap=True, highlight=False)
 DATA = Console(soft_wrap=True, highlight=False)
 ERR = Console(stderr=True, soft_wrap=True, highlight=False)
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 IRREGULAR = {"company": "companies", "entry": "entries", "is": "are", "was": "were"}
 
 
@@ -58,14 +60,16 @@ def iso_utc(value: datetime | date | str | None) -> str | None:
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready data with every datetime (also in nested lists and dicts) in `iso_utc` form;
-    NaN and pandas' NaT become null."""
+    """JSON-ready data with every datetime (also in nested lists and dicts, and the mirror's
+    times stored as text) in `iso_utc` form; NaN and pandas' NaT become null."""
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(v) for v in value]
     if isinstance(value, datetime | date):
         return iso_utc(value) if value == value else None  # NaT != NaT
+    if isinstance(value, str) and _DATE_TIME.match(value):  # a stored time (UTC) as text
+        return iso_utc(value)
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
