@@ -226,7 +226,8 @@ def status(app: AppContext, shop: str | None, as_json: bool) -> int:
         for cursor in info["cursors"]:
             DATA.print(f"  cursor {cursor['entity']}: {cursor['summary']}", markup=False)
         if info["quarantine"]:
-            DATA.print(f"  quarantined records: {info['quarantine']}", markup=False)
+            held = ", ".join(f"{number(n)} {entity}" for entity, n in info["quarantine"].items())
+            DATA.print(f"  quarantined records: {held}", markup=False)
         if info["last_push"]:
             DATA.print(f"  last push: {info['last_push']}", markup=False)
     if data.get("next_jobs"):

@@ -210,7 +210,7 @@ def pull_shop(
         "[%s] %s done: %s",
         shop.name,
         kind,
-        ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in result.entities.items()),
+        ", ".join(f"{k} +{v.new:,} ~{v.updated:,}" for k, v in result.entities.items()),
     )
     return result
 

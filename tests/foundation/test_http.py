@@ -16,6 +16,7 @@ from loyalsync.connectors.http import (
     HttpClient,
     HttpPolicy,
     TokenBucket,
+    json_body,
     parse_retry_after,
     redact_url,
 )
@@ -286,6 +287,14 @@ def test_an_html_501_is_not_the_shop_api() -> None:
         def log_message(self, *args: object) -> None:
             pass
 
+        def do_GET(self) -> None:  # a storefront or a default page: 200, but HTML
+            body = b"<html><body>Welcome</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
@@ -293,6 +302,8 @@ def test_an_html_501_is_not_the_shop_api() -> None:
         sleeps: list[float] = []
         with pytest.raises(ConfigError) as info:
             client(url, sleeps).post("/api/oauth/token", json={})
+        with pytest.raises(ConfigError, match="an HTML page, not as the shop's API"):
+            json_body(client(url, sleeps).get("/api/_info/version"))
     finally:
         httpd.shutdown()
         httpd.server_close()
