@@ -152,17 +152,8 @@ def _op_line(op: Any, contacts: Contacts | None) -> str:
     return f"  {kind}{who} {details}".rstrip()
 
 
-def print_plan(
-    out: Console,
-    shop: str,
-    plan: Plan,
-    *,
-    verbose: bool = False,
-    contacts: Contacts | None = None,
-    forced: bool = False,
-) -> None:
+def _plan_rows(plan: Plan) -> list[tuple[str, str]]:
     counts = plan.counts
-    out.print(f"plan for {shop} (as of {plan.as_of:%Y-%m-%d}): {plan_summary(plan)}", markup=False)
     rows = [
         (label, number(counts.get(key, 0)))
         for label, key in (
@@ -174,11 +165,23 @@ def print_plan(
             ("discount codes issued", "codes"),
         )
     ]
-    rows += [
+    return rows + [
         (f"skipped: {reason}", number(n))
         for reason, n in sorted(Counter(s.reason for s in plan.skipped).items())
     ]
-    print_rows(out, ("change", "count"), rows, right=("count",))
+
+
+def print_plan(
+    out: Console,
+    shop: str,
+    plan: Plan,
+    *,
+    verbose: bool = False,
+    contacts: Contacts | None = None,
+    forced: bool = False,
+) -> None:
+    out.print(f"plan for {shop} (as of {plan.as_of:%Y-%m-%d}): {plan_summary(plan)}", markup=False)
+    print_rows(out, ("change", "count"), _plan_rows(plan), right=("count",))
     moves = Counter(f"{m.from_group or '?'} -> {m.group or 'default group'}" for m in plan.moves)
     for move, n in moves.most_common(8):
         out.print(f"  move {plural(n, 'customer')}: {move}", markup=False)
