@@ -23,7 +23,7 @@ from loyalsync.connectors.base import Connector, Page
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import Cursor, utcnow
-from loyalsync.sync.runs import recorded_run
+from loyalsync.sync.runs import RunRecord, recorded_run
 
 log = logging.getLogger("loyalsync.pull")
 
@@ -180,11 +180,13 @@ def pull_shop(
     """One pull of one shop: groups and tags, customers, orders, and (incremental pulls, when
     due or asked for) the deletion scan. Recorded in `_runs` with its counts and outcome."""
     kind = "backfill" if backfill else "pull"
-    if should_stop is not None:
-        on_page = _stopping(on_page, should_stop)
     with recorded_run(mirror, shop.name, kind) as run:
         result = PullResult(shop=shop.name, run_id=run.id)
-        run.counts = result.as_dict
+        saved: dict[str, int] = {}
+        run.counts = lambda: _counts_so_far(result, saved)
+        on_page = _beating(on_page, run, saved)
+        if should_stop is not None:
+            on_page = _stopping(on_page, should_stop)
         refresh_state(connector, mirror, shop.name)
         for entity in ENTITIES:
             result.entities[entity] = pull_entity(
@@ -213,6 +215,22 @@ def pull_shop(
         ", ".join(f"{k} +{v.new:,} ~{v.updated:,}" for k, v in result.entities.items()),
     )
     return result
+
+
+def _counts_so_far(result: PullResult, saved: dict[str, int]) -> dict[str, Any]:
+    """The run's counts; an entity still being pulled shows the records saved so far."""
+    pending = {e: n for e, n in saved.items() if e not in result.entities}
+    return result.as_dict() | ({"in_progress": pending} if pending else {})
+
+
+def _beating(on_page: PageCallback | None, run: RunRecord, saved: dict[str, int]) -> PageCallback:
+    def callback(entity: str, page: Page, counts: UpsertCounts) -> None:
+        saved[entity] = saved.get(entity, 0) + len(page.records)
+        if on_page:
+            on_page(entity, page, counts)
+        run.heartbeat()
+
+    return callback
 
 
 def _stopping(on_page: PageCallback | None, should_stop: Callable[[], bool]) -> PageCallback:

@@ -213,6 +213,7 @@ def push_shop(
             result.failures += [(r.op.key, r.error or "failed") for r in results if not r.ok]
             if on_batch:
                 on_batch(result.batches, results)
+            run.heartbeat()
         run.outcome = "partial" if result.failed else "ok"
     log.info("[%s] push done: %s", shop.name, result.summary())
     return result

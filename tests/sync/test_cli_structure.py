@@ -145,3 +145,23 @@ def test_shared_options_work_after_the_command(
 ) -> None:
     assert run(["check", "--config", str(shop.config), *after]) == 0
     assert (capsys.readouterr().out == "") is quiet
+
+
+def test_heartbeat_stores_the_counts_so_far_at_most_every_interval() -> None:
+    from loyalsync.core.mirror import Mirror
+    from loyalsync.sync.runs import recorded_run
+
+    mirror = Mirror.open(":memory:")
+    ticks = iter([0.0, 10.0, 31.0, 40.0])
+    progress = {"pages": 0}
+    wrote = []
+    with recorded_run(mirror, "s", "pull", clock=lambda: next(ticks)) as run:
+        run.counts = lambda: dict(progress)
+        for pages in range(1, 5):
+            progress["pages"] = pages
+            wrote.append(run.heartbeat())
+        running = mirror.runs("s")[0]
+        assert running["finished_at"] is None and running["counts"] == {"pages": 3}
+    assert wrote == [False, False, True, False]
+    assert mirror.runs("s")[0]["counts"] == {"pages": 4}
+    assert mirror.runs("s")[0]["outcome"] == "ok"
