@@ -67,7 +67,7 @@ def init(app: AppContext, path: str, platform: str, force: bool) -> int:
 def _check_one(app: AppContext, cfg: ShopConfig) -> dict[str, Any]:
     connector = app.connector(cfg)
     result = connector.check()
-    if cfg.protected_groups:
+    if cfg.protected_groups and connector.capabilities.groups:
         state = connector.current_state()
         groups = [(g.id, g.name) for g in state.groups]
         check_protected_groups(cfg.name, cfg.protected_groups, groups)
