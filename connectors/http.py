@@ -255,7 +255,7 @@ class HttpClient:
         self.session.headers.update(policy.headers)
         self.sleep = sleep
         self.now = now
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.bucket = TokenBucket(policy.requests_per_second, clock=clock, sleep=sleep)
         self.requests_sent = 0
         self.retries = 0

@@ -217,8 +217,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
@@ -278,7 +278,8 @@ def build_config(
             f"invalid configuration ({count} problem{'s' if count != 1 else ''}):\n{listing}",
             problems=problems,
         )
-    assert isinstance(config, Config)
+    if not isinstance(config, Config):  # _build reports every reason it returns None
+        raise ConfigError("invalid configuration")
     return config
 
 

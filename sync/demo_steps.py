@@ -51,7 +51,8 @@ class DemoRun:
     def _run(self, shop: object, moment: datetime) -> None:
         from loyalsync.core.config import ShopConfig
 
-        assert isinstance(shop, ShopConfig)
+        if not isinstance(shop, ShopConfig):
+            raise TypeError(f"demo step needs a ShopConfig, got {type(shop).__name__}")
         app, out = self.app, self.out
         connector = app.connector(shop)
         self.step(f"1. backfill: reading the shop's whole history into {app.config.database}")

@@ -104,7 +104,7 @@ class PushResult:
 
 def build_current(state: dict[str, list[tuple[Any, ...]]]) -> Current:
     """The planner's view of the shop from the mirror's plain rows (`load_push_state`)."""
-    tag_names = {tid: name for tid, name in state["tags"]}
+    tag_names = dict(state["tags"])
     customers = {}
     for cid, group_id, tags, born, is_guest, number, email in state["customers"]:
         names: frozenset[str] = frozenset()

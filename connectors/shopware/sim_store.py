@@ -105,35 +105,35 @@ class ShopStore:
         tables = self.tables
         for g in shop.groups:
             gross = g.id == DEFAULT_GROUP_ID  # B2B shows net prices
-            tables["customer_group"][g.id] = dict(
-                id=g.id,
-                name=g.name,
-                displayGross=gross,
-                registrationActive=False,
-                customFields=None,
-            )
+            tables["customer_group"][g.id] = {
+                "id": g.id,
+                "name": g.name,
+                "displayGross": gross,
+                "registrationActive": False,
+                "customFields": None,
+            }
         tables["tag"].update({t.id: {"id": t.id, "name": t.name} for t in shop.tags})
         channels = (
             (STOREFRONT_ID, "Storefront", STOREFRONT_TYPE_ID),
             (HEADLESS_ID, "Headless", HEADLESS_TYPE_ID),
         )
         for cid, name, kind in channels:
-            tables["sales_channel"][cid] = dict(
-                id=cid,
-                name=name,
-                typeId=kind,
-                customerGroupId=DEFAULT_GROUP_ID,
-                active=True,
-                currencyId=currency_id("EUR"),
-            )
+            tables["sales_channel"][cid] = {
+                "id": cid,
+                "name": name,
+                "typeId": kind,
+                "customerGroupId": DEFAULT_GROUP_ID,
+                "active": True,
+                "currencyId": currency_id("EUR"),
+            }
         for iso, factor in CURRENCIES.items():
-            tables["currency"][currency_id(iso)] = dict(
-                id=currency_id(iso),
-                isoCode=iso,
-                factor=factor,
-                isSystemDefault=factor == 1.0,
-                name=iso,
-            )
+            tables["currency"][currency_id(iso)] = {
+                "id": currency_id(iso),
+                "isoCode": iso,
+                "factor": factor,
+                "isSystemDefault": factor == 1.0,
+                "name": iso,
+            }
 
     def _order_row(self, ai: int, o: OrderRecord, created: datetime) -> OrderRow:
         factor = CURRENCIES.get(o.currency, 1.0)

@@ -44,7 +44,9 @@ OPERATIONS = (
 
 def stable_id(kind: str, *parts: str) -> str:
     """A deterministic Shopware id for something loyalsync creates."""
-    return hashlib.md5(":".join(("loyalsync", kind, *parts)).encode()).hexdigest()
+    return hashlib.md5(
+        ":".join(("loyalsync", kind, *parts)).encode(), usedforsecurity=False
+    ).hexdigest()
 
 
 def group_id(name: str) -> str:

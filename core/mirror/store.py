@@ -340,7 +340,7 @@ class Mirror:
     def quarantine_counts(self, shop: str | None = None) -> dict[str, int]:
         where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
         sql = f"SELECT shop || ':' || entity, COUNT(*) FROM _quarantine {where} GROUP BY 1"
-        return {k: v for k, v in self.conn.execute(sql, params)}
+        return dict(self.conn.execute(sql, params))
 
     def log_push(
         self,

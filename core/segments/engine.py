@@ -121,8 +121,10 @@ def rule_columns(
     ctx = RuleContext(summary, as_of, in_segment, bought_mask)
     out: list[Column] = []
     for rule in cfg.rules:
-        condition = parse_rule(rule, [])
-        assert condition is not None  # config_problems has checked every rule
+        problems: list[str] = []
+        condition = parse_rule(rule, problems)
+        if condition is None:  # config_problems has checked every rule; never guess
+            raise ConfigError(f"rule {rule.name!r}: " + "; ".join(problems or ["not parseable"]))
         mask = evaluate(condition, ctx)
         masks[f"rule:{rule.name}"] = mask
         named = np.full(n, None, dtype=object)
