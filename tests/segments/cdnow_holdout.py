@@ -26,6 +26,7 @@ class HoldoutResult:
     actual: np.ndarray
     predicted: np.ndarray
     baseline: np.ndarray
+    inputs: dict[str, np.ndarray]  # the calibration frequency, recency, T and monetary
 
     def errors(self, guess: np.ndarray) -> dict[str, float]:
         diff = guess - self.actual
@@ -48,9 +49,18 @@ class HoldoutResult:
 
 
 def daily_transactions() -> pd.DataFrame:
+    """One row per customer and day: the day's orders as one, with their summed value."""
     frame = pd.read_csv(CDNOW_FILE, sep=r"\s+", dtype={"customer_id": str, "date": str})
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
-    return frame.drop_duplicates(["customer_id", "date"])
+    return frame.groupby(["customer_id", "date"], as_index=False)["dollar_value"].sum()
+
+
+def repeat_spend(calibration: pd.DataFrame, customers: pd.Index) -> np.ndarray:
+    """Each customer's mean value of their repeat orders (days after the first); 0 without."""
+    ordered = calibration.sort_values(["customer_id", "date"])
+    repeat = ordered[ordered.groupby("customer_id").cumcount() > 0]
+    mean = repeat.groupby("customer_id")["dollar_value"].mean()
+    return mean.reindex(customers, fill_value=0.0).to_numpy(float)
 
 
 def holdout() -> HoldoutResult:
@@ -68,4 +78,6 @@ def holdout() -> HoldoutResult:
     model = fit_bgnbd(frequency, recency, age)
     predicted = model.expected_orders(HOLDOUT_WEEKS, frequency, recency, age)
     baseline = frequency / age * HOLDOUT_WEEKS
-    return HoldoutResult(model, actual.to_numpy(float), predicted, baseline)
+    inputs = {"frequency": frequency, "recency": recency, "T": age,
+              "monetary": repeat_spend(calibration, count.index)}  # fmt: skip
+    return HoldoutResult(model, actual.to_numpy(float), predicted, baseline, inputs)
