@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -45,15 +46,16 @@ class FitReport:
 
 
 def dedupe(*columns: Array) -> tuple[list[Array], Array, Array]:
-    """The distinct rows of the columns, their counts, and each input row's distinct row."""
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        uniques, local = np.unique(np.asarray(column, dtype=float), return_inverse=True)
-        codes = codes * len(uniques) + local
-    _, first, inverse, counts = np.unique(
-        codes, return_index=True, return_inverse=True, return_counts=True
-    )
-    return [np.asarray(c, dtype=float)[first] for c in columns], counts.astype(float), inverse
+    """The distinct rows of the columns, their counts, and each input row's distinct row
+    (hash-based, in first-seen order)."""
+    inverse = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:  # codes stay below rows x distinct values: no overflow
+        local, uniques = pd.factorize(np.asarray(column, dtype=float))
+        inverse = pd.factorize(inverse * (len(uniques) + 1) + local)[0]
+    seen = np.maximum.accumulate(inverse)  # codes are numbered in first-seen order
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]]) if len(seen) else seen
+    counts = np.bincount(inverse, minlength=len(first)).astype(float)
+    return [np.asarray(c, dtype=float)[first] for c in columns], counts, inverse
 
 
 def _optimise(
@@ -148,15 +150,26 @@ class BetaGeoModel:
         self, t: float | Array, frequency: Array, recency: Array, T: Array
     ) -> Array:
         """E[repeat orders in (T, T + t] | x, t_x, T] (equation 10 of the paper)."""
-        x = np.asarray(frequency, dtype=float)
-        T = np.asarray(T, dtype=float)
-        t = np.asarray(t, dtype=float)
+        t, x, tx, age = np.broadcast_arrays(
+            *(np.asarray(v, float) for v in (t, frequency, recency, T))
+        )
+        shape = x.shape
+        t, x, tx, age = (v.ravel() for v in (t, x, tx, age))
+        orders = self.orders_if_active(t, x, age) * self.probability_alive(x, tx, age)
+        return np.asarray(orders.reshape(shape), dtype=float)
+
+    def orders_if_active(self, t: Array, frequency: Array, T: Array) -> Array:
+        """E[repeat orders in (T, T + t]] of a customer still active after x repeat orders:
+        (a + b + x - 1) / (a - 1) [1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x,
+        b + x; a + b + x - 1; t / (alpha + T + t))]. It depends on (t, x, T) only, so the
+        hypergeometric function is evaluated once per distinct triple."""
+        (ut, ux, uage), _, inverse = dedupe(t, frequency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        power = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-        head = (a + b + x - 1) / (a - 1)
-        body = 1 - power * hyp2f1(r + x, b + x, a + b + x - 1, z)
-        return np.asarray(head * body * self.probability_alive(x, recency, T), dtype=float)
+        z = ut / (alpha + uage + ut)
+        power = np.exp((r + ux) * (np.log(alpha + uage) - np.log(alpha + uage + ut)))
+        head = (a + b + ux - 1) / (a - 1)
+        body = 1 - power * hyp2f1(r + ux, b + ux, a + b + ux - 1, z)
+        return np.asarray((head * body)[inverse], dtype=float)
 
     def alive_until(self, threshold: float, frequency: Array, recency: Array) -> Array:
         """The age T at which P(alive) reaches `threshold` without a new order (inf for x = 0,
@@ -188,6 +201,8 @@ def fit_bgnbd(
     given = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
     (ux, utx, uage), counts, inverse = dedupe(x, tx, age)
     w = np.bincount(inverse, weights=given, minlength=len(counts))
+    order = np.lexsort((uage, ux))  # sorted rows: the per-x gathers and sums run in order
+    ux, utx, uage, w = ux[order], utx[order], uage[order], w[order]
     xs, x_index = np.unique(ux, return_inverse=True)
     total = float(w.sum())
 
@@ -204,19 +219,44 @@ def fit_bgnbd(
 # Gamma-Gamma
 
 
-def _gamma_gamma_terms(theta: Array, x: Array, m: Array, weights: Array) -> tuple[float, Array]:
+@dataclass(frozen=True)
+class _SpendData:
+    """Gamma-Gamma inputs prepared once per fit: the distinct frequencies `xs`, each row's
+    position in them, and the per-row constants."""
+
+    xs: Array
+    x_index: Array
+    xm: Array  # x m: the total repeat spend
+    weights: Array
+    constant: Array  # weights x (ln m + ln x) per distinct x, for the gradient in p
+    log_m_sum: float  # sum of weights x ln m
+
+
+def _spend_data(x: Array, m: Array, weights: Array) -> _SpendData:
+    xs, x_index = np.unique(x, return_inverse=True)
+    per_row = weights * (np.log(m) + np.log(x))
+    constant = np.bincount(x_index, weights=per_row, minlength=len(xs))
+    return _SpendData(xs, x_index, x * m, weights, constant, float(weights @ np.log(m)))
+
+
+def _gamma_gamma_terms(theta: Array, d: _SpendData) -> tuple[float, Array]:
+    """Weighted log-likelihood and gradient in log space; the terms in p x alone are computed
+    once per distinct x, so each row costs one logarithm."""
     p, q, v = np.exp(theta)
-    px = p * x
-    log_total = np.log(x * m + v)
-    ll = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_total
-    )  # fmt: skip
-    psi = digamma(px + q)
-    d_p = weights @ (x * (psi - digamma(px) + np.log(m) + np.log(x) - log_total))
-    d_q = weights @ (psi - digamma(q) + np.log(v) - log_total)
-    d_v = weights @ (q / v - (px + q) / (x * m + v))
-    return float(weights @ ll), np.array([d_p * p, d_q * q, d_v * v])
+    pxs = p * d.xs
+    per_x = np.bincount(d.x_index, weights=d.weights, minlength=len(d.xs))
+    head = gammaln(pxs + q) - gammaln(pxs) - gammaln(q) + q * np.log(v)
+    log_total = np.log(d.xm + v)
+    px_row = pxs[d.x_index]
+    w_log_total = d.weights * log_total
+    sum_by_x = np.bincount(d.x_index, weights=w_log_total, minlength=len(d.xs))
+    # sum_i w_i [(p x_i - 1) ln m_i + p x_i ln x_i] = p * sum_x x (sum w (ln m + ln x)) - sum w ln m
+    ll = per_x @ head + p * (d.xs @ d.constant) - d.log_m_sum - (pxs + q) @ sum_by_x
+    psi = digamma(pxs + q)
+    d_p = d.xs @ (per_x * (psi - digamma(pxs)) + d.constant - sum_by_x)
+    d_q = per_x @ (psi - digamma(q) + np.log(v)) - sum_by_x.sum()
+    d_v = float(d.weights.sum()) * q / v - (d.weights * (px_row + q)) @ (1 / (d.xm + v))
+    return float(ll), np.array([d_p * p, d_q * q, d_v * v])
 
 
 def gamma_gamma_log_likelihood(
@@ -265,16 +305,15 @@ def fit_gamma_gamma(
         raise ValueError("frequency and monetary need the same, non-zero length")
     if np.any(x <= 0) or np.any(~(m > 0)):
         raise ValueError("Gamma-Gamma needs repeat buyers: frequency > 0 and monetary > 0")
-    given = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-    (ux, um), _, inverse = dedupe(x, m)
-    w = np.bincount(inverse, weights=given, minlength=len(ux))
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+    data = _spend_data(x, m, w)
     total = float(w.sum())
 
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, gradient = _gamma_gamma_terms(theta, ux, um, w)
+        ll, gradient = _gamma_gamma_terms(theta, data)
         return -ll / total, -gradient / total
 
-    mean = float(w @ um) / total
+    mean = float(w @ m) / total
     start = np.log(np.array([1.0, 2.0, mean]))  # E[spend] = p v / (q - 1) = the mean
     theta, mean_ll, report = _optimise(objective, start)
     p, q, v = (float(value) for value in np.exp(theta))
@@ -295,10 +334,13 @@ def customer_lifetime_value(
     """Discounted expected revenue over the next `months` months: the expected orders of each
     month times the expected spend, discounted by (1 + monthly_discount) per month.
     `month_length` is a month in the time unit of the model."""
-    value = np.zeros(len(np.asarray(frequency)), dtype=float)
-    before = np.zeros_like(value)
+    x, tx, age = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    (ux, uage), _, inverse = dedupe(x, age)  # the month sums depend on (x, T) only
+    per_pair = np.zeros(len(ux), dtype=float)
+    before = np.zeros_like(per_pair)
     for month in range(1, months + 1):
-        upto = model.expected_orders(month * month_length, frequency, recency, T)
-        value += (upto - before) / (1 + monthly_discount) ** month
+        upto = model.orders_if_active(np.full(len(ux), month * month_length), ux, uage)
+        per_pair += (upto - before) / (1 + monthly_discount) ** month
         before = upto
+    value = per_pair[inverse] * model.probability_alive(x, tx, age)
     return np.asarray(value * np.asarray(spend, dtype=float), dtype=float)

@@ -102,7 +102,10 @@ class _History:
 
 def _history(summary: pd.DataFrame) -> _History:
     orders = summary["orders"].to_numpy()
-    rows = np.flatnonzero(orders > 0)
+    known = np.isfinite(summary["tenure_days"].to_numpy(dtype=float)) & np.isfinite(
+        summary["recency_days"].to_numpy(dtype=float)
+    )
+    rows = np.flatnonzero((orders > 0) & known)  # a buyer without order dates: no prediction
     age = np.round(summary["tenure_days"].to_numpy(dtype=float)[rows])
     silent = np.round(summary["recency_days"].to_numpy(dtype=float)[rows])
     recency = np.clip(age - silent, 0.0, age)

@@ -196,3 +196,15 @@ def test_predict_config_is_loaded_and_validated() -> None:
     data["push"] = {"tags": [{"segment": "predict:clv_top10", "tag": "top"}]}
     with pytest.raises(ConfigError, match="predictions are off"):
         build_config(data, env={})
+
+
+def test_a_buyer_without_order_dates_gets_no_prediction_and_breaks_nothing(
+    summary: pd.DataFrame,
+) -> None:
+    broken = summary.copy()
+    broken.loc[broken.index[:2], ["tenure_days", "recency_days"]] = np.nan
+    got = customer_predictions(broken, CFG, AS_OF)
+    assert got.frame is not None and not got.warnings
+    alive = got.frame["p_alive"]
+    assert alive.iloc[:2].isna().all() and alive.iloc[2:].notna().all()
+    assert got.frame["contact_due_at"].iloc[:2].isna().all()
