@@ -228,6 +228,7 @@ class _SpendData:
     x_index: Array
     xm: Array  # x m: the total repeat spend
     weights: Array
+    wx: Array  # weights x
     constant: Array  # weights x (ln m + ln x) per distinct x, for the gradient in p
     log_m_sum: float  # sum of weights x ln m
 
@@ -236,7 +237,9 @@ def _spend_data(x: Array, m: Array, weights: Array) -> _SpendData:
     xs, x_index = np.unique(x, return_inverse=True)
     per_row = weights * (np.log(m) + np.log(x))
     constant = np.bincount(x_index, weights=per_row, minlength=len(xs))
-    return _SpendData(xs, x_index, x * m, weights, constant, float(weights @ np.log(m)))
+    return _SpendData(
+        xs, x_index, x * m, weights, weights * x, constant, float(weights @ np.log(m))
+    )
 
 
 def _gamma_gamma_terms(theta: Array, d: _SpendData) -> tuple[float, Array]:
@@ -247,7 +250,6 @@ def _gamma_gamma_terms(theta: Array, d: _SpendData) -> tuple[float, Array]:
     per_x = np.bincount(d.x_index, weights=d.weights, minlength=len(d.xs))
     head = gammaln(pxs + q) - gammaln(pxs) - gammaln(q) + q * np.log(v)
     log_total = np.log(d.xm + v)
-    px_row = pxs[d.x_index]
     w_log_total = d.weights * log_total
     sum_by_x = np.bincount(d.x_index, weights=w_log_total, minlength=len(d.xs))
     # sum_i w_i [(p x_i - 1) ln m_i + p x_i ln x_i] = p * sum_x x (sum w (ln m + ln x)) - sum w ln m
@@ -255,7 +257,8 @@ def _gamma_gamma_terms(theta: Array, d: _SpendData) -> tuple[float, Array]:
     psi = digamma(pxs + q)
     d_p = d.xs @ (per_x * (psi - digamma(pxs)) + d.constant - sum_by_x)
     d_q = per_x @ (psi - digamma(q) + np.log(v)) - sum_by_x.sum()
-    d_v = float(d.weights.sum()) * q / v - (d.weights * (px_row + q)) @ (1 / (d.xm + v))
+    inverse = 1 / (d.xm + v)
+    d_v = float(d.weights.sum()) * q / v - p * (d.wx @ inverse) - q * (d.weights @ inverse)
     return float(ll), np.array([d_p * p, d_q * q, d_v * v])
 
 

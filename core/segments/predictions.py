@@ -212,11 +212,18 @@ def _due_days(
 
 
 def _due_times(summary: pd.DataFrame, h: _History, due_days: np.ndarray) -> pd.Series:
-    first = summary["first_order_at"].iloc[h.rows].reset_index(drop=True)
-    due = first.dt.floor("D") + pd.to_timedelta(np.ceil(due_days), unit="D")
-    out = pd.Series(pd.NaT, index=summary.index, dtype=first.dtype)
-    out.iloc[h.rows] = due.to_numpy()
-    return out
+    """First order's day + the due days (rounded up), UTC; NaT for non-buyers (in numpy: a
+    column of a million tz-aware Timestamps would cost seconds)."""
+    first = summary["first_order_at"].iloc[h.rows]
+    days = first.dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D").to_numpy()
+    known = np.isfinite(due_days)
+    offset = np.where(known, np.ceil(np.where(known, due_days, 0.0)), 0).astype(np.int64)
+    due = days + offset * np.timedelta64(1, "D")
+    due[~known] = np.datetime64("NaT")
+    out = np.full(len(summary), np.datetime64("NaT"), dtype=days.dtype)
+    out[h.rows] = due
+    utc = pd.DatetimeIndex(out).tz_localize("UTC")
+    return pd.Series(utc, index=summary.index).astype(first.dtype)
 
 
 def _churn_risk(
