@@ -102,6 +102,23 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class PredictConfig:
+    """Buy-till-you-die predictions (core/segments/predictions.py)."""
+
+    enabled: bool = True
+    contact_due: Literal["p_alive", "interval"] = "p_alive"  # which rule sets the contact date
+    alive_threshold: float = 0.5  # p_alive: contact when P(active) falls below this
+    interval_factor: float = 1.5  # interval: contact when the gap exceeds this many intervals
+    high_risk_below: float = 0.3  # churn_risk_high: P(active) below this
+    medium_risk_below: float = 0.7  # churn_risk_medium: below this (else low)
+    clv_months: int = 12  # CLV horizon
+    monthly_discount: float = 0.01  # CLV discount rate per month
+    min_repeat_buyers: int = 50  # fewer repeat buyers: predictions are skipped
+    min_history_days: int = 90  # oldest first order younger than this: skipped
+    use_in_lifecycle: bool = True  # lifecycle:slipping from the contact-due date
+
+
+@dataclass(frozen=True)
 class GeographyConfig:
     postcode_prefix_lengths: tuple[int, ...] = (1, 2)
     cities: bool = True
@@ -125,6 +142,7 @@ class SegmentationConfig:
     inactivity: dict[str, int] = field(default_factory=lambda: {"4w": 28, "3m": 91, "6m": 182})
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     geography: GeographyConfig = field(default_factory=GeographyConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     rules: tuple[RuleConfig, ...] = ()
 
 

@@ -170,7 +170,8 @@ push:
     )
     assert problems == [
         "push.groups[0].segment: unknown family 'loyality' (did you mean 'loyalty'?); known: "
-        "abc, rfm, rfm_segment, loyalty, lifecycle, inactive, country, city, postcode, rule",
+        "abc, rfm, rfm_segment, loyalty, lifecycle, inactive, country, city, postcode, predict, "
+        "rule",
         "push.groups[1].segment: unknown loyalty tier 'VIP' (did you mean 'vip'?); known: "
         "one_time, loyal, frequent, vip",
         "push.tags[0].segment: no rule named 'big_spender' in segmentation.rules "
