@@ -101,7 +101,9 @@ def theirs(python: str, data: dict[str, np.ndarray], name: str) -> dict[str, obj
     path = OUT / f"predict_{name}.npz"
     np.savez(path, **data)
     side = ROOT / "bench" / "lifetimes_side.py"
-    done = subprocess.run([python, str(side), str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [python, str(side), str(path)], check=False, capture_output=True, text=True
+    )
     if done.returncode != 0:
         print(f"  lifetimes failed: {done.stderr.strip().splitlines()[-1:]}")
         return None
