@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from loyalsync.connectors import platform_names
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.plan.protect import check_protected_groups
 from loyalsync.core.records import utcnow
@@ -46,8 +47,8 @@ def check_stored_as_of(app: AppContext, shops: tuple[ShopConfig, ...], as_of: da
 )
 @click.option(
     "--platform",
-    type=click.Choice(["shopware", "prestashop", "jtl"]),
-    default="shopware",
+    type=click.Choice(platform_names()),
+    default=platform_names()[0],
     show_default=True,
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

@@ -19,9 +19,10 @@ import requests
 from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
 from loyalsync.connectors.http import HttpClient, json_body
 from loyalsync.connectors.shopware import criteria, mapping
+from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.auth import TokenAuth
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
-from loyalsync.core.config import ShopConfig
+from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
 from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, WriteOp
 
@@ -39,6 +40,10 @@ class ShopwareConnector:
     """Pulls customers and orders from, and pushes groups, tags and codes to, one shop."""
 
     platform: ClassVar[str] = "shopware"
+    options: ClassVar[tuple[OptionSpec, ...]] = declared.OPTIONS
+    credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
+    starter_config: ClassVar[str] = declared.STARTER_CONFIG
+    parse_error = staticmethod(declared.parse_error)
     simulator: ClassVar[str] = "loyalsync.connectors.shopware.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
@@ -188,7 +193,7 @@ class ShopwareConnector:
         since = self._window_start(cursor)
         placed = None
         if since is not None:
-            placed = self.now() - timedelta(days=self.shop.recent_orders_days)
+            placed = self.now() - timedelta(days=declared.option(self.shop, "recent_orders_days"))
         return self._iter_pass(
             "order",
             "orders",

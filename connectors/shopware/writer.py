@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loyalsync.connectors.shopware import criteria
+from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.sync_plan import (
     OPERATIONS,
     CustomerState,
@@ -116,7 +117,7 @@ def _channels(connector: ShopwareConnector, extra: dict[str, Any]) -> tuple[str,
     """The promotion's sales channels: the configured ones (ids or names), else every
     storefront: a promotion outside the buyer's channel is never found at checkout (§3.5)."""
     storefronts = tuple(extra.get("sales_channels") or ())
-    wanted = connector.shop.sales_channels
+    wanted = tuple(declared.option(connector.shop, "sales_channels"))
     if not wanted:
         return storefronts
     names = extra.get("sales_channel_names") or {}

@@ -11,6 +11,7 @@ from typing import Any
 
 from loyalsync.connectors import build_connector
 from loyalsync.connectors.base import Connector
+from loyalsync.connectors.shopware.platform import option
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.records import (
@@ -85,7 +86,7 @@ class ShopwareHarness:
         assert cursor.since is not None
         start = cursor.since - timedelta(minutes=self.shop.lag_minutes)
         rows = self.sim.customers if entity == "customers" else self.sim.orders
-        recent = self.clock() - timedelta(days=self.shop.recent_orders_days)
+        recent = self.clock() - timedelta(days=option(self.shop, "recent_orders_days"))
         expected = set(changed)
         for row in rows.values():
             stamps = [row.created_at, row.updated_at]

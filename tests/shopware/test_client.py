@@ -157,7 +157,7 @@ def test_refused_keyset_falls_back_to_page_paging_and_resumes(
 def test_recent_orders_are_reread_for_payment_changes(
     sim: ShopwareSimulator, connect: Connect, clock: FakeClock, tmp_path: Path
 ) -> None:
-    connector = connect(sim, recent_orders_days=14)
+    connector = connect(sim, options={"recent_orders_days": 14})
     recent = max(sim.orders.values(), key=lambda o: o.rec.placed_at)
     old = min(sim.orders.values(), key=lambda o: o.rec.placed_at)
     with Mirror.open(tmp_path / "m.db") as mirror:

@@ -219,7 +219,7 @@ def test_campaign_lands_in_the_storefront_channel_and_updates_in_place(
 
 
 def test_configured_sales_channels_by_name(sim: ShopwareSimulator, connect: Connect) -> None:
-    connector = connect(sim, sales_channels=("Headless",))
+    connector = connect(sim, options={"sales_channels": ("Headless",)})
     assert connector.apply([EnsureCampaign("app", 5.0, None, START, START, "APP")])[0].ok
     headless = next(c["id"] for c in sim.table("sales_channel").values() if c["name"] == "Headless")
     assert [c["salesChannelId"] for c in sim.table("promotion_sales_channel").values()] == [
