@@ -49,6 +49,11 @@ def platform_names() -> list[str]:
     return list(BUILTINS) + sorted(n for n in _plugins() if n not in BUILTINS)
 
 
+def simulator_names() -> list[str]:
+    """The built-in platforms that ship a simulator (for `demo` and `simulate`)."""
+    return list(SIMULATORS)
+
+
 def connector_class(platform: str) -> Any:
     """The connector class for a platform name, or ConfigError naming the known ones."""
     if platform in BUILTINS:

@@ -131,6 +131,7 @@ class Connector(Protocol):
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    slots: ClassVar[tuple[Slot, ...]]
 
     def check(self) -> CheckResult: ...
 
@@ -160,5 +161,6 @@ class ConnectorFactory(Protocol):
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    slots: ClassVar[tuple[Slot, ...]]
 
     def __call__(self, shop: ShopConfig, http: HttpClient) -> Connector: ...

@@ -24,7 +24,7 @@ from loyalsync.connectors.shopware.auth import TokenAuth
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, WriteOp
+from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -40,6 +40,7 @@ class ShopwareConnector:
     """Pulls customers and orders from, and pushes groups, tags and codes to, one shop."""
 
     platform: ClassVar[str] = "shopware"
+    slots: ClassVar[tuple[Slot, ...]] = declared.SLOTS
     options: ClassVar[tuple[OptionSpec, ...]] = declared.OPTIONS
     credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
     starter_config: ClassVar[str] = declared.STARTER_CONFIG

@@ -1,7 +1,7 @@
-"""What the Shopware connector declares to the registry: its options, credentials, starter
-config section and error-body parser. Read by `ShopwareConnector` (class attributes) so that
-core/ and sync/ never name Shopware. Research: ../shared/research/shopware.md §1 (auth), §8
-(error bodies).
+"""What the Shopware connector declares to the registry: its membership slots, options,
+credentials, starter config section and error-body parser. Read by `ShopwareConnector` (class
+attributes) so that core/ and sync/ never name Shopware. Research: ../shared/research/
+shopware.md §1 (auth), §3.1-3.2 (groups, tags), §4 (error bodies).
 """
 
 from __future__ import annotations
@@ -11,6 +11,14 @@ from typing import Any
 import requests
 
 from loyalsync.core.config import OptionSpec, ShopConfig
+from loyalsync.core.records import Slot
+
+# research §3.1/§3.2: a customer has exactly one group (`groupId`, it drives prices: displayGross,
+# advanced prices) and any number of tags (`tagIds`); both can be created through the API
+SLOTS: tuple[Slot, ...] = (
+    Slot("groups", "customer group", "one", prices=True),
+    Slot("tags", "tag", "many"),
+)
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(

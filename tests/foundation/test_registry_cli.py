@@ -157,3 +157,19 @@ def test_init_writes_a_config_that_loads(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "x.yaml").exists()
     last = tmp_path / f"{platform_names()[-1]}.yaml"
     assert run(["init", "--path", str(last)]) == 2  # refuses to overwrite
+
+
+def test_every_builtin_connector_declares_its_platform_knowledge() -> None:
+    """Slots, options, credentials, starter section and error parser live on the connector
+    class (core/ and sync/ name no platform): each built-in declares all of them."""
+    from loyalsync.core.config import OptionSpec
+    from loyalsync.core.records import Slot
+
+    for platform in platform_names():
+        cls = connector_class(platform)
+        assert cls.platform == platform
+        assert cls.slots and all(isinstance(s, Slot) for s in cls.slots)
+        assert len({s.name for s in cls.slots}) == len(cls.slots)
+        assert all(isinstance(o, OptionSpec) for o in cls.options)
+        assert cls.credential_keys and cls.starter_config.strip()
+        assert callable(cls.parse_error)
