@@ -11,7 +11,7 @@ import click
 
 from loyalsync.connectors import platform_names
 from loyalsync.core.config import ShopConfig
-from loyalsync.core.plan.protect import check_protected_groups
+from loyalsync.core.plan.protect import check_protected_groups, protection_slots
 from loyalsync.core.records import utcnow
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import as_of_problem, newest_segment_as_of, run_cycle
@@ -68,10 +68,11 @@ def init(app: AppContext, path: str, platform: str, force: bool) -> int:
 def _check_one(app: AppContext, cfg: ShopConfig) -> dict[str, Any]:
     connector = app.connector(cfg)
     result = connector.check()
-    if cfg.protected_groups and connector.capabilities.groups:
+    if cfg.protected_groups and connector.slots:
         state = connector.current_state()
-        groups = [(g.id, g.name) for g in state.groups]
-        check_protected_groups(cfg.name, cfg.protected_groups, groups)
+        chosen = {s.name for s in protection_slots(connector.slots)}
+        values = [(v.id, v.name) for v in state.values if v.slot in chosen]
+        check_protected_groups(cfg.name, cfg.protected_groups, values)
     caps = connector.capabilities
     return {
         "ok": result.ok,

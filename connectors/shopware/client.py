@@ -21,6 +21,7 @@ from loyalsync.connectors.http import HttpClient, json_body
 from loyalsync.connectors.shopware import criteria, mapping
 from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.auth import TokenAuth
+from loyalsync.connectors.shopware.state import ShopwareState
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
@@ -157,7 +158,8 @@ class ShopwareConnector:
                 return
             page += 1
 
-    def current_state(self) -> CurrentState:
+    def shop_state(self) -> ShopwareState:
+        """Groups, tags, the default group and the storefronts, typed (the writer's view)."""
         groups = [
             mapping.map_group(g)
             for g in self.iter_all("customer_group", ["id", "name", "displayGross"])
@@ -167,17 +169,17 @@ class ShopwareConnector:
             self.iter_all("sales_channel", ["id", "name", "typeId", "customerGroupId", "active"])
         )
         storefronts = [c for c in channels if c.get("typeId") == STOREFRONT_TYPE_ID] or channels
-        default = storefronts[0].get("customerGroupId") if storefronts else None
-        return CurrentState(
+        return ShopwareState(
             groups=tuple(sorted(groups, key=lambda g: g.id)),
             tags=tuple(sorted(tags, key=lambda t: t.id)),
-            default_group_id=default,
-            extra={
-                "sales_channels": tuple(c["id"] for c in storefronts),
-                "sales_channel_names": {c["id"]: c.get("name") for c in channels},
-                "display_gross": {g.id: bool(g.raw.get("displayGross", True)) for g in groups},
-            },
+            default_group_id=storefronts[0].get("customerGroupId") if storefronts else None,
+            storefronts=tuple(c["id"] for c in storefronts),
+            channel_names={c["id"]: c.get("name") for c in channels},
+            display_gross={g.id: bool(g.raw.get("displayGross", True)) for g in groups},
         )
+
+    def current_state(self) -> CurrentState:
+        return self.shop_state().current()
 
     # -- pulls ----------------------------------------------------------------------------
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:

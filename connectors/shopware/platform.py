@@ -11,13 +11,13 @@ from typing import Any
 import requests
 
 from loyalsync.core.config import OptionSpec, ShopConfig
-from loyalsync.core.records import Slot
+from loyalsync.core.records import GROUPS, TAGS, Slot
 
 # research §3.1/§3.2: a customer has exactly one group (`groupId`, it drives prices: displayGross,
 # advanced prices) and any number of tags (`tagIds`); both can be created through the API
 SLOTS: tuple[Slot, ...] = (
-    Slot("groups", "customer group", "one", prices=True),
-    Slot("tags", "tag", "many"),
+    Slot(GROUPS, "customer group", "one", prices=True),
+    Slot(TAGS, "tag", "many"),
 )
 
 OPTIONS: tuple[OptionSpec, ...] = (
