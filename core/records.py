@@ -17,6 +17,10 @@ from typing import Any, Literal
 # Membership slots: where a customer carries values we may manage (platform-neutral)
 
 Cardinality = Literal["one", "many"]
+# The slots the config speaks of: `push.groups`, `protected_groups` and the rule fields
+# `group_id`/`group_name` address the slot named GROUPS, `push.tags` the slot named TAGS. A
+# connector gives its slots these names when they play these parts (any cardinality).
+GROUPS, TAGS = "groups", "tags"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +80,6 @@ class CustomerRecord:
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
-    group_id: str | None = None
-    tags: tuple[str, ...] = ()  # tag ids as the shop has them
     is_guest: bool = False
     country: str | None = None  # ISO 3166-1 alpha-2
     city: str | None = None
@@ -134,19 +136,6 @@ class OrderRecord:
     items: tuple[OrderItemRecord, ...] = ()
     codes: tuple[str, ...] = ()  # discount codes redeemed with this order
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class GroupRecord:
-    id: str
-    name: str
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TagRecord:
-    id: str
-    name: str
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,60 +220,6 @@ class Page:
 
 # ---------------------------------------------------------------------------------------------
 # Write operations (produced by core/plan/, applied by connectors)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EnsureGroup:
-    """Create the customer group `name` if the shop does not have it."""
-
-    name: str
-
-    @property
-    def key(self) -> str:
-        return f"group:{self.name}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class SetCustomerGroup:
-    """Move a customer from `from_group` (as mirrored) to the group named `group`, or to the
-    shop's default group when `group` is None."""
-
-    customer_id: str
-    group: str | None
-    from_group: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:group"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EnsureTag:
-    name: str
-
-    @property
-    def key(self) -> str:
-        return f"tag:{self.name}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class AddTag:
-    customer_id: str
-    tag: str  # tag name
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:tag+:{self.tag}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class RemoveTag:
-    customer_id: str
-    tag: str  # tag name
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:tag-:{self.tag}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -388,20 +323,7 @@ class SetDefault:
 
 SlotOp = EnsureValue | SetValue | AddValue | RemoveValue | SetDefault
 
-WriteOp = (
-    EnsureGroup
-    | SetCustomerGroup
-    | EnsureTag
-    | AddTag
-    | RemoveTag
-    | EnsureCampaign
-    | IssueCode
-    | EnsureValue
-    | SetValue
-    | AddValue
-    | RemoveValue
-    | SetDefault
-)
+WriteOp = EnsureValue | SetValue | AddValue | RemoveValue | SetDefault | EnsureCampaign | IssueCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,10 +159,9 @@ def scan_deletions(connector: Connector, mirror: Mirror, shop: str, now: datetim
 
 
 def refresh_state(connector: Connector, mirror: Mirror, shop: str) -> None:
-    """Mirror the shop's customer groups and tags as it has them now."""
+    """Mirror the values of every membership slot (groups, tags, ...) as the shop has them."""
     state = connector.current_state()
-    mirror.replace_groups(shop, state.groups, state.default_group_id)
-    mirror.replace_tags(shop, state.tags)
+    mirror.replace_values(shop, state.values, state.defaults)
 
 
 def pull_shop(

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from loyalsync.connectors.http import HttpClient, error_code, json_body
+from loyalsync.connectors.http import HttpClient, json_body
+from loyalsync.connectors.shopware.platform import error_code
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.errors import ApiError, AuthError, ConfigError
 

@@ -19,11 +19,13 @@ import requests
 from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
 from loyalsync.connectors.http import HttpClient, json_body
 from loyalsync.connectors.shopware import criteria, mapping
+from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.auth import TokenAuth
+from loyalsync.connectors.shopware.state import ShopwareState
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
-from loyalsync.core.config import ShopConfig
+from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, WriteOp
+from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -39,6 +41,11 @@ class ShopwareConnector:
     """Pulls customers and orders from, and pushes groups, tags and codes to, one shop."""
 
     platform: ClassVar[str] = "shopware"
+    slots: ClassVar[tuple[Slot, ...]] = declared.SLOTS
+    options: ClassVar[tuple[OptionSpec, ...]] = declared.OPTIONS
+    credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
+    starter_config: ClassVar[str] = declared.STARTER_CONFIG
+    parse_error = staticmethod(declared.parse_error)
     simulator: ClassVar[str] = "loyalsync.connectors.shopware.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
@@ -151,7 +158,8 @@ class ShopwareConnector:
                 return
             page += 1
 
-    def current_state(self) -> CurrentState:
+    def shop_state(self) -> ShopwareState:
+        """Groups, tags, the default group and the storefronts, typed (the writer's view)."""
         groups = [
             mapping.map_group(g)
             for g in self.iter_all("customer_group", ["id", "name", "displayGross"])
@@ -161,17 +169,17 @@ class ShopwareConnector:
             self.iter_all("sales_channel", ["id", "name", "typeId", "customerGroupId", "active"])
         )
         storefronts = [c for c in channels if c.get("typeId") == STOREFRONT_TYPE_ID] or channels
-        default = storefronts[0].get("customerGroupId") if storefronts else None
-        return CurrentState(
+        return ShopwareState(
             groups=tuple(sorted(groups, key=lambda g: g.id)),
             tags=tuple(sorted(tags, key=lambda t: t.id)),
-            default_group_id=default,
-            extra={
-                "sales_channels": tuple(c["id"] for c in storefronts),
-                "sales_channel_names": {c["id"]: c.get("name") for c in channels},
-                "display_gross": {g.id: bool(g.raw.get("displayGross", True)) for g in groups},
-            },
+            default_group_id=storefronts[0].get("customerGroupId") if storefronts else None,
+            storefronts=tuple(c["id"] for c in storefronts),
+            channel_names={c["id"]: c.get("name") for c in channels},
+            display_gross={g.id: bool(g.raw.get("displayGross", True)) for g in groups},
         )
+
+    def current_state(self) -> CurrentState:
+        return self.shop_state().current()
 
     # -- pulls ----------------------------------------------------------------------------
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:
@@ -188,7 +196,7 @@ class ShopwareConnector:
         since = self._window_start(cursor)
         placed = None
         if since is not None:
-            placed = self.now() - timedelta(days=self.shop.recent_orders_days)
+            placed = self.now() - timedelta(days=declared.option(self.shop, "recent_orders_days"))
         return self._iter_pass(
             "order",
             "orders",

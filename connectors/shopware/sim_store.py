@@ -33,7 +33,7 @@ from loyalsync.connectors.shopware.sim_render import (
     millis,
     order_json,
 )
-from loyalsync.core.records import OrderItemRecord, OrderRecord
+from loyalsync.core.records import GROUPS, TAGS, OrderItemRecord, OrderRecord
 from loyalsync.core.synth import CURRENCIES, DEFAULT_GROUP_ID, PRODUCTS, SynthShop, synth_id
 
 SMALL_FIELDS: dict[str, set[str]] = {
@@ -96,9 +96,10 @@ class ShopStore:
             ai += 1 + (int(c.id[:4], 16) % 50 == 0)  # burnt auto-increment values: gaps
             created = _ms(c.created_at) + millis(c.id) if c.created_at else self.clock()
             updated = _ms(c.updated_at) + millis(c.id[3:]) if c.updated_at else None
+            group = next(iter(c.values(GROUPS)), DEFAULT_GROUP_ID)
             self._add(
                 "customer",
-                CustomerRow(ai, c, c.group_id or DEFAULT_GROUP_ID, list(c.tags), created, updated),
+                CustomerRow(ai, c, group, list(c.values(TAGS)), created, updated),
             )
         for ai, o in enumerate(sorted(shop.orders, key=lambda o: (o.placed_at, o.id)), start=1):
             self._add("order", self._order_row(ai, o, _ms(o.placed_at) + millis(o.id)))

@@ -11,17 +11,17 @@ from typing import Any
 
 from loyalsync.connectors import build_connector
 from loyalsync.connectors.base import Connector
+from loyalsync.connectors.shopware.platform import option
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     Cursor,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
     WriteOp,
 )
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID, HAND_TAGS, SynthSpec
@@ -85,7 +85,7 @@ class ShopwareHarness:
         assert cursor.since is not None
         start = cursor.since - timedelta(minutes=self.shop.lag_minutes)
         rows = self.sim.customers if entity == "customers" else self.sim.orders
-        recent = self.clock() - timedelta(days=self.shop.recent_orders_days)
+        recent = self.clock() - timedelta(days=option(self.shop, "recent_orders_days"))
         expected = set(changed)
         for row in rows.values():
             stamps = [row.created_at, row.updated_at]
@@ -131,13 +131,13 @@ class ShopwareHarness:
         c = self._customers()
         start = AS_OF + timedelta(days=1)
         return [
-            EnsureGroup("VIP (auto)"),
-            SetCustomerGroup(c["a"], "VIP (auto)"),
-            SetCustomerGroup(c["b2b"], None, from_group=B2B_GROUP_ID),
-            EnsureTag("ls:champions"),
-            AddTag(c["a"], "ls:champions"),
-            AddTag(c["b"], "ls:champions"),
-            RemoveTag(c["tagged"], HAND_TAGS[0].name),
+            EnsureValue("groups", "VIP (auto)"),
+            SetValue(c["a"], "groups", "VIP (auto)"),
+            SetValue(c["b2b"], "groups", None, from_value=B2B_GROUP_ID),
+            EnsureValue("tags", "ls:champions"),
+            AddValue(c["a"], "tags", "ls:champions"),
+            AddValue(c["b"], "tags", "ls:champions"),
+            RemoveValue(c["tagged"], "tags", HAND_TAGS[0].name),
             EnsureCampaign("winback", 10.0, None, start, start + timedelta(days=30), "WB"),
             IssueCode("winback", c["a"], "WB-AAAA1111"),
             IssueCode("winback", c["b"], "WB-BBBB2222"),

@@ -21,7 +21,14 @@ from loyalsync.core.mirror import (
     load_summary,
     save_segments,
 )
-from loyalsync.core.records import Cursor, CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord
+from loyalsync.core.records import (
+    Cursor,
+    CustomerRecord,
+    OrderItemRecord,
+    OrderRecord,
+    SlotValue,
+    memberships,
+)
 from loyalsync.core.segments.identity import bought_frame
 from loyalsync.core.segments.run import customer_table, segment_shop
 
@@ -44,6 +51,8 @@ def cust(
         "city": "Berlin",
         "postcode": "10115",
     }
+    if "group_id" in kw:
+        kw["memberships"] = memberships(groups=str(kw.pop("group_id")))
     base.update(kw)
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
@@ -73,7 +82,9 @@ def order(oid: str, cid: str | None, day: int, gross: float, **kw: object) -> Or
 @pytest.fixture
 def mirror(tmp_path: Path) -> Iterator[Mirror]:
     with Mirror.open(tmp_path / "m.db") as m:
-        m.replace_groups(SHOP, [GroupRecord("g1", "Standard"), GroupRecord("g2", "B2B")])
+        m.replace_values(
+            SHOP, [SlotValue("groups", "g1", "Standard"), SlotValue("groups", "g2", "B2B")]
+        )
         customers = [
             cust("reg", "Anna@Example.com", days=10, group_id="g1"),
             cust("g-old", " anna@example.com", guest=True, days=1),

@@ -182,20 +182,20 @@ def test_predict_config_is_loaded_and_validated() -> None:
     shop = {"name": "a", "platform": "shopware", "url": "https://a.example"}
     data = {"shops": [shop], "segmentation": {"predict": {"alive_threshold": 0.4,
                                                          "contact_due": "interval"}}}  # fmt: skip
-    config = build_config(data, env={})
+    config = build_config(data, env={}, platforms=("shopware",))
     assert config.segmentation.predict.alive_threshold == 0.4
     assert config.segmentation.predict.contact_due == "interval"
     data["segmentation"] = {"predict": {"alive_threshold": 1.5, "contact_due": "pallive"}}
     with pytest.raises(ConfigError) as caught:
-        build_config(data, env={})
+        build_config(data, env={}, platforms=("shopware",))
     assert "segmentation.predict.contact_due" in str(caught.value)
     data["segmentation"] = {"predict": {"alive_threshold": 1.5}}
     with pytest.raises(ConfigError, match="alive_threshold"):
-        build_config(data, env={})
+        build_config(data, env={}, platforms=("shopware",))
     data["segmentation"] = {"predict": {"enabled": False}}
     data["push"] = {"tags": [{"segment": "predict:clv_top10", "tag": "top"}]}
     with pytest.raises(ConfigError, match="predictions are off"):
-        build_config(data, env={})
+        build_config(data, env={}, platforms=("shopware",))
 
 
 def test_a_buyer_without_order_dates_gets_no_prediction_and_breaks_nothing(

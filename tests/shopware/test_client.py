@@ -157,7 +157,7 @@ def test_refused_keyset_falls_back_to_page_paging_and_resumes(
 def test_recent_orders_are_reread_for_payment_changes(
     sim: ShopwareSimulator, connect: Connect, clock: FakeClock, tmp_path: Path
 ) -> None:
-    connector = connect(sim, recent_orders_days=14)
+    connector = connect(sim, options={"recent_orders_days": 14})
     recent = max(sim.orders.values(), key=lambda o: o.rec.placed_at)
     old = min(sim.orders.values(), key=lambda o: o.rec.placed_at)
     with Mirror.open(tmp_path / "m.db") as mirror:
@@ -234,11 +234,13 @@ def test_check_and_current_state(sim: ShopwareSimulator, connect: Connect) -> No
     )
     state = connector.current_state()
     storefront = next(c for c in sim.table("sales_channel").values() if c["name"] == "Storefront")
-    assert state.default_group_id == storefront["customerGroupId"]
-    assert state.extra["sales_channels"] == (storefront["id"],)
-    assert {g.name for g in state.groups} == {
+    assert state.default("groups") == storefront["customerGroupId"]
+    assert connector.shop_state().storefronts == (storefront["id"],)
+    assert {g.name for g in state.of("groups")} == {
         g["name"] for g in sim.table("customer_group").values()
     }
+    assert {t.name for t in state.of("tags")} == {t["name"] for t in sim.table("tag").values()}
+    assert {v.slot for v in state.values} == {s.name for s in connector.slots}
     assert (
         ShopwareConnector.capabilities.personal_codes
         and not ShopwareConnector.capabilities.multiple_groups

@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from loyalsync.connectors import build_connector
+from loyalsync.connectors import build_connector, platform_options
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator, config_snippet, serve
 from loyalsync.core.config import build_config
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
@@ -360,7 +360,7 @@ def test_serve_and_config_snippet_give_a_working_shop(sleeps: list[float]) -> No
         snippet = config_snippet(sim)
         env = dict(line[2:].split("=", 1) for line in snippet.splitlines() if line.startswith("# "))
         assert sim.client_secret not in snippet.replace(f"={sim.client_secret}", "")
-        config = build_config(yaml.safe_load(snippet), env=env)
+        config = build_config(yaml.safe_load(snippet), env=env, platforms=platform_options())
         connector = build_connector(config.shops[0], sleep=sleeps.append)
         assert connector.check().customers == 30
         assert sim.base_url == sim.url
