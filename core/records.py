@@ -154,16 +154,28 @@ def _dt_parse(value: str | None) -> datetime | None:
 class Cursor:
     """Where a pull stands, stored in the mirror as JSON next to the data it describes.
 
+    Every time in a cursor is the shop's, read from the shop's own data, never our clock: a
+    shop whose clock runs behind ours must not lose changes (and one ahead must not re-read).
     `since` is the lower bound of the change window (None: the whole history). `after` is the
     keyset position inside the current pass (None: from the start), so an interrupted pass
-    resumes at the last committed page. `high` is the newest change time seen in this pass, by
-    the shop's clock; when the pass ends, `finished()` makes it the next window's start.
+    resumes at the last committed page. `high` is the newest change time seen in this pass.
+    `started` is the shop's newest change time when the pass began (the connector asks the shop
+    at the start of a pass): rows changed while the pass ran are newer than it, even those the
+    keyset had passed already, so `finished()` makes it the next window's start.
     """
 
     since: datetime | None = None
     after: str | None = None
     high: datetime | None = None
-    started: datetime | None = None  # when this pass began, by our clock (backfill hand-over)
+    started: datetime | None = None  # the shop's newest change when this pass began
+
+    def next_since(self) -> datetime | None:
+        """Where the next pass's window starts: the shop's newest change when this pass began
+        (the newest seen where the connector could not tell), never before this window."""
+        mark = self.started if self.started is not None else self.high
+        if mark is None or (self.since is not None and self.since > mark):
+            return self.since
+        return mark
 
     def advance(self, after: str | None, seen: datetime | None) -> Cursor:
         high = self.high
@@ -172,7 +184,7 @@ class Cursor:
         return replace(self, after=after, high=high)
 
     def finished(self) -> Cursor:
-        return Cursor(since=self.high or self.since)
+        return Cursor(since=self.next_since())
 
     def to_json(self) -> str:
         return json.dumps(

@@ -49,6 +49,7 @@ from loyalsync.core.plan.protect import check_protected_groups, protection_slots
 from loyalsync.core.records import OpResult, Slot, WriteOp
 from loyalsync.core.segments.families import TRANSIENT_FAMILIES
 from loyalsync.core.segments.geography import address_segments
+from loyalsync.sync.pull import refresh_state
 from loyalsync.sync.render import push_summary
 from loyalsync.sync.runs import recorded_run
 
@@ -161,8 +162,11 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
 def plan_shop(
     connector: Connector, mirror: Mirror, shop: ShopConfig, config: Config, *, as_of: datetime
 ) -> Plan:
-    """The plan a push would apply now. Sends nothing to the shop; in the mirror it only brings
-    code statuses up to date (redeemed on pulled orders, expired), as a push does first."""
+    """The plan a push would apply now. Writes nothing to the shop: it reads the shop's groups
+    and tags (pulls do not) into the mirror, and brings code statuses up to date (redeemed on
+    pulled orders, expired), as a push does first."""
+    if connector.slots:
+        refresh_state(connector, mirror, shop.name)
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
     desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)

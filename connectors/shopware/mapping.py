@@ -60,6 +60,24 @@ def parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def newest_change(aggregations: Any) -> datetime | None:
+    """The newest `updatedAt` / `createdAt` from the NEWEST_CHANGE max aggregations of a search
+    (`{"newest_updated": {"max": "2025-10-09 12:10:54.416"}, ...}`: the raw DATETIME(3) value,
+    UTC). None when the shop has no rows or the answer carries no usable value."""
+    if not isinstance(aggregations, dict):
+        return None
+    found = []
+    for name in ("newest_updated", "newest_created"):
+        result = aggregations.get(name)
+        try:
+            value = parse_time(result.get("max")) if isinstance(result, dict) else None
+        except ValueError:
+            value = None
+        if value is not None:
+            found.append(value)
+    return max(found, default=None)
+
+
 def decimal(value: Any) -> Decimal:
     """A JSON number (float artefacts and all) as a Decimal; bools and junk are errors."""
     kind = type(value)

@@ -163,6 +163,16 @@ class ShopStore:
         if entity == "order":
             return order_json(row, assoc, self.tables)
         data = entity_json(entity, row)
+        if entity == "customer_group":  # the sales channels whose default group this is
+            data["salesChannels"] = (
+                [
+                    entity_json("sales_channel", r)
+                    for r in self.tables["sales_channel"].values()
+                    if r.get("customerGroupId") == row["id"]
+                ]
+                if "salesChannels" in assoc
+                else None
+            )
         if entity == "promotion":
             for name, child in _PROMOTION_CHILDREN.items():
                 found = [
@@ -224,16 +234,24 @@ class ShopStore:
             data = [self.render(entity, r, q.associations) for r in page]
         if q.includes:
             data = apply_includes(data, {alias: set(f) for alias, f in q.includes.items()})
-        return {"total": total, "data": data, "aggregations": []}
+        aggregations: Any = []
+        if q.aggregations:
+            with self.lock:
+                aggregations = self._aggregate(entity, q)
+        return {"total": total, "data": data, "aggregations": aggregations}
+
+    def _aggregate(self, entity: str, q: crit.Query) -> dict[str, Any]:
+        table = self._table(entity)
+        rows = [table[i] for i in q.ids if i in table] if q.ids is not None else table.values()
+        return crit.aggregate(rows, q, self.values(entity), entity)
+
+    def _table(self, entity: str) -> dict[str, Any]:
+        if entity == "customer":
+            return self.customers
+        return self.orders if entity == "order" else self.tables[entity]
 
     def _candidates(self, entity: str, q: crit.Query) -> tuple[Iterable[Any], bool]:
-        table = (
-            self.customers
-            if entity == "customer"
-            else self.orders
-            if entity == "order"
-            else self.tables[entity]
-        )
+        table = self._table(entity)
         if q.ids is not None:
             return [table[i] for i in q.ids if i in table], not q.sort
         if entity not in self.index or q.sort not in (

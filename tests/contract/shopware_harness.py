@@ -35,10 +35,18 @@ class ShopwareHarness:
     platform = "shopware"
     page_size = PAGE_SIZE
 
-    def __init__(self, customers: int = 300, seed: int = 7, **sim_options: Any) -> None:
-        self.clock = FakeClock(AS_OF + timedelta(hours=12))
-        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF)
-        self.sim = ShopwareSimulator.from_spec(spec, clock=self.clock, **sim_options)
+    def __init__(
+        self,
+        customers: int = 300,
+        seed: int = 7,
+        clock_offset: timedelta = timedelta(0),
+        **sim_options: Any,
+    ) -> None:
+        self.clock = FakeClock(AS_OF + timedelta(hours=12))  # ours; the shop's is offset
+        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF + clock_offset)
+        self.sim = ShopwareSimulator.from_spec(
+            spec, clock=self.clock, clock_offset=clock_offset, **sim_options
+        )
         self.sim.start()
         self.shop = ShopConfig(
             name="contract-shopware",
@@ -85,7 +93,8 @@ class ShopwareHarness:
         assert cursor.since is not None
         start = cursor.since - timedelta(minutes=self.shop.lag_minutes)
         rows = self.sim.customers if entity == "customers" else self.sim.orders
-        recent = self.clock() - timedelta(days=option(self.shop, "recent_orders_days"))
+        # by the shop's newest order time (the cursor), not by anyone's clock
+        recent = cursor.since - timedelta(days=option(self.shop, "recent_orders_days"))
         expected = set(changed)
         for row in rows.values():
             stamps = [row.created_at, row.updated_at]
@@ -96,7 +105,8 @@ class ShopwareHarness:
         return expected
 
     def pages_needed(self, rows: int) -> int:
-        return rows // PAGE_SIZE + 1  # keyset pages stop on the first short (or empty) page
+        # keyset pages stop on a short page or once the first page's exact total is read
+        return max(1, -(-rows // PAGE_SIZE))
 
     def read_requests(self, entity: str) -> int:
         path = "/api/search/" + {"customers": "customer", "orders": "order"}[entity]
@@ -170,8 +180,10 @@ class ShopwareHarness:
 
 
 @contextmanager
-def shopware_harness(tmp_path: Path) -> Iterator[ShopwareHarness]:
-    harness = ShopwareHarness()
+def shopware_harness(
+    tmp_path: Path, clock_offset: timedelta = timedelta(0)
+) -> Iterator[ShopwareHarness]:
+    harness = ShopwareHarness(clock_offset=clock_offset)
     try:
         yield harness
     finally:

@@ -366,3 +366,24 @@ def test_serve_and_config_snippet_give_a_working_shop(sleeps: list[float]) -> No
         assert sim.base_url == sim.url
     finally:
         sim.stop()
+
+
+def test_metric_aggregations_answer_raw_sql_times_over_the_filtered_rows(
+    sim: ShopwareSimulator, api: Api
+) -> None:
+    newest = max(r.created_at for r in sim.customers.values())
+    body = {
+        "limit": 1,
+        "aggregations": [
+            {"name": "newest_created", "type": "max", "field": "createdAt"},
+            {"name": "n", "type": "count", "field": "id"},
+        ],
+    }
+    answer = api.search("customer", body).json()
+    assert len(answer["data"]) == 1  # paging limits the rows, not the aggregation
+    got = answer["aggregations"]["newest_created"]["max"]
+    assert got == newest.strftime("%Y-%m-%d %H:%M:%S.") + f"{newest.microsecond // 1000:03d}"
+    assert answer["aggregations"]["n"]["count"] == len(sim.customers)
+    bad = api.search("customer", {"aggregations": [{"name": "x", "type": "terms", "field": "id"}]})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["code"] == "FRAMEWORK__INVALID_AGGREGATION_QUERY"
