@@ -21,8 +21,12 @@ Using Iso-Value Curves") models the mean spend m_x of the x repeat orders of rep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,10 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 Array = np.ndarray
 LOG_BOUND = 12.0  # parameters in exp(-12) .. exp(12): beyond that the fit is degenerate
 GRADIENT_TOLERANCE = 1e-5  # on the mean log-likelihood per customer (scale free)
+# Large fits sum the log-likelihood over this many contiguous row chunks, on up to as many
+# threads (numpy's ufuncs release the GIL). The chunking is fixed, not taken from the machine,
+# so a fit gives the same bits everywhere; small fits stay in one piece.
+CHUNKS, CHUNKED_FROM = 4, 100_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,34 @@ def dedupe(*columns: Array) -> tuple[list[Array], Array, Array]:
     first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]]) if len(seen) else seen
     counts = np.bincount(inverse, minlength=len(first)).astype(float)
     return [np.asarray(c, dtype=float)[first] for c in columns], counts, inverse
+
+
+def _chunks(rows: int) -> list[slice]:
+    """Contiguous row ranges for a chunked sum (one range for small fits)."""
+    if rows < CHUNKED_FROM:
+        return [slice(0, rows)]
+    cuts = np.linspace(0, rows, CHUNKS + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+
+
+def _summed(
+    terms: Callable[[slice], tuple[Any, ...]],
+    parts: Sequence[slice],
+    pool: ThreadPoolExecutor | None = None,
+) -> tuple[Any, ...]:
+    """The element-wise sum of the tuples `terms` gives for each row range, added in order
+    (the same bits however many threads ran them)."""
+    results = [terms(at) for at in parts] if pool is None else list(pool.map(terms, parts))
+    total = results[0]
+    for result in results[1:]:
+        total = tuple(a + b for a, b in zip(total, result, strict=True))
+    return total
+
+
+def _pool(parts: Sequence[slice]) -> ThreadPoolExecutor | None:
+    """Threads for a chunked sum (None for one chunk or one core)."""
+    workers = min(len(parts), os.cpu_count() or 1)
+    return ThreadPoolExecutor(workers) if workers > 1 else None
 
 
 def _optimise(
@@ -206,11 +242,21 @@ def fit_bgnbd(
     xs, x_index = np.unique(ux, return_inverse=True)
     total = float(w.sum())
 
+    parts = _chunks(len(w))
+    pool = _pool(parts)
+
     def objective(theta: Array) -> tuple[float, Array]:
-        ll, gradient = _bgnbd_terms(theta, xs, x_index, utx, uage, w)
+        def terms(at: slice) -> tuple[float, Array]:
+            return _bgnbd_terms(theta, xs, x_index[at], utx[at], uage[at], w[at])
+
+        ll, gradient = _summed(terms, parts, pool)
         return -ll / total, -gradient / total
 
-    theta, mean_ll, report = _optimise(objective, bgnbd_start(ux, uage, w))
+    try:
+        theta, mean_ll, report = _optimise(objective, bgnbd_start(ux, uage, w))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     r, alpha, a, b = (float(v) for v in np.exp(theta))
     return BetaGeoModel(r, alpha, a, b, mean_ll * total, report, round(total))
 
@@ -242,23 +288,33 @@ def _spend_data(x: Array, m: Array, weights: Array) -> _SpendData:
     )
 
 
-def _gamma_gamma_terms(theta: Array, d: _SpendData) -> tuple[float, Array]:
+def _spend_rows(v: float, d: _SpendData, at: slice) -> tuple[Array, float, float]:
+    """The row sums of one range: per x the weighted ln(x m + v), and the two weighted sums of
+    1 / (x m + v) the gradient in v needs."""
+    log_total = np.log(d.xm[at] + v)
+    sum_by_x = np.bincount(d.x_index[at], weights=d.weights[at] * log_total, minlength=len(d.xs))
+    inverse = 1 / (d.xm[at] + v)
+    return sum_by_x, float(d.wx[at] @ inverse), float(d.weights[at] @ inverse)
+
+
+def _gamma_gamma_terms(
+    theta: Array, d: _SpendData, parts: Sequence[slice] | None = None
+) -> tuple[float, Array]:
     """Weighted log-likelihood and gradient in log space; the terms in p x alone are computed
-    once per distinct x, so each row costs one logarithm."""
+    once per distinct x, so each row costs one logarithm (summed over `parts` of the rows,
+    in one thread: a few ms per million rows, less than threads would cost)."""
     p, q, v = np.exp(theta)
     pxs = p * d.xs
     per_x = np.bincount(d.x_index, weights=d.weights, minlength=len(d.xs))
     head = gammaln(pxs + q) - gammaln(pxs) - gammaln(q) + q * np.log(v)
-    log_total = np.log(d.xm + v)
-    w_log_total = d.weights * log_total
-    sum_by_x = np.bincount(d.x_index, weights=w_log_total, minlength=len(d.xs))
+    chunks = parts or [slice(0, len(d.xm))]
+    sum_by_x, wx_inverse, w_inverse = _summed(lambda at: _spend_rows(v, d, at), chunks)
     # sum_i w_i [(p x_i - 1) ln m_i + p x_i ln x_i] = p * sum_x x (sum w (ln m + ln x)) - sum w ln m
     ll = per_x @ head + p * (d.xs @ d.constant) - d.log_m_sum - (pxs + q) @ sum_by_x
     psi = digamma(pxs + q)
     d_p = d.xs @ (per_x * (psi - digamma(pxs)) + d.constant - sum_by_x)
     d_q = per_x @ (psi - digamma(q) + np.log(v)) - sum_by_x.sum()
-    inverse = 1 / (d.xm + v)
-    d_v = float(d.weights.sum()) * q / v - p * (d.wx @ inverse) - q * (d.weights @ inverse)
+    d_v = float(d.weights.sum()) * q / v - p * wx_inverse - q * w_inverse
     return float(ll), np.array([d_p * p, d_q * q, d_v * v])
 
 
@@ -313,6 +369,7 @@ def fit_gamma_gamma(
     total = float(w.sum())
 
     def objective(theta: Array) -> tuple[float, Array]:
+        # one logarithm per row: a few ms for a million rows, less than threads would cost
         ll, gradient = _gamma_gamma_terms(theta, data)
         return -ll / total, -gradient / total
 

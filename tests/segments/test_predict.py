@@ -11,7 +11,11 @@ import pytest
 from scipy import stats
 
 from loyalsync.core.segments.predict import (
+    CHUNKED_FROM,
     _bgnbd_terms,
+    _chunks,
+    _gamma_gamma_terms,
+    _spend_data,
     customer_lifetime_value,
     fit_bgnbd,
     fit_gamma_gamma,
@@ -83,6 +87,35 @@ def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFram
         (_bgnbd_terms(theta + step * e, xs, index, tx, age, w)[0] - value) / step for e in np.eye(4)
     ]
     assert gradient == pytest.approx(numeric, rel=1e-4, abs=1e-3)
+
+
+def test_large_fits_sum_in_chunks_to_the_same_fit() -> None:
+    """Past CHUNKED_FROM rows the likelihood is summed over row chunks on threads: the fit is
+    the one a single sum gives (the chunked sum is compared with the plain one)."""
+    rng = np.random.default_rng(3)
+    age = np.round(rng.uniform(30, 900, CHUNKED_FROM + 20_000))
+    h = sample_bgnbd(rng, age, 0.6, 60.0, 0.8, 2.5, spend=(6.0, 4.0, 15.0))
+    x, tx = h.frequency, np.round(h.recency)
+    parts = _chunks(len(x))
+    assert len(parts) > 1 and parts[0].start == 0 and parts[-1].stop == len(x)
+    xs, index = np.unique(x, return_inverse=True)
+    theta, w = np.log([0.5, 50.0, 0.7, 2.0]), np.ones(len(x))
+    whole = _bgnbd_terms(theta, xs, index, tx, h.T, w)
+    pieces = [_bgnbd_terms(theta, xs, index[at], tx[at], h.T[at], w[at]) for at in parts]
+    assert sum(p[0] for p in pieces) == pytest.approx(whole[0], rel=1e-12)
+    model = fit_bgnbd(x, tx, h.T)
+    assert model.report.converged
+    assert (model.r, model.alpha, model.a, model.b) == pytest.approx((0.6, 60.0, 0.8, 2.5), rel=0.1)
+    repeat = (x > 0) & (h.monetary > 0)
+    spend = fit_gamma_gamma(x[repeat], h.monetary[repeat])
+    data = _spend_data(x[repeat], h.monetary[repeat], np.ones(int(repeat.sum())))
+    gg_theta = np.log([5.0, 3.0, 12.0])
+    plain = _gamma_gamma_terms(gg_theta, data)
+    chunked = _gamma_gamma_terms(gg_theta, data, _chunks(int(repeat.sum())))
+    assert chunked[0] == pytest.approx(plain[0], rel=1e-12)
+    assert chunked[1] == pytest.approx(plain[1], rel=1e-9)
+    assert spend.report.converged
+    assert spend.p == pytest.approx(6.0, rel=0.15) and spend.v == pytest.approx(15.0, rel=0.25)
 
 
 def _independent_gamma_gamma_ll(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray):
