@@ -11,6 +11,7 @@ compares correctly and which SQLite's date functions understand.
     rows.py      record -> row tuples, mirror times (pure)
     store.py     the Mirror: connection, cursors, page upserts, runs, quarantine, journal
     segments.py  what segmentation reads and writes (summary aggregate, membership, history)
+    order_summary.py  the per-customer order summary kept up to date by triggers (migration 5)
     push.py      what the push planner reads and writes (state, codes, results)
 """
 

@@ -168,6 +168,64 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE customers DROP COLUMN tags;
         """,
     ),
+    (
+        5,
+        # A per-customer order summary kept in the mirror (issue 17: segmentation cost grows
+        # with changes, not with history). Built by the first segmentation of a shop; from then
+        # on triggers note every customer whose orders changed (however the rows changed: a
+        # pull, a cancellation, an anonymisation, a deletion) and the next segmentation
+        # re-aggregates only those. Both revenue variants are kept (gross / net per config).
+        # (No INSERT OR IGNORE in the triggers: the outer upsert's conflict handling would
+        # override it; NOT EXISTS keeps one row per customer.)
+        """
+        CREATE TABLE order_summary (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, orders INTEGER NOT NULL,
+            revenue_gross REAL NOT NULL, revenue_net REAL NOT NULL,
+            first_order_at TEXT, last_order_at TEXT,
+            PRIMARY KEY (shop, customer_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE order_summary_dirty (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (shop, customer_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE order_summary_state (shop TEXT PRIMARY KEY, built_at TEXT NOT NULL);
+        CREATE TRIGGER orders_summary_insert AFTER INSERT ON orders
+            WHEN NEW.customer_id IS NOT NULL
+            AND EXISTS (SELECT 1 FROM order_summary_state s WHERE s.shop = NEW.shop)
+        BEGIN
+            INSERT INTO order_summary_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1
+                FROM order_summary_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER orders_summary_update AFTER UPDATE ON orders
+            WHEN (OLD.customer_id IS NOT NEW.customer_id OR OLD.placed_at IS NOT NEW.placed_at
+                OR OLD.is_valid IS NOT NEW.is_valid
+                OR OLD.base_currency_total_gross IS NOT NEW.base_currency_total_gross
+                OR OLD.base_currency_total_net IS NOT NEW.base_currency_total_net
+                OR OLD.base_currency_refunded IS NOT NEW.base_currency_refunded
+                OR OLD.shop IS NOT NEW.shop)
+            AND EXISTS (SELECT 1 FROM order_summary_state s WHERE s.shop IN (OLD.shop, NEW.shop))
+        BEGIN
+            INSERT INTO order_summary_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1
+                FROM order_summary_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+            INSERT INTO order_summary_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1
+                FROM order_summary_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER orders_summary_delete AFTER DELETE ON orders
+            WHEN OLD.customer_id IS NOT NULL
+            AND EXISTS (SELECT 1 FROM order_summary_state s WHERE s.shop = OLD.shop)
+        BEGIN
+            INSERT INTO order_summary_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1
+                FROM order_summary_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+        END;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -17,19 +17,13 @@ from typing import Any
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
+from loyalsync.core.mirror.order_summary import REVENUE, refresh_order_summary, summary_answers
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import GROUPS
 from loyalsync.core.segments import diff, identity
 
-# revenue of one valid order in the base currency; refunds are gross amounts, so the net
-# revenue loses the refunded share of the order. Never below zero.
-_SEG_REVENUE = {
-    "gross": "MAX(o.base_currency_total_gross - o.base_currency_refunded, 0)",
-    "net": "CASE WHEN o.base_currency_total_gross > 0 THEN MAX(o.base_currency_total_net * "
-    "(1 - o.base_currency_refunded / o.base_currency_total_gross), 0) "
-    "ELSE MAX(o.base_currency_total_net - o.base_currency_refunded, 0) END",
-}
+_SEG_REVENUE = REVENUE
 _SEG_AGGREGATES = (
     "COUNT(*) AS orders, TOTAL({revenue}) AS revenue, MIN(o.placed_at) AS first_order_at, "
     "MAX(o.placed_at) AS last_order_at"
@@ -51,6 +45,15 @@ _SEG_PARTIALS = (
     "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
     "AND o.placed_at <= :as_of AND o.is_valid GROUP BY o.email"
 )  # the index: few orders lack a customer, while walking orders_email would visit them all
+# the same partials from the kept per-customer summary (valid when `summary_answers`): orders
+# without a customer row are few and still aggregated per e-mail
+_SEG_KEPT_PARTIALS = (
+    "SELECT customer_id, NULL AS email, orders, revenue_{revenue} AS revenue, first_order_at, "
+    "last_order_at FROM order_summary WHERE shop = :shop "
+    "UNION ALL SELECT NULL, o.email, {aggregates} FROM orders o INDEXED BY orders_segment_summary "
+    "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
+    "AND o.placed_at <= :as_of AND o.is_valid GROUP BY o.email"
+)
 _SEG_ITEMS = (
     "FROM orders o INDEXED BY orders_segment_summary CROSS JOIN order_items i "
     "ON i.shop = o.shop AND i.order_id = o.id "
@@ -91,13 +94,16 @@ def load_summary(
     *,
     products: bool = False,
     contacts: bool = True,
+    refresh: bool = False,
 ) -> pd.DataFrame:
     """The customer summary aggregate, one row per identity with a live customer row (columns:
     `core.segments.summary.RAW_DEFAULTS`; times as UTC datetimes). Only orders placed at or
     before `as_of` count; revenue is gross or net per `cfg.revenue`, in the base currency,
     refunds subtracted, invalid orders left out. `distinct_products` costs a join over every
     order line, so it is only counted when `products` is true (0 otherwise). Without
-    `contacts` the number, names and company stay empty (less memory for a segment run)."""
+    `contacts` the number, names and company stay empty (less memory for a segment run).
+    Per-customer order figures come from the kept summary (`order_summary.py`) when it answers
+    for `as_of`; `refresh` (a writer holding the lock) first brings it up to date."""
     params = {"shop": shop, "as_of": db_time(as_of), "groups": GROUPS}
     aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
     names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
@@ -106,7 +112,13 @@ def load_summary(
         "SELECT id, name FROM slot_values WHERE shop = ? AND slot = ?", (shop, GROUPS)
     )
     customers["group_name"] = customers["group_id"].map(dict(groups.fetchall()))
-    partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
+    if refresh:
+        refresh_order_summary(mirror, shop)
+    if summary_answers(mirror, shop, as_of):
+        kept = _SEG_KEPT_PARTIALS.format(revenue=cfg.revenue, aggregates=aggregates)
+        partials = _seg_frame(mirror, kept, params)
+    else:
+        partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
     merge = cfg.merge_guests_by_email
     exact = None
     if products:

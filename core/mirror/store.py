@@ -103,9 +103,8 @@ class Mirror:
             if current:  # an existing file: say so, a large mirror may take a minute
                 log.info("updating the mirror %s to schema version %d", self.path, version)
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                for statement in _statements(script):
+                    self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {version}")
         return self.schema_version
 
@@ -385,3 +384,18 @@ class Mirror:
         return int(
             self.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE shop = ?", (shop,)).fetchone()[0]
         )
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, whole: a trigger's body holds semicolons of
+    its own, so pieces are joined until SQLite calls the statement complete."""
+    statements, buffer = [], ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                statements.append(buffer)
+            buffer = ""
+    if buffer.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL at the end of a migration: {buffer.strip()[:80]!r}")
+    return statements

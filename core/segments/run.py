@@ -113,7 +113,9 @@ def _load_inputs(
 ) -> _Inputs:
     conditions = _parsed_rules(cfg)
     products = _needs_products(conditions)
-    raw = load_summary(mirror, shop.name, as_of, cfg, products=products, contacts=False)
+    raw = load_summary(
+        mirror, shop.name, as_of, cfg, products=products, contacts=False, refresh=save
+    )
     everyone = build_summary(
         raw, as_of, min_age_days=cfg.min_age_days, protected_groups=shop.protected_groups
     )

@@ -1,0 +1,92 @@
+"""The per-customer order summary kept in the mirror: what segmentation reads instead of
+aggregating every order of the shop's history on every run.
+
+One row per customer id with valid orders: their count, revenue gross and net (base currency,
+refunds subtracted, never below zero) and first and last order time. The first refresh of a
+shop builds it from all orders; from then on the triggers of migration 5 note in
+`order_summary_dirty` every customer whose orders were inserted, changed (customer, time,
+validity, amounts) or deleted, by whatever path, and `refresh_order_summary` re-aggregates just
+those. The summary holds every order, so it answers for an `as_of` at or after the shop's newest
+order (the daily run); an earlier `as_of` (a what-if) is aggregated live.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loyalsync.core.mirror.rows import db_time
+from loyalsync.core.mirror.store import Mirror
+from loyalsync.core.records import utcnow
+
+# revenue of one valid order in the base currency; refunds are gross amounts, so the net
+# revenue loses the refunded share of the order. Never below zero.
+REVENUE = {
+    "gross": "MAX(o.base_currency_total_gross - o.base_currency_refunded, 0)",
+    "net": "CASE WHEN o.base_currency_total_gross > 0 THEN MAX(o.base_currency_total_net * "
+    "(1 - o.base_currency_refunded / o.base_currency_total_gross), 0) "
+    "ELSE MAX(o.base_currency_total_net - o.base_currency_refunded, 0) END",
+}
+_AGGREGATE = (
+    "INSERT INTO order_summary (shop, customer_id, orders, revenue_gross, revenue_net, "
+    "first_order_at, last_order_at) "
+    f"SELECT o.shop, o.customer_id, COUNT(*), TOTAL({REVENUE['gross']}), "
+    f"TOTAL({REVENUE['net']}), MIN(o.placed_at), MAX(o.placed_at) "
+    "FROM orders o INDEXED BY orders_segment_summary "
+    "WHERE o.shop = ? AND o.customer_id IS NOT NULL AND o.is_valid {only} "
+    "GROUP BY o.customer_id"
+)
+_DIRTY = "SELECT d.customer_id FROM order_summary_dirty d WHERE d.shop = ?"
+
+
+def refresh_order_summary(mirror: Mirror, shop: str) -> int:
+    """Bring the shop's summary up to date in one transaction: built from every order the
+    first time, afterwards re-aggregated for the customers noted dirty. Returns how many
+    customers were (re)aggregated."""
+    with mirror.transaction() as conn:
+        built = conn.execute("SELECT 1 FROM order_summary_state WHERE shop = ?", (shop,))
+        if built.fetchone() is None:
+            conn.execute("DELETE FROM order_summary WHERE shop = ?", (shop,))
+            conn.execute(_AGGREGATE.format(only=""), (shop,))
+            conn.execute(
+                "INSERT INTO order_summary_state (shop, built_at) VALUES (?, ?)",
+                (shop, db_time(utcnow())),
+            )
+            conn.execute("DELETE FROM order_summary_dirty WHERE shop = ?", (shop,))
+            return int(
+                conn.execute(
+                    "SELECT COUNT(*) FROM order_summary WHERE shop = ?", (shop,)
+                ).fetchone()[0]
+            )
+        dirty = int(
+            conn.execute(
+                "SELECT COUNT(*) FROM order_summary_dirty WHERE shop = ?", (shop,)
+            ).fetchone()[0]
+        )
+        if dirty:
+            conn.execute(
+                f"DELETE FROM order_summary WHERE shop = ? AND customer_id IN ({_DIRTY})",
+                (shop, shop),
+            )
+            conn.execute(_AGGREGATE.format(only=f"AND o.customer_id IN ({_DIRTY})"), (shop, shop))
+            conn.execute("DELETE FROM order_summary_dirty WHERE shop = ?", (shop,))
+        return dirty
+
+
+def summary_answers(mirror: Mirror, shop: str, as_of: datetime) -> bool:
+    """Whether the kept summary gives the aggregate at `as_of`: built, nothing pending, and no
+    order of the shop placed after `as_of`."""
+    conn = mirror.conn
+    if conn.execute("SELECT 1 FROM order_summary_state WHERE shop = ?", (shop,)).fetchone() is None:
+        return False
+    if conn.execute("SELECT 1 FROM order_summary_dirty WHERE shop = ? LIMIT 1", (shop,)).fetchone():
+        return False
+    newest = conn.execute("SELECT MAX(placed_at) FROM orders WHERE shop = ?", (shop,)).fetchone()
+    limit = db_time(as_of)
+    return newest[0] is None or (limit is not None and str(newest[0]) <= limit)
+
+
+def forget_order_summary(mirror: Mirror, shop: str) -> None:
+    """Drop the shop's summary (it is rebuilt by the next refresh)."""
+    with mirror.transaction() as conn:
+        for table in ("order_summary", "order_summary_dirty", "order_summary_state"):
+            conn.execute(f"DELETE FROM {table} WHERE shop = ?", (shop,))
