@@ -86,7 +86,58 @@ def summary_answers(mirror: Mirror, shop: str, as_of: datetime) -> bool:
 
 
 def forget_order_summary(mirror: Mirror, shop: str) -> None:
-    """Drop the shop's summary (it is rebuilt by the next refresh)."""
+    """Drop the shop's kept summary and signatures (rebuilt by the next refresh)."""
     with mirror.transaction() as conn:
-        for table in ("order_summary", "order_summary_dirty", "order_summary_state"):
+        for table in (
+            "order_summary", "order_summary_dirty", "order_summary_state",
+            "segment_signatures", "segment_signatures_dirty", "segment_signatures_state",
+        ):  # fmt: skip
             conn.execute(f"DELETE FROM {table} WHERE shop = ?", (shop,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored membership signatures (what the next segmentation diffs against), kept the same way
+
+_SIGNATURE = (
+    "INSERT INTO segment_signatures (shop, customer_id, signature) "
+    "SELECT shop, customer_id, group_concat(segment, char(31)) FROM segment_members "
+    "WHERE shop = ? {only} GROUP BY customer_id"
+)  # one pass over the primary key: segments in key order, as core.segments.diff expects
+_SIGNATURE_DIRTY = "SELECT d.customer_id FROM segment_signatures_dirty d WHERE d.shop = ?"
+
+
+def refresh_signatures(mirror: Mirror, shop: str) -> int:
+    """Bring the shop's kept signatures up to date (built from the membership the first time,
+    afterwards for the customers whose membership rows changed). Returns customers redone."""
+    with mirror.transaction() as conn:
+        built = conn.execute("SELECT 1 FROM segment_signatures_state WHERE shop = ?", (shop,))
+        if built.fetchone() is None:
+            conn.execute("DELETE FROM segment_signatures WHERE shop = ?", (shop,))
+            conn.execute(_SIGNATURE.format(only=""), (shop,))
+            conn.execute(
+                "INSERT INTO segment_signatures_state (shop, built_at) VALUES (?, ?)",
+                (shop, db_time(utcnow())),
+            )
+            conn.execute("DELETE FROM segment_signatures_dirty WHERE shop = ?", (shop,))
+            return -1
+        dirty = int(
+            conn.execute(
+                "SELECT COUNT(*) FROM segment_signatures_dirty WHERE shop = ?", (shop,)
+            ).fetchone()[0]
+        )
+        if dirty:
+            only = f"AND customer_id IN ({_SIGNATURE_DIRTY})"
+            conn.execute(f"DELETE FROM segment_signatures WHERE shop = ? {only}", (shop, shop))
+            conn.execute(_SIGNATURE.format(only=only), (shop, shop))
+            conn.execute("DELETE FROM segment_signatures_dirty WHERE shop = ?", (shop,))
+        return dirty
+
+
+def signatures_kept(mirror: Mirror, shop: str) -> bool:
+    """Whether `segment_signatures` holds the shop's stored membership as it is now."""
+    conn = mirror.conn
+    state = "SELECT 1 FROM segment_signatures_state WHERE shop = ?"
+    if conn.execute(state, (shop,)).fetchone() is None:
+        return False
+    pending = "SELECT 1 FROM segment_signatures_dirty WHERE shop = ? LIMIT 1"
+    return conn.execute(pending, (shop,)).fetchone() is None

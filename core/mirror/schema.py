@@ -176,7 +176,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         # pull, a cancellation, an anonymisation, a deletion) and the next segmentation
         # re-aggregates only those. Both revenue variants are kept (gross / net per config).
         # (No INSERT OR IGNORE in the triggers: the outer upsert's conflict handling would
-        # override it; NOT EXISTS keeps one row per customer.)
+        # override it; NOT EXISTS keeps one row per customer.) The same for each customer's
+        # stored membership signature (what the next run diffs against), and a covering index
+        # for the customer columns segmentation reads (the rows' raw payloads stay unread).
         """
         CREATE TABLE order_summary (
             shop TEXT NOT NULL, customer_id TEXT NOT NULL, orders INTEGER NOT NULL,
@@ -222,6 +224,30 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             INSERT INTO order_summary_dirty SELECT OLD.shop, OLD.customer_id
                 WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1
                 FROM order_summary_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+        END;
+        CREATE INDEX customers_segment ON customers (shop, id, email, is_guest, created_at,
+            country, city, postcode) WHERE deleted_at IS NULL;
+        CREATE TABLE segment_signatures (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, signature TEXT NOT NULL,
+            PRIMARY KEY (shop, customer_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE segment_signatures_dirty (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (shop, customer_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE segment_signatures_state (shop TEXT PRIMARY KEY, built_at TEXT NOT NULL);
+        CREATE TRIGGER segment_members_signature_insert AFTER INSERT ON segment_members
+            WHEN EXISTS (SELECT 1 FROM segment_signatures_state s WHERE s.shop = NEW.shop)
+        BEGIN
+            INSERT INTO segment_signatures_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NOT EXISTS (SELECT 1 FROM segment_signatures_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER segment_members_signature_delete AFTER DELETE ON segment_members
+            WHEN EXISTS (SELECT 1 FROM segment_signatures_state s WHERE s.shop = OLD.shop)
+        BEGIN
+            INSERT INTO segment_signatures_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE NOT EXISTS (SELECT 1 FROM segment_signatures_dirty d
                 WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
         END;
         """,

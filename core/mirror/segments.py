@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
-from loyalsync.core.mirror.order_summary import REVENUE, refresh_order_summary, summary_answers
+from loyalsync.core.mirror.order_summary import (
+    REVENUE,
+    refresh_order_summary,
+    refresh_signatures,
+    signatures_kept,
+    summary_answers,
+)
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import GROUPS
@@ -34,7 +40,7 @@ _SEG_CUSTOMERS = (
     "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, (SELECT m.value FROM "
     "memberships m WHERE m.shop = c.shop AND m.customer_id = c.id AND m.slot = :groups "
     "ORDER BY m.is_default DESC, m.value LIMIT 1) AS group_id, "
-    "c.country, c.city, c.postcode FROM customers c NOT INDEXED "
+    "c.country, c.city, c.postcode FROM customers c INDEXED BY customers_segment "
     "WHERE c.shop = :shop AND c.deleted_at IS NULL"
 )
 _SEG_PARTIALS = (
@@ -173,10 +179,19 @@ def load_members(
     return _seg_frame(mirror, sql + (" ORDER BY customer_id, segment" if details else ""), params)
 
 
-def load_signatures(mirror: Mirror, shop: str) -> pd.DataFrame:
+def load_signatures(mirror: Mirror, shop: str, *, refresh: bool = False) -> pd.DataFrame:
     """Stored membership per customer: customer_id, signature (the segment names in primary
-    key order joined by the unit separator, see core.segments.diff). One pass over the
-    primary key index, one row per customer."""
+    key order joined by the unit separator, see core.segments.diff). From the kept
+    signatures when they are current (`refresh`, for a writer holding the lock, brings them up
+    to date first), else one pass over the primary key index; one row per customer."""
+    if refresh:
+        refresh_signatures(mirror, shop)
+    if signatures_kept(mirror, shop):
+        return _seg_frame(
+            mirror,
+            "SELECT customer_id, signature FROM segment_signatures WHERE shop = :shop",
+            {"shop": shop},
+        )
     return _seg_frame(
         mirror,
         "SELECT customer_id, group_concat(segment, char(31)) AS signature "
@@ -225,6 +240,8 @@ def save_segments(
         conn.execute(_SEG_INSERT_ENTERED, params)
         conn.execute(_SEG_INSERT_CHANGES, params)
         conn.execute("DROP TABLE temp._segment_stage")
+    if not signatures_kept(mirror, shop):
+        refresh_signatures(mirror, shop)  # the first run builds them; triggers keep them
     return {
         "entered": changes.entered,
         "exited": changes.exited,

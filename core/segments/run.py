@@ -121,7 +121,7 @@ def _load_inputs(
     )
     del raw
     summary = segmentable(everyone, cfg.include_protected)
-    current = load_signatures(mirror, shop.name) if save else None
+    current = load_signatures(mirror, shop.name, refresh=True) if save else None
     if current is not None:
         previous = diff.stored_segments(current, "loyalty")
     else:

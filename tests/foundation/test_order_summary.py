@@ -176,3 +176,42 @@ def test_an_earlier_as_of_is_aggregated_live(mirror: Mirror) -> None:
     then = load_summary(mirror, SHOP, earlier, cfg, contacts=False)
     now = load_summary(mirror, SHOP, AS_OF, cfg, contacts=False)
     assert then["orders"].sum() < now["orders"].sum()
+
+
+def live_signatures(mirror: Mirror) -> pd.DataFrame:
+    frame = mirror.frame(
+        "SELECT customer_id, group_concat(segment, char(31)) AS signature FROM "
+        "(SELECT customer_id, segment FROM segment_members WHERE shop = ? "
+        "ORDER BY customer_id, segment) GROUP BY customer_id",
+        (SHOP,),
+    )
+    return frame.sort_values("customer_id").reset_index(drop=True)
+
+
+def test_kept_signatures_follow_every_membership_change(mirror: Mirror) -> None:
+    from loyalsync.core.config import ShopConfig
+    from loyalsync.core.mirror import load_signatures
+    from loyalsync.core.segments.run import segment_shop
+
+    shop = ShopConfig(name=SHOP, platform="shopware", url="https://sum.example")
+    cfg = SegmentationConfig()
+    rng = random.Random(5)
+    for day in range(4):
+        segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=30 * day))
+        kept_now = load_signatures(mirror, SHOP).sort_values("customer_id")
+        pd.testing.assert_frame_equal(kept_now.reset_index(drop=True), live_signatures(mirror))
+        mutate(mirror, rng, day)
+        with mirror.transaction() as conn:  # membership removed by another path (a deletion)
+            conn.execute(
+                "DELETE FROM segment_members WHERE shop = ? AND customer_id = "
+                "(SELECT MIN(customer_id) FROM segment_members WHERE shop = ?)",
+                (SHOP, SHOP),
+            )
+        # pending changes: read live until a writer refreshes
+        stale = load_signatures(mirror, SHOP).sort_values("customer_id")
+        pd.testing.assert_frame_equal(stale.reset_index(drop=True), live_signatures(mirror))
+        fresh = load_signatures(mirror, SHOP, refresh=True).sort_values("customer_id")
+        pd.testing.assert_frame_equal(fresh.reset_index(drop=True), live_signatures(mirror))
+    segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=90))  # takes in the last changes
+    again = segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=90))
+    assert again.entered == 0 and again.exited == 0  # a rerun writes nothing
