@@ -161,6 +161,8 @@ def refresh_state(connector: Connector, mirror: Mirror, shop: str) -> None:
     """Mirror the values of every membership slot (groups, tags, ...) as the shop has them."""
     state = connector.current_state()
     mirror.replace_values(shop, state.values, state.defaults)
+    if state.quarantined:
+        mirror.save_quarantined(shop, state.quarantined)
 
 
 def pull_shop(

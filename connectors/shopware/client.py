@@ -166,17 +166,24 @@ class ShopwareConnector:
     def shop_state(self) -> ShopwareState:
         """Groups, tags, the default group and the storefronts, typed (the writer's view).
         Two requests for a shop with fewer than `page_size` groups and tags: the sales channels
-        come with the groups they default to."""
+        come with the groups they default to. Rows that cannot be mapped (no id, not an
+        object) are kept aside in `quarantined`; the rest of the shop is read."""
         raw_groups = list(
             self.iter_all("customer_group", criteria.GROUP_INCLUDES, criteria.GROUP_ASSOCIATIONS)
         )
-        groups = [
-            mapping.map_group({k: v for k, v in g.items() if k != "salesChannels"})
-            for g in raw_groups
-        ]
-        tags = [mapping.map_tag(t) for t in self.iter_all("tag", {"tag": ["id", "name"]})]
+        groups, bad_groups = _map_rows(
+            [_without_channels(g) for g in raw_groups], mapping.map_group, "groups"
+        )
+        tag_rows = list(self.iter_all("tag", {"tag": ["id", "name"]}))
+        tags, bad_tags = _map_rows(tag_rows, mapping.map_tag, "tags")
         channels = sorted(
-            (c for g in raw_groups for c in (g.get("salesChannels") or ()) if isinstance(c, dict)),
+            (
+                c
+                for g in raw_groups
+                if isinstance(g, dict)
+                for c in (g.get("salesChannels") or ())
+                if isinstance(c, dict) and c.get("id")
+            ),
             key=lambda c: str(c.get("id")),
         )
         storefronts = [c for c in channels if c.get("typeId") == STOREFRONT_TYPE_ID] or channels
@@ -187,6 +194,7 @@ class ShopwareConnector:
             storefronts=tuple(c["id"] for c in storefronts),
             channel_names={c["id"]: c.get("name") for c in channels},
             display_gross={g.id: bool(g.raw.get("displayGross", True)) for g in groups},
+            quarantined=(*bad_groups, *bad_tags),
         )
 
     def current_state(self) -> CurrentState:
@@ -382,6 +390,13 @@ def _keyset_refused(exc: LoyalsyncError) -> bool:
     return (
         isinstance(exc, ApiError) and exc.status == 400 and "autoIncrement" in (exc.excerpt or "")
     )
+
+
+def _without_channels(raw: Any) -> Any:
+    """A group row without its sales channels association (kept out of the stored raw)."""
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "salesChannels"}
+    return raw
 
 
 def _map_rows(

@@ -121,8 +121,11 @@ def auto_increment(raw: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def change_time(raw: Mapping[str, Any]) -> datetime | None:
-    """When the shop last changed the row: updatedAt, or createdAt while it is still null."""
+def change_time(raw: Any) -> datetime | None:
+    """When the shop last changed the row: updatedAt, or createdAt while it is still null.
+    A row that is not an object has no time (it is quarantined by its mapper)."""
+    if not isinstance(raw, Mapping):
+        return None
     try:
         return parse_time(raw.get("updatedAt")) or parse_time(raw.get("createdAt"))
     except ValueError:
@@ -278,14 +281,18 @@ def _items(raw_items: Any, factor: Decimal) -> tuple[OrderItemRecord, ...]:
 # Groups and tags
 
 
-def map_group(raw: Mapping[str, Any]) -> SlotValue:
+def map_group(raw: Any) -> SlotValue:
     """A customer group: a value of the `groups` slot."""
+    if not isinstance(raw, Mapping):
+        raise RecordError(f"customer_group payload is not an object: {type(raw).__name__}")
     name = _text(raw.get("name")) or _text((raw.get("translated") or {}).get("name"))
     return SlotValue(GROUPS, _required_id("customer_group", raw), name or "", raw=dict(raw))
 
 
-def map_tag(raw: Mapping[str, Any]) -> SlotValue:
+def map_tag(raw: Any) -> SlotValue:
     """A tag: a value of the `tags` slot."""
+    if not isinstance(raw, Mapping):
+        raise RecordError(f"tag payload is not an object: {type(raw).__name__}")
     return SlotValue(TAGS, _required_id("tag", raw), _text(raw.get("name")) or "")
 
 

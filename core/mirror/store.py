@@ -64,6 +64,7 @@ class Mirror:
             os.close(fd)
             os.chmod(path, 0o600)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        cls(conn, path).check_version()  # refuse a newer file before changing anything in it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -89,14 +90,21 @@ class Mirror:
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def migrate(self) -> int:
-        """Apply every migration newer than the file's version, each in its own transaction."""
+    def check_version(self) -> int:
+        """The file's schema version; a ConfigError (and the connection closed) if newer."""
         current = self.schema_version
         if current > SCHEMA_VERSION:
+            self.conn.close()
             raise ConfigError(
                 f"database {self.path!r} has schema version {current}, newer than this "
                 f"loyalsync understands ({SCHEMA_VERSION}): upgrade loyalsync"
             )
+        return current
+
+    def migrate(self) -> int:
+        """Apply every migration newer than the file's version, each in its own transaction.
+        Versions need not be contiguous: each applies once, in order, if above the file's."""
+        current = self.check_version()
         for version, script in MIGRATIONS:
             if version <= current:
                 continue
@@ -352,6 +360,14 @@ class Mirror:
                 db_time(utcnow()),
             ),
         )
+
+    def save_quarantined(
+        self, shop: str, rows: Iterable[Quarantined], run_id: int | None = None
+    ) -> None:
+        """Keep rows that could not be mapped outside a page (groups, tags) with their reason."""
+        with self.transaction():
+            for q in rows:
+                self._quarantine(shop, q, run_id)
 
     def quarantine_counts(self, shop: str | None = None) -> dict[str, int]:
         where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
