@@ -3,13 +3,11 @@ quarantine and push journal. Every other module of the package works through a M
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pandas as pd
 import sqlite_utils
 
 from loyalsync.core.errors import ConfigError
+from loyalsync.core.mirror.privacy import Erasure
 from loyalsync.core.mirror.rows import (
     CUSTOMER_UPSERT,
     ITEM_INSERT,
@@ -30,6 +29,7 @@ from loyalsync.core.mirror.rows import (
     membership_rows,
     order_row,
 )
+from loyalsync.core.mirror.runlog import RunLog
 from loyalsync.core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
 from loyalsync.core.records import (
     Cursor,
@@ -43,7 +43,7 @@ from loyalsync.core.records import (
 log = logging.getLogger("loyalsync.mirror")
 
 
-class Mirror:
+class Mirror(RunLog, Erasure):
     """One SQLite mirror file. Use `Mirror.open(path)`; close with `.close()` or `with`."""
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
@@ -240,7 +240,7 @@ class Mirror:
 
     def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
         now = db_time(utcnow()) or ""
-        by_id = {o.id: o for o in records}
+        by_id = {o.id: o for o in self.scrub_orders(shop, records)}
         rows, counts = self._classify(
             "orders", shop, [order_row(shop, o, now) for o in by_id.values()]
         )
@@ -278,72 +278,7 @@ class Mirror:
                 ],
             )
 
-    def mark_deleted(self, shop: str, live_ids: set[str], at: datetime) -> int:
-        """Customers the shop no longer has: set deleted_at and erase their personal data.
-        Their orders keep anonymous facts (dates, amounts, items) for statistics."""
-        known = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT id FROM customers WHERE shop = ? AND deleted_at IS NULL", (shop,)
-            )
-        ]
-        gone = [cid for cid in known if cid not in live_ids]
-        stamp = db_time(at)
-        with self.transaction():
-            self.conn.executemany(
-                "UPDATE customers SET deleted_at = ?, email = NULL, number = NULL, "
-                "first_name = NULL, last_name = NULL, company = NULL, city = NULL, "
-                "postcode = NULL, raw = '{}', row_hash = NULL "
-                "WHERE shop = ? AND id = ?",
-                [(stamp, shop, cid) for cid in gone],
-            )
-            self.conn.executemany(
-                "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
-                [(shop, cid) for cid in gone],
-            )
-            self.conn.executemany(
-                "UPDATE orders SET email = NULL, raw = '{}' WHERE shop = ? AND customer_id = ?",
-                [(shop, cid) for cid in gone],
-            )
-        return len(gone)
-
-    # -- runs, quarantine, push journal ---------------------------------------------------
-    def start_run(self, shop: str | None, kind: str, as_of: datetime | None = None) -> int:
-        with self.transaction():
-            cur = self.conn.execute(
-                "INSERT INTO _runs (shop, kind, started_at, as_of) VALUES (?, ?, ?, ?)",
-                (shop, kind, db_time(utcnow()), db_time(as_of)),
-            )
-        return int(cur.lastrowid or 0)
-
-    def finish_run(
-        self,
-        run_id: int,
-        outcome: str,
-        counts: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE _runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
-                (db_time(utcnow()), outcome, json_text(counts or {}), error, run_id),
-            )
-
-    def save_run_progress(self, run_id: int, counts: dict[str, Any]) -> None:
-        """A running run's counts so far (its heartbeat: `status` shows how far it got)."""
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE _runs SET counts = ? WHERE id = ? AND finished_at IS NULL",
-                (json_text(counts), run_id),
-            )
-
-    def runs(self, shop: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
-        rows = self.db.query(
-            f"SELECT * FROM _runs {where} ORDER BY id DESC LIMIT ?", (*params, limit)
-        )
-        return [{**r, "counts": json.loads(r["counts"])} for r in rows]
-
+    # -- quarantine, push journal (runs: runlog.RunLog) -----------------------------------
     def _quarantine(self, shop: str, q: Quarantined, run_id: int | None) -> None:
         self.conn.execute(
             "INSERT INTO _quarantine (shop, entity, id, error, raw, run_id, at) "
@@ -380,14 +315,15 @@ class Mirror:
         shop: str,
         entries: Iterable[tuple[str, dict[str, Any], bool, str | None, str | None]],
     ) -> None:
-        """Journal writes sent to a shop: (op_key, op as data, ok, error, remote_id)."""
+        """Journal writes sent to a shop: (op_key, op as data, ok, error, remote_id). The
+        journal keeps what was done, not to whom by name: e-mails and numbers are dropped."""
         now = db_time(utcnow())
         with self.transaction():
             self.conn.executemany(
                 "INSERT INTO _push_log (run_id, shop, op_key, op, ok, error, remote_id, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, shop, k, json_text(op), int(ok), err, rid, now)
+                    (run_id, shop, k, json_text(_nameless(op)), int(ok), err, rid, now)
                     for k, op, ok, err, rid in entries
                 ],
             )
@@ -401,3 +337,11 @@ class Mirror:
         return int(
             self.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE shop = ?", (shop,)).fetchone()[0]
         )
+
+
+JOURNAL_OMITS = frozenset({"email", "customer_number", "first_name", "last_name"})
+
+
+def _nameless(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation as the journal keeps it: without the recipient's personal data."""
+    return {k: v for k, v in op.items() if k not in JOURNAL_OMITS}
