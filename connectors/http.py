@@ -232,6 +232,8 @@ class HttpClient:
         self.requests_sent = 0
         self.retries = 0
         REDACTOR.add(*policy.secrets)
+        userinfo = urlsplit(policy.base_url)
+        REDACTOR.add(userinfo.password)  # `https://user:pass@...`: the password alone, too
 
     def __repr__(self) -> str:
         return (
