@@ -103,6 +103,7 @@ class OrderRow:
     factor: float
     payment_changed_at: datetime | None = None  # order_transaction.updatedAt
     extra: dict[str, Any] = field(default_factory=dict)  # raw overrides (corrupt rows)
+    buyer: dict[str, Any] = field(default_factory=dict)  # order_customer names, number
 
     @property
     def id(self) -> str:
@@ -209,6 +210,7 @@ def order_json(
             "customerId": row.customer_id,
             "email": o.email,
             "customerNumber": None,
+            **row.buyer,
             "apiAlias": "order_customer",
         },
         "stateMachineState": None,

@@ -146,10 +146,11 @@ class Erasure:
             (alias, shop, cid),
         )
         conn.execute(
-            "UPDATE _push_log SET op_key = replace(op_key, ?, ?), "
-            "op = json_set(op, '$.customer_id', ?) "
-            "WHERE shop = ? AND json_valid(op) AND json_extract(op, '$.customer_id') = ?",
-            (cid, alias, alias, shop, cid),
+            "UPDATE _push_log SET op_key = replace(op_key, ?1, ?2), "
+            "op = json_set(op, '$.customer_id', ?2), "
+            "remote_id = CASE WHEN remote_id = ?1 THEN ?2 ELSE remote_id END "
+            "WHERE shop = ?3 AND json_valid(op) AND json_extract(op, '$.customer_id') = ?1",
+            (cid, alias, shop),
         )
 
     def scrub_orders(self, shop: str, orders: Sequence[OrderRecord]) -> list[OrderRecord]:
