@@ -132,9 +132,13 @@ def change_time(raw: Any) -> datetime | None:
         return None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, name: str = "a text field") -> str | None:
+    """A trimmed string, None for null or empty; an object or list is an error (a plugin
+    that puts `{"x": 1}` into `email` must not be stored as the text "{'x': 1}")."""
     if value is None:
         return None
+    if isinstance(value, Mapping | list | tuple | set):
+        raise ValueError(f"{name} is not text: {type(value).__name__}")
     text = str(value).strip()
     return text or None
 
@@ -163,19 +167,19 @@ def _customer(raw: Mapping[str, Any]) -> CustomerRecord:
     country = address.get("country") or {}
     return CustomerRecord(
         id=cid,
-        email=_text(raw.get("email")),
-        number=_text(raw.get("customerNumber")),
-        first_name=_text(raw.get("firstName")),
-        last_name=_text(raw.get("lastName")),
-        company=_text(raw.get("company")),
+        email=_text(raw.get("email"), "email"),
+        number=_text(raw.get("customerNumber"), "customerNumber"),
+        first_name=_text(raw.get("firstName"), "firstName"),
+        last_name=_text(raw.get("lastName"), "lastName"),
+        company=_text(raw.get("company"), "company"),
         memberships=memberships(
             groups=shop_id(raw.get("groupId")),
             tags=[t for t in (shop_id(x) for x in tag_ids) if t],
         ),
         is_guest=bool(raw.get("guest")),
-        country=_text(country.get("iso")),
-        city=_text(address.get("city")),
-        postcode=_text(address.get("zipcode")),
+        country=_text(country.get("iso"), "country.iso"),
+        city=_text(address.get("city"), "city"),
+        postcode=_text(address.get("zipcode"), "zipcode"),
         created_at=parse_time(raw.get("createdAt")),
         updated_at=parse_time(raw.get("updatedAt")),
         raw=dict(raw),
@@ -222,9 +226,9 @@ def _order(raw: Mapping[str, Any], valid_states: Collection[str], base: str) -> 
     codes = sorted({i.code for i in items if i.code})
     return OrderRecord(
         id=oid,
-        number=_text(raw.get("orderNumber")),
+        number=_text(raw.get("orderNumber"), "orderNumber"),
         customer_id=shop_id(customer.get("customerId")),
-        email=_text(customer.get("email")),
+        email=_text(customer.get("email"), "orderCustomer.email"),
         placed_at=placed,
         status=str(state),
         is_valid=state in valid_states,
@@ -285,15 +289,23 @@ def map_group(raw: Any) -> SlotValue:
     """A customer group: a value of the `groups` slot."""
     if not isinstance(raw, Mapping):
         raise RecordError(f"customer_group payload is not an object: {type(raw).__name__}")
-    name = _text(raw.get("name")) or _text((raw.get("translated") or {}).get("name"))
-    return SlotValue(GROUPS, _required_id("customer_group", raw), name or "", raw=dict(raw))
+    rid = _required_id("customer_group", raw)
+    try:
+        name = _text(raw.get("name"), "name") or _text((raw.get("translated") or {}).get("name"))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _fail("customer_group", raw, str(exc)) from None
+    return SlotValue(GROUPS, rid, name or "", raw=dict(raw))
 
 
 def map_tag(raw: Any) -> SlotValue:
     """A tag: a value of the `tags` slot."""
     if not isinstance(raw, Mapping):
         raise RecordError(f"tag payload is not an object: {type(raw).__name__}")
-    return SlotValue(TAGS, _required_id("tag", raw), _text(raw.get("name")) or "")
+    rid = _required_id("tag", raw)
+    try:
+        return SlotValue(TAGS, rid, _text(raw.get("name"), "name") or "")
+    except ValueError as exc:
+        raise _fail("tag", raw, str(exc)) from None
 
 
 def _required_id(entity: str, raw: Mapping[str, Any]) -> str:

@@ -85,6 +85,7 @@ class CustomerRow:
     created_at: datetime
     updated_at: datetime | None
     last_login: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # raw overrides (questionable values)
 
     @property
     def id(self) -> str:
@@ -153,6 +154,7 @@ def customer_json(
     if "defaultBillingAddress" in assoc:
         nested = assoc["defaultBillingAddress"].get("associations") or {}
         data["defaultBillingAddress"] = _address(c, address_id, "country" in nested)
+    data.update(row.extra)
     return data
 
 

@@ -380,6 +380,11 @@ class ShopStore:
                 gone.append(cid)
         return gone
 
+    def corrupt_customer(self, customer_id: str, **raw: Any) -> None:
+        """Give one customer's JSON questionable values (an e-mail that is an object...)."""
+        with self.lock:
+            self.customers[customer_id].extra.update(raw)
+
     def corrupt_order(self, order_id: str, **raw: Any) -> None:
         """Make one order's JSON unmappable (for quarantine tests)."""
         with self.lock:
