@@ -105,7 +105,8 @@ class AdminApi:
         result["data"] = [*result["data"], *self.bad_rows.pop(entity, [])]
         if not self.keyset:
             for row in result["data"]:
-                row.pop("autoIncrement", None)
+                if isinstance(row, dict):  # served bad rows may be lists or nulls
+                    row.pop("autoIncrement", None)
         if "application/json" not in (headers.get("Accept") or ""):
             return _json_api(result)
         return result
