@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -23,13 +24,15 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 
-from loyalsync.core.mirror.rows import db_time
-from loyalsync.core.records import OrderRecord, utcnow
+from loyalsync.core.mirror.rows import db_time, json_text
+from loyalsync.core.records import OrderRecord, Quarantined, utcnow
 
 CODE_SECRET = "code_secret"  # noqa: S105 (the name of a secret, not one)
 ERASURE_SECRET = "erasure"  # noqa: S105 (the name of a secret, not one)
 PSEUDONYM_PREFIX = "erased:"
 _CHUNK = 900
+_HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 class Erasure:
@@ -157,17 +160,7 @@ class Erasure:
         """Orders as they may be stored: those of erased customers (by customer id, or by an
         erased e-mail) without e-mail and raw payload."""
         ids = sorted({o.customer_id for o in orders if o.customer_id})
-        deleted: set[str] = set()
-        for chunk in _chunks(ids):
-            marks = ", ".join("?" for _ in chunk)
-            deleted.update(
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT id FROM customers WHERE shop = ? AND deleted_at IS NOT NULL "
-                    f"AND id IN ({marks})",
-                    (shop, *chunk),
-                )
-            )
+        deleted = self._deleted_among(shop, ids)
         erased = self._erased_among(shop, {o.email for o in orders if o.email})
         return [
             replace(o, email=None, raw={})
@@ -175,6 +168,39 @@ class Erasure:
             else o
             for o in orders
         ]
+
+    def scrub_quarantined(self, shop: str, rows: Sequence[Quarantined]) -> list[Quarantined]:
+        """Quarantined rows as they may be kept: a payload naming an erased customer (their
+        id, or an erased e-mail) is dropped, the reason stays."""
+        if not rows:
+            return []
+        texts = [json_text(q.raw) if not isinstance(q.raw, str) else q.raw for q in rows]
+        ids = sorted({i for t in texts for i in _HEX_ID.findall(t.lower())})
+        deleted = self._deleted_among(shop, ids)
+        erased = self._erased_among(shop, {e for t in texts for e in _EMAIL.findall(t)})
+        scrubbed = []
+        for q, text in zip(rows, texts, strict=True):
+            lower = text.lower()
+            named = any(i in deleted for i in _HEX_ID.findall(lower)) or any(
+                e.lower() in erased for e in _EMAIL.findall(text)
+            )
+            scrubbed.append(replace(q, raw={}) if named else q)
+        return scrubbed
+
+    def _deleted_among(self, shop: str, ids: Sequence[str]) -> set[str]:
+        """The ids among `ids` of customers marked deleted."""
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            marks = ", ".join("?" for _ in chunk)
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM customers WHERE shop = ? AND deleted_at IS NOT NULL "
+                    f"AND id IN ({marks})",
+                    (shop, *chunk),
+                )
+            )
+        return found
 
     def _erased_among(self, shop: str, emails: Iterable[str | None]) -> set[str]:
         """The e-mails (lower case) among `emails` that belonged to erased customers."""

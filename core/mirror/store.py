@@ -182,7 +182,7 @@ class Mirror(RunLog, Erasure):
                 counts = self._upsert_orders(shop, records)  # type: ignore[arg-type]
             else:
                 raise ValueError(f"unknown entity {entity!r}")
-            for q in quarantined:
+            for q in self.scrub_quarantined(shop, quarantined):
                 self._quarantine(shop, q, run_id)
             self._set_cursor(shop, cursor_entity or entity, cursor)
         return counts

@@ -104,9 +104,13 @@ def test_after_the_deletion_scan_nothing_personal_of_a_deleted_customer_remains(
         # (orderCustomer outlives the customer), they are anonymised before they are stored
         for oid in orders:
             shop.sim.set_order_state(oid, "completed")
+        shop.sim.corrupt_order(orders[0], amountTotal=-1.0)  # and one of them is quarantined
         shop.clock.advance(hours=1)
         again = pull_shop(shop.connector(), shop.mirror, shop.shop, deletion_scan=False)
-        assert again.entities["orders"].updated >= len(orders)
+        assert again.entities["orders"].updated >= len(orders) - 1
+        assert conn.execute(
+            "SELECT error, raw FROM _quarantine WHERE id = ?", (orders[0],)
+        ).fetchone() == ("negative amount: total_gross -1.0", "{}")
         segment_shop(
             shop.mirror, shop.shop, shop.config(PUSH).segmentation, AS_OF + timedelta(days=1)
         )
