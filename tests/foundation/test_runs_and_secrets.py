@@ -18,6 +18,7 @@ import pytest
 
 from loyalsync.core.mirror import SCHEMA_VERSION, Mirror
 from loyalsync.core.mirror.schema import MIGRATIONS
+from loyalsync.sync.cli import run
 from loyalsync.sync.logs import setup_logging
 from loyalsync.sync.runs import recorded_run
 
@@ -34,7 +35,7 @@ sys.stdin.read()  # wait to be killed: the parent never closes stdin
 
 
 def test_a_run_killed_with_sigkill_is_closed_as_abandoned_at_the_next_start(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "m.db"
     Mirror.open(path).close()
@@ -55,7 +56,17 @@ def test_a_run_killed_with_sigkill_is_closed_as_abandoned_at_the_next_start(
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+    # status only reads: it shows the killed run as abandoned before anything closes it
+    config = tmp_path / "loyalsync.yaml"
+    config.write_text(
+        f"database: {path}\nshops:\n  - name: s\n    platform: shopware\n"
+        "    url: http://127.0.0.1:9\n    credentials: {client_id: a, client_secret: b}\n"
+    )
+    assert run(["--config", str(config), "status", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["shops"]["s"]["runs"]
+    assert {r["id"]: r["outcome"] for r in shown} == {killed: "abandoned", alive: "running"}
     with Mirror.open(path) as mirror:
+        assert mirror.runs("s")[-1]["outcome"] == "running"  # not written by status
         mirror.start_run("s", "segment")
         runs = {r["id"]: r for r in mirror.runs("s")}
     assert runs[killed]["outcome"] == "abandoned" and runs[killed]["finished_at"]
