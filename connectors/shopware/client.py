@@ -24,8 +24,8 @@ from loyalsync.connectors.shopware.auth import TokenAuth
 from loyalsync.connectors.shopware.state import ShopwareState
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
-from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
+from loyalsync.core.errors import ApiError, LoyalsyncError
+from loyalsync.core.records import Cursor, OpResult, Page, Slot, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -171,11 +171,11 @@ class ShopwareConnector:
         raw_groups = list(
             self.iter_all("customer_group", criteria.GROUP_INCLUDES, criteria.GROUP_ASSOCIATIONS)
         )
-        groups, bad_groups = _map_rows(
-            [_without_channels(g) for g in raw_groups], mapping.map_group, "groups"
+        groups, bad_groups = mapping.map_rows(
+            [mapping.without_channels(g) for g in raw_groups], mapping.map_group, "groups"
         )
         tag_rows = list(self.iter_all("tag", {"tag": ["id", "name"]}))
-        tags, bad_tags = _map_rows(tag_rows, mapping.map_tag, "tags")
+        tags, bad_tags = mapping.map_rows(tag_rows, mapping.map_tag, "tags")
         channels = sorted(
             (
                 c
@@ -251,7 +251,7 @@ class ShopwareConnector:
                 # shop's own data (aggregated with the first page: no extra request)
                 total, start = data.get("total"), False
                 cursor = replace(cursor, started=mapping.newest_change(data.get("aggregations")))
-            records, quarantined = _map_rows(rows, map_row, mirror_entity)
+            records, quarantined = mapping.map_rows(rows, map_row, mirror_entity)
             seen = max((t for t in map(mapping.change_time, rows) if t), default=None)
             cursor = cursor.advance(after=position.advance(rows, body["limit"]), seen=seen)
             yield Page(tuple(records), cursor, tuple(quarantined), total)
@@ -390,23 +390,3 @@ def _keyset_refused(exc: LoyalsyncError) -> bool:
     return (
         isinstance(exc, ApiError) and exc.status == 400 and "autoIncrement" in (exc.excerpt or "")
     )
-
-
-def _without_channels(raw: Any) -> Any:
-    """A group row without its sales channels association (kept out of the stored raw)."""
-    if isinstance(raw, dict):
-        return {k: v for k, v in raw.items() if k != "salesChannels"}
-    return raw
-
-
-def _map_rows(
-    rows: list[Any], map_row: Callable[[Any], Any], entity: str
-) -> tuple[list[Any], list[Quarantined]]:
-    records, quarantined = [], []
-    for raw in rows:
-        try:
-            records.append(map_row(raw))
-        except RecordError as exc:
-            rid = raw.get("id") if isinstance(raw, dict) else None
-            quarantined.append(Quarantined(entity, rid, exc.message, raw))
-    return records, quarantined

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +30,7 @@ from loyalsync.core.records import (
     CustomerRecord,
     OrderItemRecord,
     OrderRecord,
+    Quarantined,
     SlotValue,
     memberships,
 )
@@ -316,3 +317,28 @@ def _required_id(entity: str, raw: Mapping[str, Any]) -> str:
     if rid is None:
         raise _fail(entity, raw, "missing id")
     return rid
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def without_channels(raw: Any) -> Any:
+    """A group row without its sales channels association (kept out of the stored raw)."""
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "salesChannels"}
+    return raw
+
+
+def map_rows(
+    rows: list[Any], map_row: Callable[[Any], Any], entity: str
+) -> tuple[list[Any], list[Quarantined]]:
+    """Map each row; the rows that raise RecordError become Quarantined with the reason."""
+    records, quarantined = [], []
+    for raw in rows:
+        try:
+            records.append(map_row(raw))
+        except RecordError as exc:
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            quarantined.append(Quarantined(entity, rid, exc.message, raw))
+    return records, quarantined

@@ -111,6 +111,20 @@ class OrderRow:
         return self.rec.id
 
 
+def buyer_json(customer: CustomerRow | None) -> dict[str, Any]:
+    """The order_customer copy Shopware takes of the customer when the order is placed: it
+    outlives the customer (only orderCustomer.customerId is nulled on deletion)."""
+    if customer is None:
+        return {}
+    c = customer.rec
+    return {
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "company": c.company,
+        "customerNumber": c.number,
+    }
+
+
 def customer_json(
     row: CustomerRow, assoc: Mapping[str, Any], tables: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from loyalsync.connectors.shopware.sim_render import (
     CustomerRow,
     OrderRow,
     apply_includes,
+    buyer_json,
     currency_id,
     customer_json,
     entity_json,
@@ -140,7 +141,7 @@ class ShopStore:
         factor = CURRENCIES.get(o.currency, 1.0)
         updated = _ms(o.updated_at) + millis(o.id[5:]) if o.updated_at else None
         row = OrderRow(ai, o, o.customer_id, o.status, _payment_state(o), created, updated, factor)
-        row.buyer = _buyer(self.customers.get(o.customer_id or ""))
+        row.buyer = buyer_json(self.customers.get(o.customer_id or ""))
         return row
 
     def _add(self, entity: str, row: Any) -> None:
@@ -336,7 +337,9 @@ class ShopStore:
             oid, str(900000 + ai), customer.id, customer.rec.email, now, "open", True,
             total, net, "EUR", total, net, items=tuple(items), codes=(code,) if code else (),
         )  # fmt: skip
-        row = OrderRow(ai, rec, customer.id, "open", "open", now, None, 1.0, buyer=_buyer(customer))
+        row = OrderRow(
+            ai, rec, customer.id, "open", "open", now, None, 1.0, buyer=buyer_json(customer)
+        )
         self._add("order", row)
         return rec.id
 
@@ -395,20 +398,6 @@ class ShopStore:
 
     def later(self, **delta: float) -> datetime:
         return self.now() + timedelta(**delta)
-
-
-def _buyer(customer: CustomerRow | None) -> dict[str, Any]:
-    """The order_customer copy Shopware takes of the customer when the order is placed: it
-    outlives the customer (only orderCustomer.customerId is nulled on deletion)."""
-    if customer is None:
-        return {}
-    c = customer.rec
-    return {
-        "firstName": c.first_name,
-        "lastName": c.last_name,
-        "company": c.company,
-        "customerNumber": c.number,
-    }
 
 
 _ALL: dict[str, dict[str, Any]] = {
