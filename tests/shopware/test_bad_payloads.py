@@ -39,7 +39,7 @@ def test_rows_that_are_not_objects_are_quarantined_and_the_page_kept(
 def test_a_tag_or_group_without_an_id_is_quarantined_and_the_shop_pulled(
     sim: ShopwareSimulator, connect: Connect, tmp_path: Path
 ) -> None:
-    sim.serve_bad_rows("tag", [{"name": "orphan"}])
+    sim.serve_bad_rows("tag", [{"name": "orphan"}, {"id": "a" * 32, "name": {"de": "x"}}])
     sim.serve_bad_rows("customer_group", [None])
     with Mirror.open(tmp_path / "m.db") as mirror:
         pull_shop(connect(sim), mirror, shop_for(sim), backfill=True)
@@ -48,4 +48,5 @@ def test_a_tag_or_group_without_an_id_is_quarantined_and_the_shop_pulled(
     assert errors == [
         ("groups", "customer_group payload is not an object: NoneType"),
         ("tags", "tag (no id): missing id"),
+        ("tags", f"tag {'a' * 32}: name is not text: dict"),
     ]
