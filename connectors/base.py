@@ -108,6 +108,7 @@ class CurrentState:
 
     values: tuple[SlotValue, ...] = ()
     defaults: tuple[tuple[str, str], ...] = ()  # (slot, value id)
+    quarantined: tuple[Quarantined, ...] = ()  # value rows that could not be mapped
 
     def of(self, slot: str) -> tuple[SlotValue, ...]:
         """The values of one slot."""

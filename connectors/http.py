@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -45,13 +45,13 @@ from loyalsync.core.errors import (
     RateLimitedError,
     TransientError,
 )
+from loyalsync.core.redact import redact_url, redact_urls
 
 log = logging.getLogger("loyalsync.http")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the server says it did not act on the request
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_SECRET_PARAM = re.compile(r"(key|token|secret|password|passwd|signature|auth)", re.I)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,26 +80,8 @@ class Redactor:
         return _redact_url_parts(text)
 
 
-_URL_RE = re.compile(r"https?://[^\s'\"<>]+")
-
-
 def _redact_url_parts(text: str) -> str:
-    return _URL_RE.sub(lambda m: redact_url(m.group(0)), text)
-
-
-def redact_url(url: str) -> str:
-    """Hide user-info and secret-looking query parameters of a URL."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*[]"
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return redact_urls(text)
 
 
 REDACTOR = Redactor()
@@ -116,8 +98,13 @@ class RedactingFilter(logging.Filter):
         clean = REDACTOR.redact(message)
         if clean != message or record.args:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # formatters print exc_text when set: the traceback, rendered once and redacted
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = REDACTOR.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = REDACTOR.redact(record.stack_info)
         return True
 
 
@@ -245,6 +232,8 @@ class HttpClient:
         self.requests_sent = 0
         self.retries = 0
         REDACTOR.add(*policy.secrets)
+        userinfo = urlsplit(policy.base_url)
+        REDACTOR.add(userinfo.password)  # `https://user:pass@...`: the password alone, too
 
     def __repr__(self) -> str:
         return (

@@ -91,8 +91,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _show_error(exc: LoyalsyncError) -> None:
-    click.echo(f"error: {exc}", err=True)
+    click.echo(REDACTOR.redact(f"error: {exc}"), err=True)
     problems = getattr(exc, "problems", None)
     if problems and str(exc).count("\n") == 0:
         for problem in problems:
-            click.echo(f"  - {problem}", err=True)
+            click.echo(REDACTOR.redact(f"  - {problem}"), err=True)

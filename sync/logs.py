@@ -2,7 +2,8 @@
 
 Owns handlers and formatters only. The redacting filter comes from connectors.http (the one
 place that knows the secrets); it sits on the handler, so every record that is printed,
-whichever logger made it, passes through it.
+whichever logger made it, passes through it, and the formatters redact what they print
+(message, traceback, stack) once more: a secret in a URL never reaches a log line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from loyalsync.connectors.http import RedactingFilter
+from loyalsync.connectors.http import REDACTOR, RedactingFilter
 
 RUN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 
@@ -35,9 +36,10 @@ class JsonFormatter(logging.Formatter):
         run_id = getattr(record, "run_id", None)
         if run_id:
             data["run_id"] = run_id
-        if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        trace = _trace(self, record)
+        if trace:
+            data["exc"] = trace
+        return REDACTOR.redact(json.dumps(data, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -46,9 +48,23 @@ class TextFormatter(logging.Formatter):
         run_id = getattr(record, "run_id", None)
         run = f" run={run_id}" if run_id else ""
         text = f"{stamp} {record.levelname:<7} {record.name}{run}: {record.getMessage()}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return text
+        trace = _trace(self, record)
+        if trace:
+            text += "\n" + trace
+        return REDACTOR.redact(text)
+
+
+def _trace(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    """The record's traceback (and stack), redacted: the filter has usually rendered it, but a
+    handler without the filter must not print a secret either."""
+    parts = []
+    if record.exc_text:
+        parts.append(record.exc_text)
+    elif record.exc_info:
+        parts.append(formatter.formatException(record.exc_info))
+    if record.stack_info:
+        parts.append(formatter.formatStack(record.stack_info))
+    return REDACTOR.redact("\n".join(parts)) if parts else None
 
 
 def setup_logging(verbosity: int = 0, fmt: str = "text", stream: object = None) -> None:

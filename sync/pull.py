@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loyalsync.connectors.base import Connector, Page
+from loyalsync.core import plausible
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import Cursor, utcnow
@@ -100,8 +101,10 @@ def pull_entity(
     since: datetime | None = None,
     run_id: int | None = None,
     on_page: PageCallback | None = None,
+    now: Callable[[], datetime] = utcnow,
 ) -> EntityCounts:
-    """Pull one entity page by page, committing each page with its cursor."""
+    """Pull one entity page by page, committing each page with its cursor. Every page passes
+    `core.plausible` first: values to question are quarantined (or clamped) with a reason."""
     key = f"backfill:{entity}" if backfill else entity
     cursor = mirror.get_cursor(shop, key)
     if cursor is None:
@@ -109,7 +112,15 @@ def pull_entity(
     elif cursor.after is None:
         cursor = replace(cursor, high=None, started=None)  # a new pass: the connector asks
     counts = EntityCounts()
-    for page in _iterate(connector, entity, cursor):
+    horizon = plausible.horizon_of(now())
+    for pulled in _iterate(connector, entity, cursor):
+        page, clamps = plausible.question_page(pulled, entity, horizon, cursor)
+        for clamp in clamps:
+            log.warning(
+                "[%s] %s %s: %s clamped from %s to %s characters",
+                shop, entity, clamp.id, clamp.field, f"{clamp.length:,}",
+                f"{plausible.MAX_RAW_TEXT:,}",
+            )  # fmt: skip
         saved = mirror.save_page(
             shop,
             entity,
@@ -161,6 +172,8 @@ def refresh_state(connector: Connector, mirror: Mirror, shop: str) -> None:
     """Mirror the values of every membership slot (groups, tags, ...) as the shop has them."""
     state = connector.current_state()
     mirror.replace_values(shop, state.values, state.defaults)
+    if state.quarantined:
+        mirror.save_quarantined(shop, state.quarantined)
 
 
 def pull_shop(
@@ -205,6 +218,7 @@ def pull_shop(
                 since=since,
                 run_id=run.id,
                 on_page=on_page,
+                now=now,
             )
         scan = deletion_scan
         if scan is None:

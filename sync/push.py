@@ -34,6 +34,7 @@ from loyalsync.core.mirror import (
     save_planned_codes,
     save_push_results,
 )
+from loyalsync.core.mirror.privacy import CODE_SECRET
 from loyalsync.core.plan import (
     CodeNow,
     Current,
@@ -135,12 +136,15 @@ def protected_value_pairs(current: Current, slots: Sequence[Slot]) -> list[tuple
     ]
 
 
-def plan_rules(connector: Connector, shop: ShopConfig, config: Config) -> Rules:
+def plan_rules(connector: Connector, shop: ShopConfig, config: Config, mirror: Mirror) -> Rules:
+    """The planner's rules; personal codes are keyed by the shop's random secret in the mirror
+    (made on first use, never logged), so nobody can compute them from the shop's name."""
     return Rules(
         shop=shop.name,
         platform=getattr(connector, "platform", shop.platform),
         protected_groups=frozenset(shop.protected_groups),
         min_age_days=config.segmentation.min_age_days,
+        code_secret=mirror.shop_secret(shop.name, CODE_SECRET),
     )
 
 
@@ -179,7 +183,7 @@ def plan_shop(
         as_of=as_of,
         push=config.push,
         slots=slots,
-        rules=plan_rules(connector, shop, config),
+        rules=plan_rules(connector, shop, config, mirror),
         can=connector.capabilities,
     )
 

@@ -10,7 +10,8 @@ or is stopped.
         run.outcome = "partial"         # default "ok"
 
 Outcomes: ok / partial (set by the caller), refused (a plan failed a safety check),
-interrupted (Ctrl-C, SIGTERM, a requested stop: anything that is not an Exception), failed.
+interrupted (Ctrl-C, SIGTERM, a requested stop: anything that is not an Exception), failed;
+abandoned (set by the next start when the run's process is gone: SIGKILL, a power cut).
 The error text stored is capped (and the mirror redacts it). No SQL here: core.mirror's.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from loyalsync.connectors.http import REDACTOR
 from loyalsync.core.errors import PlanRejectedError
 from loyalsync.core.mirror import Mirror
 
@@ -76,6 +78,7 @@ def recorded_run(
     try:
         yield run
     except BaseException as exc:
-        mirror.finish_run(run.id, outcome_of(exc), run.counts(), error=str(exc)[:ERROR_LIMIT])
+        error = REDACTOR.redact(str(exc))[:ERROR_LIMIT]  # the configured secrets, too
+        mirror.finish_run(run.id, outcome_of(exc), run.counts(), error=error)
         raise
     mirror.finish_run(run.id, run.outcome, run.counts())

@@ -4,8 +4,10 @@ jobs, gathered from the mirror and the config. Reads only."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
+from loyalsync.core.mirror.runlog import process_alive
 from loyalsync.core.records import Cursor
 from loyalsync.sync.context import AppContext
 from loyalsync.sync.daemon import describe_jobs
@@ -53,6 +55,15 @@ def _cursor_summary(raw: str) -> str:
     return text
 
 
+def _outcome(run: dict[str, Any]) -> str:
+    """A run's outcome; a run still 'running' whose process on this host is gone shows as
+    abandoned (the next run that starts closes it so in the mirror; status only reads)."""
+    if run["outcome"] != "running" or run.get("host") != socket.gethostname():
+        return str(run["outcome"])
+    pid = run.get("pid")
+    return "abandoned" if pid and not process_alive(int(pid)) else "running"
+
+
 def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
     config = app.config
     mirror = app.existing_mirror
@@ -68,7 +79,7 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
                     "started_at": r["started_at"],
                     "started": (r["started_at"] or "")[:16].replace("T", " "),
                     "finished_at": r["finished_at"],
-                    "outcome": r["outcome"],
+                    "outcome": _outcome(r),
                     "counts": r["counts"],
                     "summary": _summarise_counts(r["counts"]),
                     "error": r["error"],

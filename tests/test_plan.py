@@ -66,7 +66,13 @@ PUSH = PushConfig(
     ),
 )
 GROUPS = {"g-default": "Standard", "g-b2b": "B2B", "g-vip": "VIP (auto)", "g-hand": "Friends"}
-RULES = Rules(shop="s1", platform="myshop", protected_groups=frozenset({"B2B"}), min_age_days=14)
+RULES = Rules(
+    shop="s1",
+    platform="myshop",
+    protected_groups=frozenset({"B2B"}),
+    min_age_days=14,
+    code_secret="test-secret",
+)
 # a platform with one customer group per customer (it drives prices) and any number of tags
 SLOTS = (Slot("groups", "customer group", "one", prices=True), Slot("tags", "tag", "many"))
 SHOP_TAGS = ("newsletter", "ls:champions", "ls:slipping", "ls:old-mapping")
@@ -204,7 +210,7 @@ def test_missing_managed_tags_are_created() -> None:
 
 def test_members_get_one_deterministic_code_and_the_campaign_is_ensured() -> None:
     plan = plan_for({"a": {"lifecycle:slipping"}}, current(customer("a")))
-    code = personal_code("WB", "s1", "winback", "a", 0)
+    code = personal_code("WB", "test-secret", "winback", "a", 0)
     assert plan.codes == (IssueCode("winback", "a", code, "N-a", "a@example.com"),)
     assert code.startswith("WB-") and len(code) == 13
     assert plan.new_codes[0].valid_until == NOW + timedelta(days=30)
@@ -238,7 +244,7 @@ def test_cooldown_and_valid_codes_block_a_second_code(
     plan = plan_for({"a": {"lifecycle:slipping"}}, current(customer("a"), codes=history))
     assert bool(plan.codes) is expect_new
     if expect_new:  # the next serial: never the string of an earlier code
-        assert plan.codes[0].code == personal_code("WB", "s1", "winback", "a", 1)
+        assert plan.codes[0].code == personal_code("WB", "test-secret", "winback", "a", 1)
 
 
 def test_planned_codes_are_resent_unchanged_even_after_leaving_the_segment() -> None:
@@ -263,10 +269,10 @@ def test_guests_and_protected_customers_get_no_code() -> None:
 
 
 def test_a_code_clash_takes_the_next_serial() -> None:
-    taken = personal_code("WB", "s1", "winback", "a", 0)
+    taken = personal_code("WB", "test-secret", "winback", "a", 0)
     other = CodeNow("winback", "zz", taken, "issued", NOW - timedelta(days=1), NOW)
     plan = plan_for({"a": {"lifecycle:slipping"}}, current(customer("a"), codes=(other,)))
-    assert plan.codes[0].code == personal_code("WB", "s1", "winback", "a", 1)
+    assert plan.codes[0].code == personal_code("WB", "test-secret", "winback", "a", 1)
 
 
 # -- capabilities, limits, order ---------------------------------------------------------------

@@ -24,8 +24,8 @@ from loyalsync.connectors.shopware.auth import TokenAuth
 from loyalsync.connectors.shopware.state import ShopwareState
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
-from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
+from loyalsync.core.errors import ApiError, LoyalsyncError
+from loyalsync.core.records import Cursor, OpResult, Page, Slot, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -166,17 +166,24 @@ class ShopwareConnector:
     def shop_state(self) -> ShopwareState:
         """Groups, tags, the default group and the storefronts, typed (the writer's view).
         Two requests for a shop with fewer than `page_size` groups and tags: the sales channels
-        come with the groups they default to."""
+        come with the groups they default to. Rows that cannot be mapped (no id, not an
+        object) are kept aside in `quarantined`; the rest of the shop is read."""
         raw_groups = list(
             self.iter_all("customer_group", criteria.GROUP_INCLUDES, criteria.GROUP_ASSOCIATIONS)
         )
-        groups = [
-            mapping.map_group({k: v for k, v in g.items() if k != "salesChannels"})
-            for g in raw_groups
-        ]
-        tags = [mapping.map_tag(t) for t in self.iter_all("tag", {"tag": ["id", "name"]})]
+        groups, bad_groups = mapping.map_rows(
+            [mapping.without_channels(g) for g in raw_groups], mapping.map_group, "groups"
+        )
+        tag_rows = list(self.iter_all("tag", {"tag": ["id", "name"]}))
+        tags, bad_tags = mapping.map_rows(tag_rows, mapping.map_tag, "tags")
         channels = sorted(
-            (c for g in raw_groups for c in (g.get("salesChannels") or ()) if isinstance(c, dict)),
+            (
+                c
+                for g in raw_groups
+                if isinstance(g, dict)
+                for c in (g.get("salesChannels") or ())
+                if isinstance(c, dict) and c.get("id")
+            ),
             key=lambda c: str(c.get("id")),
         )
         storefronts = [c for c in channels if c.get("typeId") == STOREFRONT_TYPE_ID] or channels
@@ -187,6 +194,7 @@ class ShopwareConnector:
             storefronts=tuple(c["id"] for c in storefronts),
             channel_names={c["id"]: c.get("name") for c in channels},
             display_gross={g.id: bool(g.raw.get("displayGross", True)) for g in groups},
+            quarantined=(*bad_groups, *bad_tags),
         )
 
     def current_state(self) -> CurrentState:
@@ -243,7 +251,7 @@ class ShopwareConnector:
                 # shop's own data (aggregated with the first page: no extra request)
                 total, start = data.get("total"), False
                 cursor = replace(cursor, started=mapping.newest_change(data.get("aggregations")))
-            records, quarantined = _map_rows(rows, map_row, mirror_entity)
+            records, quarantined = mapping.map_rows(rows, map_row, mirror_entity)
             seen = max((t for t in map(mapping.change_time, rows) if t), default=None)
             cursor = cursor.advance(after=position.advance(rows, body["limit"]), seen=seen)
             yield Page(tuple(records), cursor, tuple(quarantined), total)
@@ -382,16 +390,3 @@ def _keyset_refused(exc: LoyalsyncError) -> bool:
     return (
         isinstance(exc, ApiError) and exc.status == 400 and "autoIncrement" in (exc.excerpt or "")
     )
-
-
-def _map_rows(
-    rows: list[Any], map_row: Callable[[Any], Any], entity: str
-) -> tuple[list[Any], list[Quarantined]]:
-    records, quarantined = [], []
-    for raw in rows:
-        try:
-            records.append(map_row(raw))
-        except RecordError as exc:
-            rid = raw.get("id") if isinstance(raw, dict) else None
-            quarantined.append(Quarantined(entity, rid, exc.message, raw))
-    return records, quarantined

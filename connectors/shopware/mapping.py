@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +30,7 @@ from loyalsync.core.records import (
     CustomerRecord,
     OrderItemRecord,
     OrderRecord,
+    Quarantined,
     SlotValue,
     memberships,
 )
@@ -121,17 +122,24 @@ def auto_increment(raw: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def change_time(raw: Mapping[str, Any]) -> datetime | None:
-    """When the shop last changed the row: updatedAt, or createdAt while it is still null."""
+def change_time(raw: Any) -> datetime | None:
+    """When the shop last changed the row: updatedAt, or createdAt while it is still null.
+    A row that is not an object has no time (it is quarantined by its mapper)."""
+    if not isinstance(raw, Mapping):
+        return None
     try:
         return parse_time(raw.get("updatedAt")) or parse_time(raw.get("createdAt"))
     except ValueError:
         return None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, name: str = "a text field") -> str | None:
+    """A trimmed string, None for null or empty; an object or list is an error (a plugin
+    that puts `{"x": 1}` into `email` must not be stored as the text "{'x': 1}")."""
     if value is None:
         return None
+    if isinstance(value, Mapping | list | tuple | set):
+        raise ValueError(f"{name} is not text: {type(value).__name__}")
     text = str(value).strip()
     return text or None
 
@@ -160,19 +168,19 @@ def _customer(raw: Mapping[str, Any]) -> CustomerRecord:
     country = address.get("country") or {}
     return CustomerRecord(
         id=cid,
-        email=_text(raw.get("email")),
-        number=_text(raw.get("customerNumber")),
-        first_name=_text(raw.get("firstName")),
-        last_name=_text(raw.get("lastName")),
-        company=_text(raw.get("company")),
+        email=_text(raw.get("email"), "email"),
+        number=_text(raw.get("customerNumber"), "customerNumber"),
+        first_name=_text(raw.get("firstName"), "firstName"),
+        last_name=_text(raw.get("lastName"), "lastName"),
+        company=_text(raw.get("company"), "company"),
         memberships=memberships(
             groups=shop_id(raw.get("groupId")),
             tags=[t for t in (shop_id(x) for x in tag_ids) if t],
         ),
         is_guest=bool(raw.get("guest")),
-        country=_text(country.get("iso")),
-        city=_text(address.get("city")),
-        postcode=_text(address.get("zipcode")),
+        country=_text(country.get("iso"), "country.iso"),
+        city=_text(address.get("city"), "city"),
+        postcode=_text(address.get("zipcode"), "zipcode"),
         created_at=parse_time(raw.get("createdAt")),
         updated_at=parse_time(raw.get("updatedAt")),
         raw=dict(raw),
@@ -219,9 +227,9 @@ def _order(raw: Mapping[str, Any], valid_states: Collection[str], base: str) -> 
     codes = sorted({i.code for i in items if i.code})
     return OrderRecord(
         id=oid,
-        number=_text(raw.get("orderNumber")),
+        number=_text(raw.get("orderNumber"), "orderNumber"),
         customer_id=shop_id(customer.get("customerId")),
-        email=_text(customer.get("email")),
+        email=_text(customer.get("email"), "orderCustomer.email"),
         placed_at=placed,
         status=str(state),
         is_valid=state in valid_states,
@@ -278,15 +286,27 @@ def _items(raw_items: Any, factor: Decimal) -> tuple[OrderItemRecord, ...]:
 # Groups and tags
 
 
-def map_group(raw: Mapping[str, Any]) -> SlotValue:
+def map_group(raw: Any) -> SlotValue:
     """A customer group: a value of the `groups` slot."""
-    name = _text(raw.get("name")) or _text((raw.get("translated") or {}).get("name"))
-    return SlotValue(GROUPS, _required_id("customer_group", raw), name or "", raw=dict(raw))
+    if not isinstance(raw, Mapping):
+        raise RecordError(f"customer_group payload is not an object: {type(raw).__name__}")
+    rid = _required_id("customer_group", raw)
+    try:
+        name = _text(raw.get("name"), "name") or _text((raw.get("translated") or {}).get("name"))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _fail("customer_group", raw, str(exc)) from None
+    return SlotValue(GROUPS, rid, name or "", raw=dict(raw))
 
 
-def map_tag(raw: Mapping[str, Any]) -> SlotValue:
+def map_tag(raw: Any) -> SlotValue:
     """A tag: a value of the `tags` slot."""
-    return SlotValue(TAGS, _required_id("tag", raw), _text(raw.get("name")) or "")
+    if not isinstance(raw, Mapping):
+        raise RecordError(f"tag payload is not an object: {type(raw).__name__}")
+    rid = _required_id("tag", raw)
+    try:
+        return SlotValue(TAGS, rid, _text(raw.get("name"), "name") or "")
+    except ValueError as exc:
+        raise _fail("tag", raw, str(exc)) from None
 
 
 def _required_id(entity: str, raw: Mapping[str, Any]) -> str:
@@ -297,3 +317,28 @@ def _required_id(entity: str, raw: Mapping[str, Any]) -> str:
     if rid is None:
         raise _fail(entity, raw, "missing id")
     return rid
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def without_channels(raw: Any) -> Any:
+    """A group row without its sales channels association (kept out of the stored raw)."""
+    if isinstance(raw, dict):
+        return {k: v for k, v in raw.items() if k != "salesChannels"}
+    return raw
+
+
+def map_rows(
+    rows: list[Any], map_row: Callable[[Any], Any], entity: str
+) -> tuple[list[Any], list[Quarantined]]:
+    """Map each row; the rows that raise RecordError become Quarantined with the reason."""
+    records, quarantined = [], []
+    for raw in rows:
+        try:
+            records.append(map_row(raw))
+        except RecordError as exc:
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            quarantined.append(Quarantined(entity, rid, exc.message, raw))
+    return records, quarantined

@@ -42,6 +42,8 @@ class AdminApi:
         self.token_ttl, self.max_limit, self.version = token_ttl, max_limit, version
         self.keyset, self.throttle_after = keyset, throttle_after
         self.tokens: dict[str, datetime] = {}
+        # rows of the wrong type a broken plugin or proxy puts into the next search answer
+        self.bad_rows: dict[str, list[Any]] = {}
         self.failed_logins = 0
 
     def route(self, method: str, path: str, body: Any, headers: Any) -> tuple[int, Any]:
@@ -100,9 +102,11 @@ class AdminApi:
             page, total, _ = self.store.search(entity, body or {}, self.max_limit)
             return {"total": total, "data": [r.id if hasattr(r, "ai") else r["id"] for r in page]}
         result = self.store.search_json(entity, body or {}, self.max_limit)
+        result["data"] = [*result["data"], *self.bad_rows.pop(entity, [])]
         if not self.keyset:
             for row in result["data"]:
-                row.pop("autoIncrement", None)
+                if isinstance(row, dict):  # served bad rows may be lists or nulls
+                    row.pop("autoIncrement", None)
         if "application/json" not in (headers.get("Accept") or ""):
             return _json_api(result)
         return result

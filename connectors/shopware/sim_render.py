@@ -85,6 +85,7 @@ class CustomerRow:
     created_at: datetime
     updated_at: datetime | None
     last_login: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # raw overrides (questionable values)
 
     @property
     def id(self) -> str:
@@ -103,10 +104,25 @@ class OrderRow:
     factor: float
     payment_changed_at: datetime | None = None  # order_transaction.updatedAt
     extra: dict[str, Any] = field(default_factory=dict)  # raw overrides (corrupt rows)
+    buyer: dict[str, Any] = field(default_factory=dict)  # order_customer names, number
 
     @property
     def id(self) -> str:
         return self.rec.id
+
+
+def buyer_json(customer: CustomerRow | None) -> dict[str, Any]:
+    """The order_customer copy Shopware takes of the customer when the order is placed: it
+    outlives the customer (only orderCustomer.customerId is nulled on deletion)."""
+    if customer is None:
+        return {}
+    c = customer.rec
+    return {
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "company": c.company,
+        "customerNumber": c.number,
+    }
 
 
 def customer_json(
@@ -152,6 +168,7 @@ def customer_json(
     if "defaultBillingAddress" in assoc:
         nested = assoc["defaultBillingAddress"].get("associations") or {}
         data["defaultBillingAddress"] = _address(c, address_id, "country" in nested)
+    data.update(row.extra)
     return data
 
 
@@ -209,6 +226,7 @@ def order_json(
             "customerId": row.customer_id,
             "email": o.email,
             "customerNumber": None,
+            **row.buyer,
             "apiAlias": "order_customer",
         },
         "stateMachineState": None,

@@ -27,6 +27,7 @@ from loyalsync.connectors.shopware.sim_render import (
     CustomerRow,
     OrderRow,
     apply_includes,
+    buyer_json,
     currency_id,
     customer_json,
     entity_json,
@@ -139,7 +140,9 @@ class ShopStore:
     def _order_row(self, ai: int, o: OrderRecord, created: datetime) -> OrderRow:
         factor = CURRENCIES.get(o.currency, 1.0)
         updated = _ms(o.updated_at) + millis(o.id[5:]) if o.updated_at else None
-        return OrderRow(ai, o, o.customer_id, o.status, _payment_state(o), created, updated, factor)
+        row = OrderRow(ai, o, o.customer_id, o.status, _payment_state(o), created, updated, factor)
+        row.buyer = buyer_json(self.customers.get(o.customer_id or ""))
+        return row
 
     def _add(self, entity: str, row: Any) -> None:
         (self.customers if entity == "customer" else self.orders)[row.id] = row
@@ -334,7 +337,10 @@ class ShopStore:
             oid, str(900000 + ai), customer.id, customer.rec.email, now, "open", True,
             total, net, "EUR", total, net, items=tuple(items), codes=(code,) if code else (),
         )  # fmt: skip
-        self._add("order", OrderRow(ai, rec, customer.id, "open", "open", now, None, 1.0))
+        row = OrderRow(
+            ai, rec, customer.id, "open", "open", now, None, 1.0, buyer=buyer_json(customer)
+        )
+        self._add("order", row)
         return rec.id
 
     def _redeem(self, code: str, order_id: str, customer: CustomerRow) -> None:
@@ -376,6 +382,11 @@ class ShopStore:
                 self.persona = {(p, c) for p, c in self.persona if c != cid}
                 gone.append(cid)
         return gone
+
+    def corrupt_customer(self, customer_id: str, **raw: Any) -> None:
+        """Give one customer's JSON questionable values (an e-mail that is an object...)."""
+        with self.lock:
+            self.customers[customer_id].extra.update(raw)
 
     def corrupt_order(self, order_id: str, **raw: Any) -> None:
         """Make one order's JSON unmappable (for quarantine tests)."""

@@ -218,6 +218,15 @@ class ShopwareSimulator:
     def corrupt_order(self, order_id: str, **raw: Any) -> None:
         self.store.corrupt_order(order_id, **raw)
 
+    def corrupt_customer(self, customer_id: str, **raw: Any) -> None:
+        self.store.corrupt_customer(customer_id, **raw)
+
+    def serve_bad_rows(self, entity: str, rows: list[Any]) -> None:
+        """Append `rows` (lists, nulls, objects without an id...) to the next search answer
+        for `entity`, as a broken plugin or proxy would."""
+        with self._lock:
+            self.api.bad_rows.setdefault(entity, []).extend(rows)
+
     # -- request handling -----------------------------------------------------------------
     def _fault(self) -> str | None:
         with self._lock:

@@ -1,5 +1,6 @@
 """What the Shopware connector knows of a shop besides its records, typed: groups, tags, the
-default group, storefront sales channels and each group's price display; and the narrow view
+default group, storefront sales channels, each group's price display and the group and tag
+rows it could not map; and the narrow view
 of the connector the writer works through (so writer and client do not import each other).
 """
 
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 
 from loyalsync.connectors.base import CurrentState
 from loyalsync.core.config import ShopConfig
-from loyalsync.core.records import GROUPS, SlotValue
+from loyalsync.core.records import GROUPS, Quarantined, SlotValue
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,14 @@ class ShopwareState:
     storefronts: tuple[str, ...] = ()  # ids of the storefront sales channels
     channel_names: Mapping[str, str | None] = field(default_factory=dict)  # id -> name
     display_gross: Mapping[str, bool] = field(default_factory=dict)  # group id -> displayGross
+    quarantined: tuple[Quarantined, ...] = ()  # group and tag rows that could not be mapped
 
     def current(self) -> CurrentState:
         """The platform-neutral part: the values of both slots and the default group."""
         defaults = ((GROUPS, self.default_group_id),) if self.default_group_id else ()
-        return CurrentState(values=(*self.groups, *self.tags), defaults=defaults)
+        return CurrentState(
+            values=(*self.groups, *self.tags), defaults=defaults, quarantined=self.quarantined
+        )
 
 
 class SyncTarget(Protocol):

@@ -9,7 +9,9 @@ compares correctly and which SQLite's date functions understand.
 
     schema.py    migrations and column lists
     rows.py      record -> row tuples, mirror times (pure)
-    store.py     the Mirror: connection, cursors, page upserts, runs, quarantine, journal
+    store.py     the Mirror: connection, cursors, page upserts, quarantine, journal
+    runlog.py    the run log (`_runs`): start, finish, abandoned runs
+    privacy.py   deleted customers erased everywhere; per-shop secrets
     segments.py  what segmentation reads and writes (summary aggregate, membership, history)
     order_summary.py  the per-customer order summary kept up to date by triggers (migration 5)
     push.py      what the push planner reads and writes (state, codes, results)

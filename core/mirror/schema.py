@@ -252,6 +252,31 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         END;
         """,
     ),
+    (
+        6,
+        # Data protection and run bookkeeping (issue 11 section 6). A run stores the process
+        # and host that run it, so the next start can close runs whose process is gone
+        # (SIGKILL) as 'abandoned'. `_secrets` holds per-shop random keys made on first use
+        # (the personal-code HMAC key when the config sets none). `_erased` keeps a keyed hash
+        # of each deleted customer's e-mail, never the address: orders re-read later under that
+        # address are anonymised before they are stored. The journal keeps what was done, not
+        # to whom by name: e-mails and customer numbers leave the stored operations.
+        """
+        ALTER TABLE _runs ADD COLUMN pid INTEGER;
+        ALTER TABLE _runs ADD COLUMN host TEXT;
+        CREATE TABLE _secrets (
+            shop TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (shop, name)
+        );
+        CREATE TABLE _erased (
+            shop TEXT NOT NULL, email_hash TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (shop, email_hash)
+        ) WITHOUT ROWID;
+        UPDATE _push_log SET op = json_remove(op, '$.email', '$.customer_number')
+            WHERE json_valid(op) AND (json_extract(op, '$.email') IS NOT NULL
+                OR json_extract(op, '$.customer_number') IS NOT NULL);
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -3,13 +3,11 @@ quarantine and push journal. Every other module of the package works through a M
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pandas as pd
 import sqlite_utils
 
 from loyalsync.core.errors import ConfigError
+from loyalsync.core.mirror.privacy import Erasure
 from loyalsync.core.mirror.rows import (
     CUSTOMER_UPSERT,
     ITEM_INSERT,
@@ -30,6 +29,7 @@ from loyalsync.core.mirror.rows import (
     membership_rows,
     order_row,
 )
+from loyalsync.core.mirror.runlog import RunLog
 from loyalsync.core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
 from loyalsync.core.records import (
     Cursor,
@@ -43,7 +43,7 @@ from loyalsync.core.records import (
 log = logging.getLogger("loyalsync.mirror")
 
 
-class Mirror:
+class Mirror(RunLog, Erasure):
     """One SQLite mirror file. Use `Mirror.open(path)`; close with `.close()` or `with`."""
 
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
@@ -64,6 +64,7 @@ class Mirror:
             os.close(fd)
             os.chmod(path, 0o600)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        cls(conn, path).check_version()  # refuse a newer file before changing anything in it
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -89,14 +90,21 @@ class Mirror:
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def migrate(self) -> int:
-        """Apply every migration newer than the file's version, each in its own transaction."""
+    def check_version(self) -> int:
+        """The file's schema version; a ConfigError (and the connection closed) if newer."""
         current = self.schema_version
         if current > SCHEMA_VERSION:
+            self.conn.close()
             raise ConfigError(
                 f"database {self.path!r} has schema version {current}, newer than this "
                 f"loyalsync understands ({SCHEMA_VERSION}): upgrade loyalsync"
             )
+        return current
+
+    def migrate(self) -> int:
+        """Apply every migration newer than the file's version, each in its own transaction.
+        Versions need not be contiguous: each applies once, in order, if above the file's."""
+        current = self.check_version()
         for version, script in MIGRATIONS:
             if version <= current:
                 continue
@@ -173,7 +181,7 @@ class Mirror:
                 counts = self._upsert_orders(shop, records)  # type: ignore[arg-type]
             else:
                 raise ValueError(f"unknown entity {entity!r}")
-            for q in quarantined:
+            for q in self.scrub_quarantined(shop, quarantined):
                 self._quarantine(shop, q, run_id)
             self._set_cursor(shop, cursor_entity or entity, cursor)
         return counts
@@ -231,7 +239,7 @@ class Mirror:
 
     def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
         now = db_time(utcnow()) or ""
-        by_id = {o.id: o for o in records}
+        by_id = {o.id: o for o in self.scrub_orders(shop, records)}
         rows, counts = self._classify(
             "orders", shop, [order_row(shop, o, now) for o in by_id.values()]
         )
@@ -269,72 +277,7 @@ class Mirror:
                 ],
             )
 
-    def mark_deleted(self, shop: str, live_ids: set[str], at: datetime) -> int:
-        """Customers the shop no longer has: set deleted_at and erase their personal data.
-        Their orders keep anonymous facts (dates, amounts, items) for statistics."""
-        known = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT id FROM customers WHERE shop = ? AND deleted_at IS NULL", (shop,)
-            )
-        ]
-        gone = [cid for cid in known if cid not in live_ids]
-        stamp = db_time(at)
-        with self.transaction():
-            self.conn.executemany(
-                "UPDATE customers SET deleted_at = ?, email = NULL, number = NULL, "
-                "first_name = NULL, last_name = NULL, company = NULL, city = NULL, "
-                "postcode = NULL, raw = '{}', row_hash = NULL "
-                "WHERE shop = ? AND id = ?",
-                [(stamp, shop, cid) for cid in gone],
-            )
-            self.conn.executemany(
-                "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
-                [(shop, cid) for cid in gone],
-            )
-            self.conn.executemany(
-                "UPDATE orders SET email = NULL, raw = '{}' WHERE shop = ? AND customer_id = ?",
-                [(shop, cid) for cid in gone],
-            )
-        return len(gone)
-
-    # -- runs, quarantine, push journal ---------------------------------------------------
-    def start_run(self, shop: str | None, kind: str, as_of: datetime | None = None) -> int:
-        with self.transaction():
-            cur = self.conn.execute(
-                "INSERT INTO _runs (shop, kind, started_at, as_of) VALUES (?, ?, ?, ?)",
-                (shop, kind, db_time(utcnow()), db_time(as_of)),
-            )
-        return int(cur.lastrowid or 0)
-
-    def finish_run(
-        self,
-        run_id: int,
-        outcome: str,
-        counts: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE _runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
-                (db_time(utcnow()), outcome, json_text(counts or {}), error, run_id),
-            )
-
-    def save_run_progress(self, run_id: int, counts: dict[str, Any]) -> None:
-        """A running run's counts so far (its heartbeat: `status` shows how far it got)."""
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE _runs SET counts = ? WHERE id = ? AND finished_at IS NULL",
-                (json_text(counts), run_id),
-            )
-
-    def runs(self, shop: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
-        rows = self.db.query(
-            f"SELECT * FROM _runs {where} ORDER BY id DESC LIMIT ?", (*params, limit)
-        )
-        return [{**r, "counts": json.loads(r["counts"])} for r in rows]
-
+    # -- quarantine, push journal (runs: runlog.RunLog) -----------------------------------
     def _quarantine(self, shop: str, q: Quarantined, run_id: int | None) -> None:
         self.conn.execute(
             "INSERT INTO _quarantine (shop, entity, id, error, raw, run_id, at) "
@@ -352,6 +295,14 @@ class Mirror:
             ),
         )
 
+    def save_quarantined(
+        self, shop: str, rows: Iterable[Quarantined], run_id: int | None = None
+    ) -> None:
+        """Keep rows that could not be mapped outside a page (groups, tags) with their reason."""
+        with self.transaction():
+            for q in rows:
+                self._quarantine(shop, q, run_id)
+
     def quarantine_counts(self, shop: str | None = None) -> dict[str, int]:
         where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
         sql = f"SELECT shop || ':' || entity, COUNT(*) FROM _quarantine {where} GROUP BY 1"
@@ -363,14 +314,15 @@ class Mirror:
         shop: str,
         entries: Iterable[tuple[str, dict[str, Any], bool, str | None, str | None]],
     ) -> None:
-        """Journal writes sent to a shop: (op_key, op as data, ok, error, remote_id)."""
+        """Journal writes sent to a shop: (op_key, op as data, ok, error, remote_id). The
+        journal keeps what was done, not to whom by name: e-mails and numbers are dropped."""
         now = db_time(utcnow())
         with self.transaction():
             self.conn.executemany(
                 "INSERT INTO _push_log (run_id, shop, op_key, op, ok, error, remote_id, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, shop, k, json_text(op), int(ok), err, rid, now)
+                    (run_id, shop, k, json_text(_nameless(op)), int(ok), err, rid, now)
                     for k, op, ok, err, rid in entries
                 ],
             )
@@ -399,3 +351,11 @@ def _statements(script: str) -> list[str]:
     if buffer.strip(" \n\t;"):
         raise ValueError(f"incomplete SQL at the end of a migration: {buffer.strip()[:80]!r}")
     return statements
+
+
+JOURNAL_OMITS = frozenset({"email", "customer_number", "first_name", "last_name"})
+
+
+def _nameless(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation as the journal keeps it: without the recipient's personal data."""
+    return {k: v for k, v in op.items() if k not in JOURNAL_OMITS}

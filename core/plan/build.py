@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from loyalsync.core.config import PushConfig
+from loyalsync.core.errors import ConfigError
 from loyalsync.core.plan.model import (
     EXPIRED,
     GUEST,
@@ -218,7 +219,7 @@ def _plan_codes(
     ops: list[WriteOp] = []
     new: list[CodeNow] = []
     skipped: list[Skip] = []
-    key = rules.code_secret or rules.shop
+    key = rules.code_secret
     for campaign in push.discounts:
         members = {c for c, w in desired.customers.items() if campaign.name in w.campaigns}
         members |= {
@@ -242,6 +243,8 @@ def _plan_codes(
             if pending:
                 code = pending[0]
             else:
+                if not key:  # fail closed: a code keyed by something public can be guessed
+                    raise ConfigError("personal codes need a code secret (Rules.code_secret)")
                 serial = len(past)
                 text = personal_code(campaign.code_prefix, key, campaign.name, cid, serial)
                 while text in used:  # a clash with another customer's code: skip that serial

@@ -191,7 +191,7 @@ class Rules:
     platform: str = "this platform"
     protected_groups: frozenset[str] = frozenset()  # names or ids
     min_age_days: int = 0
-    code_secret: str = ""  # HMAC key for personal codes (default: the shop name)
+    code_secret: str = ""  # HMAC key for personal codes: the mirror's random per-shop secret
 
 
 # ---------------------------------------------------------------------------------------------

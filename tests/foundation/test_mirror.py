@@ -218,3 +218,15 @@ def test_db_time_roundtrip_and_naive_rejected() -> None:
     assert parse_db_time(db_time(value)) == value
     with pytest.raises(ValueError, match="naive"):
         db_time(datetime(2026, 1, 1))
+
+
+def test_newer_schema_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match="newer than this loyalsync understands"):
+        Mirror.open(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    conn.close()
