@@ -1,0 +1,94 @@
+"""What the HTML report reads beyond the segmentation summary (`core/report/data.py` calls it):
+monthly cohorts, the membership moves of one run, issued codes per campaign, orders after a
+date, and the push journal's failures. Plain frames out; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+
+from loyalsync.core.mirror.rows import db_time
+from loyalsync.core.mirror.segments import _SEG_REVENUE
+from loyalsync.core.mirror.store import Mirror
+
+_VALID = "o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of"
+_WHO = "COALESCE('c:' || o.customer_id, 'e:' || LOWER(TRIM(o.email)))"
+
+
+def load_cohorts(mirror: Mirror, shop: str, as_of: datetime) -> pd.DataFrame:
+    """Buyers per (cohort month of their first valid order, month with a valid order):
+    columns cohort, month ('YYYY-MM'), customers. A buyer is a customer account, or an e-mail
+    for guest orders without one."""
+    sql = (
+        f"WITH m AS (SELECT {_WHO} AS who, substr(o.placed_at, 1, 7) AS month FROM orders o "
+        f"WHERE {_VALID} AND (o.customer_id IS NOT NULL OR o.email IS NOT NULL) "
+        "GROUP BY 1, 2), f AS (SELECT who, MIN(month) AS cohort FROM m GROUP BY who) "
+        "SELECT f.cohort, m.month, COUNT(*) AS customers FROM m JOIN f USING (who) "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    return mirror.frame(sql, {"shop": shop, "as_of": db_time(as_of)})
+
+
+def load_monthly_revenue(
+    mirror: Mirror, shop: str, as_of: datetime, revenue: str = "gross"
+) -> pd.DataFrame:
+    """Valid orders and revenue (base currency, refunds subtracted) per month: month, orders,
+    revenue."""
+    sql = (
+        f"SELECT substr(o.placed_at, 1, 7) AS month, COUNT(*) AS orders, "
+        f"TOTAL({_SEG_REVENUE[revenue]}) AS revenue FROM orders o WHERE {_VALID} "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    return mirror.frame(sql, {"shop": shop, "as_of": db_time(as_of)})
+
+
+def load_run_moves(mirror: Mirror, shop: str, run_id: int) -> pd.DataFrame:
+    """Moves between segments of one family recorded by segmentation run `run_id`:
+    from_segment, to_segment, customers."""
+    return mirror.frame(
+        "SELECT x.value AS from_segment, e.value AS to_segment, COUNT(*) AS customers "
+        "FROM segment_changes c, json_each(c.exited) x, json_each(c.entered) e "
+        "WHERE c.shop = ? AND c.run_id = ? AND c.exited <> '[]' AND c.entered <> '[]' "
+        "AND substr(x.value, 1, instr(x.value, ':')) = substr(e.value, 1, instr(e.value, ':')) "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+        (shop, run_id),
+    )
+
+
+def load_codes(mirror: Mirror, shop: str, revenue: str = "gross") -> pd.DataFrame:
+    """Every issued code: campaign, customer_id, status, issued_at, redeemed_at and the revenue
+    of the order that used it (0 when not redeemed)."""
+    return mirror.frame(
+        "SELECT k.campaign, k.customer_id, k.status, k.issued_at, k.redeemed_at, "
+        f"COALESCE(CASE WHEN o.is_valid THEN {_SEG_REVENUE[revenue]} END, 0) AS order_revenue "
+        "FROM codes k LEFT JOIN orders o ON o.shop = k.shop AND o.id = k.redeemed_order_id "
+        "WHERE k.shop = ? ORDER BY k.campaign, k.issued_at",
+        (shop,),
+    )
+
+
+def load_orders_after(
+    mirror: Mirror, shop: str, after: datetime, as_of: datetime, revenue: str = "gross"
+) -> pd.DataFrame:
+    """Per customer account, valid orders placed after `after` up to `as_of`: customer_id,
+    orders, revenue (for comparing code recipients with their segment's other members)."""
+    sql = (
+        f"SELECT o.customer_id, COUNT(*) AS orders, TOTAL({_SEG_REVENUE[revenue]}) AS revenue "
+        f"FROM orders o WHERE {_VALID} AND o.placed_at > :after AND o.customer_id IS NOT NULL "
+        "GROUP BY 1"
+    )
+    params = {"shop": shop, "as_of": db_time(as_of), "after": db_time(after)}
+    return mirror.frame(sql, params)
+
+
+def load_push_failures(mirror: Mirror, shop: str, run_ids: list[int]) -> pd.DataFrame:
+    """Failed writes of the given push runs, grouped: run_id, error, operations."""
+    return mirror.frame(
+        "SELECT run_id, COALESCE(error, 'unknown error') AS error, COUNT(*) AS operations "
+        "FROM _push_log WHERE shop = ? AND ok = 0 AND run_id IN (SELECT value FROM json_each(?)) "
+        "GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC",
+        (shop, json.dumps([int(i) for i in run_ids])),
+    )
