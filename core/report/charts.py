@@ -51,8 +51,19 @@ def to_svg(fig: Figure, name: str, label: str) -> str:
     svg = svg[svg.index("<svg") :]
     for _ in range(2):
         svg = _SIZE.sub(r"\1", svg, count=1)
+    svg = _prefixed_ids(svg, name)
     safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     return svg.replace("<svg", f'<svg role="img" aria-label="{safe}" class="chart"', 1)
+
+
+_ID = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
+
+
+def _prefixed_ids(svg: str, name: str) -> str:
+    """Every id (and each reference to it) prefixed with the chart's name: matplotlib numbers
+    its groups per figure (figure_1, axes_1), which would clash between charts of one page."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    return _ID.sub(lambda m: m[1] + (f"{name}-{m[2]}" if m[2] in ids else m[2]), svg)
 
 
 def _figure(height: float = HEIGHT) -> Figure:

@@ -102,19 +102,23 @@ def _threshold_trend(data: ReportData) -> Block:
 
 
 def movements(data: ReportData) -> Section:
+    title = "Movement between segments"
+    runs = len(data.segment_runs)
+    if runs < 2:
+        so_far = "one" if runs else "none"
+        why = (
+            "Moves and segment sizes over time need two stored segmentation runs "
+            f"(`loyalsync segment`); {so_far} so far."
+        )
+        return empty_section("moves", title, why)
     blocks: list[Block] = []
-    moves = data.moves
-    if len(data.segment_runs) < 2:
-        blocks.append(Text("Moves between segments appear after the second stored "
-                           "segmentation run (there is "
-                           f"{'one' if data.segment_runs else 'none'} so far)."))  # fmt: skip
-    elif moves.empty:
+    if data.moves.empty:
         blocks.append(Text("Nobody changed segment between the last two runs."))
     else:
-        blocks.extend(_move_matrix(moves, family) for family in MOVE_FAMILIES
-                      if moves["from_segment"].str.startswith(f"{family}:").any())  # fmt: skip
+        blocks.extend(_move_matrix(data.moves, family) for family in MOVE_FAMILIES
+                      if data.moves["from_segment"].str.startswith(f"{family}:").any())  # fmt: skip
     blocks.extend(_size_trends(data))
-    return Section("moves", "Movement between segments", tuple(blocks))
+    return Section("moves", title, tuple(blocks))
 
 
 def _move_matrix(moves: Any, family: str) -> Table:
