@@ -92,3 +92,20 @@ def load_push_failures(mirror: Mirror, shop: str, run_ids: list[int]) -> pd.Data
         "GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC",
         (shop, json.dumps([int(i) for i in run_ids])),
     )
+
+
+def load_consent(mirror: Mirror, shop: str) -> pd.DataFrame:
+    """Newsletter consent where the stored payload carries it (Shopware 6.4 `newsletter`,
+    PrestaShop `newsletter`): customer_id, newsletter (bool). Customers whose payload has no
+    such field are left out, so an empty frame means the mirror has no consent data."""
+    frame = mirror.frame(
+        "SELECT id AS customer_id, json_extract(raw, '$.newsletter') AS value, "
+        "json_type(raw, '$.newsletter') AS kind FROM customers WHERE shop = ? "
+        "AND deleted_at IS NULL AND json_valid(raw) "
+        "AND json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text')",
+        (shop,),
+    )
+    text = frame["value"].astype(str).str.strip().str.lower()
+    frame["newsletter"] = text.isin(("1", "true", "yes"))
+    known = text.isin(("1", "0", "true", "false", "yes", "no"))
+    return frame.loc[known, ["customer_id", "newsletter"]].reset_index(drop=True)
