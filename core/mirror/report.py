@@ -58,15 +58,20 @@ def load_run_moves(mirror: Mirror, shop: str, run_id: int) -> pd.DataFrame:
     )
 
 
-def load_codes(mirror: Mirror, shop: str, revenue: str = "gross") -> pd.DataFrame:
-    """Every issued code: campaign, customer_id, status, issued_at, redeemed_at and the revenue
-    of the order that used it (0 when not redeemed)."""
+def load_codes(mirror: Mirror, shop: str, as_of: datetime, revenue: str = "gross") -> pd.DataFrame:
+    """Every code issued up to `as_of`: campaign, customer_id, status, issued_at, redeemed_at and
+    the revenue of the order that used it (0 when not redeemed). A code redeemed after `as_of`
+    is still 'issued' as of then."""
     return mirror.frame(
-        "SELECT k.campaign, k.customer_id, k.status, k.issued_at, k.redeemed_at, "
-        f"COALESCE(CASE WHEN o.is_valid THEN {_SEG_REVENUE[revenue]} END, 0) AS order_revenue "
+        "SELECT k.campaign, k.customer_id, "
+        "CASE WHEN k.status = 'redeemed' AND k.redeemed_at > :as_of THEN 'issued' "
+        "ELSE k.status END AS status, k.issued_at, "
+        "CASE WHEN k.redeemed_at <= :as_of THEN k.redeemed_at END AS redeemed_at, "
+        f"COALESCE(CASE WHEN o.is_valid AND k.redeemed_at <= :as_of THEN {_SEG_REVENUE[revenue]} "
+        "END, 0) AS order_revenue "
         "FROM codes k LEFT JOIN orders o ON o.shop = k.shop AND o.id = k.redeemed_order_id "
-        "WHERE k.shop = ? ORDER BY k.campaign, k.issued_at",
-        (shop,),
+        "WHERE k.shop = :shop AND k.issued_at <= :as_of ORDER BY k.campaign, k.issued_at",
+        {"shop": shop, "as_of": db_time(as_of)},
     )
 
 

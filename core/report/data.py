@@ -91,11 +91,11 @@ def load_report_data(
     if len(summary):
         revenue = summary["revenue"].to_numpy(dtype=float)
         thresholds = loyalty.loyalty_thresholds(orders, revenue, cfg.loyalty)
-    runs = mirror.runs(shop.name, limit=RUN_HISTORY)
+    runs = [r for r in mirror.runs(shop.name, limit=RUN_HISTORY) if _until(r, as_of)]
     segment_runs = [r for r in runs if r["kind"] == "segment" and r["outcome"] == "ok"]
     push_runs = [r for r in runs if r["kind"] == "push"][:PUSH_RUNS]
     moves = _newest_moves(mirror, shop.name, segment_runs)
-    codes = load_codes(mirror, shop.name, cfg.revenue)
+    codes = load_codes(mirror, shop.name, as_of, cfg.revenue)
     return ReportData(
         shop=shop.name, platform=shop.platform, currency=shop.currency, as_of=as_of,
         config=config, summary=summary, sizes=sizes, excluded_protected=got.excluded,
@@ -107,6 +107,12 @@ def load_report_data(
         push_runs=push_runs,
         push_failures=load_push_failures(mirror, shop.name, [int(r["id"]) for r in push_runs]),
     )  # fmt: skip
+
+
+def _until(run: dict[str, Any], as_of: datetime) -> bool:
+    """A run that happened (by its as-of, else its start) up to the report's moment."""
+    when = parse_db_time(run.get("as_of") or run.get("started_at"))
+    return when is None or when <= as_of
 
 
 def _newest_moves(mirror: Mirror, shop: str, segment_runs: list[dict[str, Any]]) -> pd.DataFrame:

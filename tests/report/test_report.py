@@ -243,3 +243,15 @@ def test_report_is_pure_in_the_mirror_and_as_of(demo_shop: DemoShop) -> None:
         ]
     assert pages[0] == pages[1]
     assert any(isinstance(b, Chart) for b in report_of(demo_shop.config).section("abc").blocks)
+
+
+def test_an_earlier_as_of_leaves_out_later_runs_and_codes(demo_shop: DemoShop) -> None:
+    """As of the first run: one segmentation (no moves yet), codes but none redeemed (the
+    redeeming order came later); before it: no runs, no codes, no pushes."""
+    first = report_of(demo_shop.config, AS_OF)
+    assert "one so far" in str(first.section("moves").empty)
+    assert stat(first, "codes redeemed") == "0"
+    before = report_of(demo_shop.config, AS_OF - timedelta(days=1))
+    assert "none so far" in str(before.section("moves").empty)
+    assert before.section("campaigns").empty == "No code has been issued yet."
+    assert before.section("pushes").empty == "No push has run yet."
