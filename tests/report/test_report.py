@@ -103,6 +103,9 @@ def test_one_customer_shop(tmp_path: Path) -> None:
     assert stat(report, "repeat rate") == "100.0 %"
     assert "Ada L" in page and "ada@example.org" in page
     assert table(report, "inactive", "inactive:3m").rows[0][1] == "ada@example.org"
+    # first order 2026-01, the second in 2026-07: the cohort's +6 month is 100 %
+    cohort = table(report, "cohorts", "Share of each month's new buyers").rows
+    assert cohort == (("2026-01", "1", *("",) * 5, "100 %", *("",) * 5),)
     assert report.section("campaigns").empty == (
         "No discount campaign is configured (push.discounts)."
     )
