@@ -144,17 +144,10 @@ def customers(
         sort="contact_due_at" if table_sort == "contact_due" else table_sort,
         cfg=app.config.segmentation, due_before=due_before,
     )  # fmt: skip
-    consent = load_consent(app.existing_mirror, cfg.name)
-    frame = export.with_consent(frame, consent)
-    if consented_only:
-        frame = export.consented_only(frame, cfg.name, not consent.empty)
+    frame = _with_consent(app, cfg.name, frame, consented_only)
     if sort in export.EXTRA_SORTS:
         frame = export.sorted_export(frame, sort)
     frame = _readable(frame)
-    if consent.empty and not consented_only:
-        # on stderr: a CSV or JSON export on stdout stays clean
-        click.echo(f"note: no newsletter consent data in the mirror for {cfg.name}; the "
-                   "newsletter column is empty", err=True)  # fmt: skip
     chosen = export.chosen_columns(columns, list(frame.columns)) if columns else None
     if as_json or fmt == "json":
         emit_json({cfg.name: frame.loc[:, chosen or list(frame.columns)].to_dict("records")})
@@ -165,6 +158,19 @@ def customers(
     else:
         _print_table(frame, cfg.name, segment_name, due_before, chosen)
     return 0
+
+
+def _with_consent(app: AppContext, shop: str, frame: Any, consented_only: bool) -> Any:
+    """The newsletter column; only the consenting with `consented_only` (refused without any
+    consent data); without consent data a note on stderr (CSV or JSON on stdout stay clean)."""
+    consent = load_consent(app.existing_mirror, shop)
+    frame = export.with_consent(frame, consent)
+    if consented_only:
+        return export.consented_only(frame, shop, not consent.empty)
+    if consent.empty:
+        click.echo(f"note: no newsletter consent data in the mirror for {shop}; the "
+                   "newsletter column is empty", err=True)  # fmt: skip
+    return frame
 
 
 def _readable(frame: Any) -> Any:
