@@ -240,7 +240,9 @@ def _customer_rows(frame: Any, predicted: bool = False) -> list[tuple[str, ...]]
     help="Where to write the HTML file.",
 )
 def report(app: AppContext, shop: str | None, as_of: datetime | None, path: str) -> int:
-    """Write an HTML report of segment sizes, revenue shares and recent movements."""
+    """Write one self-contained HTML report (charts inline, no network needed to open it):
+    headline figures, top customers, ABC, RFM, loyalty tiers, moves, inactivity and contact-due
+    lists, cohorts, predictions, campaigns and the last pushes."""
     moment = as_of or utcnow()
     written = write_report(app.existing_mirror, app.config, app.shops(shop), moment, path)
     SAY.print(f"report written to {written}", markup=False)
