@@ -17,19 +17,27 @@ from loyalsync.core.mirror.store import Mirror
 _VALID = "o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of"
 
 
-def load_cohorts(mirror: Mirror, shop: str, as_of: datetime) -> pd.DataFrame:
+def load_cohorts(mirror: Mirror, shop: str, as_of: datetime, months: int = 12) -> pd.DataFrame:
     """Customer accounts per (cohort: month of their first valid order, month with a valid
-    order): columns cohort, month ('YYYY-MM'), customers. Guest orders without an account are
-    left out. Walks the covering index in customer order: no sort, no table look-ups."""
-    sql = (
-        "WITH m AS MATERIALIZED (SELECT o.customer_id AS who, substr(o.placed_at, 1, 7) AS month "
+    order) for the cohorts of the newest `months` months up to `as_of`: columns cohort, month
+    ('YYYY-MM'), customers. Guest orders without an account are left out. One walk of the
+    covering index in customer order (no sort, no table look-ups); only the customers of
+    those cohorts come back, each with the list of months they ordered in."""
+    first = (as_of.year * 12 + as_of.month - 1) - (months - 1)
+    since = f"{first // 12:04d}-{first % 12 + 1:02d}"
+    rows = mirror.frame(
+        "SELECT MIN(substr(o.placed_at, 1, 7)) AS cohort, "
+        "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
         "FROM orders o INDEXED BY orders_segment_summary WHERE o.shop = :shop "
-        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of GROUP BY 1, 2), "
-        "f AS (SELECT who, MIN(month) AS cohort FROM m GROUP BY who) "
-        "SELECT f.cohort, m.month, COUNT(*) AS customers FROM m JOIN f USING (who) "
-        "GROUP BY 1, 2 ORDER BY 1, 2"
+        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of "
+        "GROUP BY o.customer_id HAVING MIN(o.placed_at) >= :since",
+        {"shop": shop, "as_of": db_time(as_of), "since": since},
     )
-    return mirror.frame(sql, {"shop": shop, "as_of": db_time(as_of)})
+    if rows.empty:
+        return pd.DataFrame({"cohort": [], "month": [], "customers": []})
+    pairs = rows.assign(month=rows["months"].str.split(",")).explode("month")
+    counts = pairs.groupby(["cohort", "month"]).size().rename("customers").reset_index()
+    return counts.sort_values(["cohort", "month"], ignore_index=True)
 
 
 def load_monthly_revenue(

@@ -12,7 +12,7 @@ import pandas as pd
 from loyalsync.core.report import charts, fmt
 from loyalsync.core.report.data import ReportData
 from loyalsync.core.report.model import Block, Chart, Section, Table, Text, empty_section
-from loyalsync.core.report.overview import CONTACT_COLUMNS, command, contact_rows
+from loyalsync.core.report.overview import CONTACT_COLUMNS, command, contact_rows, top_rows
 from loyalsync.core.segments.summary import utc_timestamp
 
 COHORTS = 12  # the newest cohorts shown, and months after the first order
@@ -27,16 +27,15 @@ def inactivity(data: ReportData) -> Section:
     n = data.config.report.list_rows
     blocks: list[Block] = []
     for name, days in windows:
-        members = s.loc[s["inactive"] == name].sort_values(
-            ["revenue", "customer_id"], ascending=[False, True], kind="stable"
-        )
+        members = s.loc[(s["inactive"] == name).to_numpy()]
         if members.empty:
             blocks.append(Text(f"Nobody is in inactive:{name} (no order for {days} days)."))
             continue
         blocks.append(Table(
             f"inactive:{name} – last order {days}+ days ago ({len(members):,}), highest "
             "revenue first",
-            CONTACT_COLUMNS, contact_rows(members.head(n), data.currency), frozenset({3, 4}),
+            CONTACT_COLUMNS, contact_rows(_best(members, "revenue", n), data.currency),
+            frozenset({3, 4}),
             hidden=max(len(members) - n, 0), command=command(data, f"--segment inactive:{name}"),
         ))  # fmt: skip
     return Section(
@@ -55,12 +54,12 @@ def contact_due(data: ReportData) -> Section:
     if due.empty:
         return empty_section("due", "Contact due", "Nobody's predicted contact-due date has "
                              "passed yet.")  # fmt: skip
-    due = due.sort_values(["clv", "customer_id"], ascending=[False, True], na_position="last")
     n = data.config.report.list_rows
+    shown = _best(due, "clv", n)
     rows = tuple(
         (fmt.name(r), fmt.text(r.email), fmt.place(r), fmt.share(r.p_alive, 0),
          fmt.money(r.clv, data.currency), fmt.day(r.contact_due_at))
-        for r in due.head(n).itertuples(index=False)
+        for r in shown.itertuples(index=False)
     )  # fmt: skip
     tomorrow = (data.as_of + timedelta(days=1)).date().isoformat()
     table = Table(f"Due for contact now, highest CLV first ({len(due):,})",
@@ -69,6 +68,11 @@ def contact_due(data: ReportData) -> Section:
                   command=command(data, f"--due-before {tomorrow} --sort clv"))  # fmt: skip
     return Section("due", "Contact due", (table,), intro="Customers whose predicted "
                    "contact-due date has passed without a new order.")  # fmt: skip
+
+
+def _best(frame: pd.DataFrame, by: str, n: int) -> pd.DataFrame:
+    """The n highest by `by`, ties by customer id."""
+    return top_rows(frame, [by, "customer_id"], [False, True], n)
 
 
 def _no_predictions(data: ReportData) -> str:

@@ -84,7 +84,7 @@ def load_report_data(
     sizes = engine.column_sizes(summary, columns)
     extra: dict[str, Any] = {f: values for f, values in columns if f in FAMILY_COLUMNS}
     if predicted.frame is not None:
-        extra |= {c: predicted.frame[c].to_numpy() for c in PREDICTED}
+        extra |= {c: predicted.frame[c].array for c in PREDICTED}  # dates stay dates
     summary = summary.assign(**extra)
     orders = summary["orders"].to_numpy()
     thresholds = None

@@ -35,3 +35,19 @@ def test_rfm_grid_labels_every_cell() -> None:
     svg = charts.rfm_grid(counts, counts * 10.0, "EUR")
     for n in ("1,000", "8", "4"):
         assert f">{n}<" in svg
+
+
+def test_top_rows_equal_a_full_sort_with_ties_and_missing_values() -> None:
+    import pandas as pd
+
+    from loyalsync.core.report.overview import top_rows
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"revenue": rng.integers(0, 20, 500).astype(float),
+                          "customer_id": [f"c{i:03d}" for i in rng.permutation(500)]})  # fmt: skip
+    frame.loc[::7, "revenue"] = np.nan
+    for n in (1, 5, 20, 499, 600):
+        full = frame.sort_values(["revenue", "customer_id"], ascending=[False, True],
+                                 kind="stable", na_position="last").head(n)  # fmt: skip
+        got = top_rows(frame, ["revenue", "customer_id"], [False, True], n)
+        assert got["customer_id"].tolist() == full["customer_id"].tolist(), n
