@@ -258,3 +258,24 @@ def test_an_earlier_as_of_leaves_out_later_runs_and_codes(demo_shop: DemoShop) -
     assert "none so far" in str(before.section("moves").empty)
     assert before.section("campaigns").empty == "No code has been issued yet."
     assert before.section("pushes").empty == "No push has run yet."
+
+
+def test_two_shops_in_one_page_and_shop_selects_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = shop_config(tmp_path)
+    text = config.read_text()
+    config.write_text(text + text.split("shops:\n", 1)[1].replace("name: main", "name: other"))
+    Mirror.open(tmp_path / "m.db").close()
+    both, one = tmp_path / "both.html", tmp_path / "one.html"
+    assert run(["--config", str(config), "-q", "report", "--out", str(both)]) == 0
+    assert run(["--config", str(config), "-q", "report", "--shop", "other", "--out", str(one)]) == 0
+    page = both.read_text()
+    assert page.count('<section class="shop"') == 2 and "<strong>other</strong>" in page
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert one.read_text().count('<section class="shop"') == 1
+    assert "<strong>main</strong>" not in one.read_text()
+    capsys.readouterr()
+    assert run(["--config", str(config), "report", "--shop", "mian", "--out", str(one)]) == 3
+    assert "unknown shop 'mian'" in capsys.readouterr().err
