@@ -8,7 +8,8 @@ this (`build.py`, the sections, the charts) is a pure function of a `ReportData`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,7 @@ from loyalsync.core.config import Config, ShopConfig
 from loyalsync.core.mirror import Mirror, parse_db_time
 from loyalsync.core.mirror.report import (
     load_codes,
-    load_cohorts,
-    load_monthly_revenue,
+    load_order_history,
     load_orders_after,
     load_push_failures,
     load_run_moves,
@@ -77,6 +77,16 @@ def load_report_data(
 ) -> ReportData:
     """Read and segment one shop for its report as of `as_of` (nothing is stored)."""
     cfg = config.segmentation
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the order history beside the summary
+        history = pool.submit(load_order_history, mirror, shop.name, as_of, cfg.revenue)
+        data = _segmented(mirror, config, shop, as_of)
+        monthly, cohorts = history.result()
+    return replace(data, monthly=monthly, cohorts=cohorts)
+
+
+def _segmented(mirror: Mirror, config: Config, shop: ShopConfig, as_of: datetime) -> ReportData:
+    """Everything but the order history: segmentation, runs, codes, campaigns, pushes."""
+    cfg = config.segmentation
     got = load_inputs(mirror, shop, cfg, as_of, save=False, contacts=True)
     summary = got.summary
     predicted = engine.build_predictions(summary, cfg, as_of)
@@ -101,8 +111,7 @@ def load_report_data(
         config=config, summary=summary, sizes=sizes, excluded_protected=got.excluded,
         thresholds=thresholds,
         predictions_note=None if predicted.available else "; ".join(predicted.warnings) or None,
-        monthly=load_monthly_revenue(mirror, shop.name, as_of, cfg.revenue),
-        cohorts=load_cohorts(mirror, shop.name, as_of), segment_runs=segment_runs, moves=moves,
+        segment_runs=segment_runs, moves=moves,
         codes=codes, campaigns=_campaigns(mirror, config, shop.name, codes, as_of),
         push_runs=push_runs,
         push_failures=load_push_failures(mirror, shop.name, [int(r["id"]) for r in push_runs]),
