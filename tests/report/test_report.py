@@ -279,3 +279,21 @@ def test_two_shops_in_one_page_and_shop_selects_one(
     capsys.readouterr()
     assert run(["--config", str(config), "report", "--shop", "mian", "--out", str(one)]) == 3
     assert "unknown shop 'mian'" in capsys.readouterr().err
+
+
+def test_last_pushes_show_their_changes_and_failures(tmp_path: Path) -> None:
+    config = shop_config(tmp_path)
+    with Mirror.open(tmp_path / "m.db") as m:
+        run_id = m.start_run("main", "push", AS_OF)
+        m.log_push(run_id, "main", [
+            ("tag:c1", {"op": "AddTag"}, True, None, None),
+            ("tag:c2", {"op": "AddTag"}, False, "422 customer is locked", None),
+            ("tag:c3", {"op": "AddTag"}, False, "422 customer is locked", None),
+        ])  # fmt: skip
+        m.finish_run(run_id, "partial", {"customers_changed": 3, "tag_adds": 3, "applied": 1,
+                                         "failed": 2})  # fmt: skip
+    report = report_of(config, AS_OF + timedelta(days=1))
+    changes = table(report, "pushes", "What the last pushes changed")
+    assert changes.rows[0][1:] == ("partial", "3", "0", "3", "0", "0", "1", "2")
+    failed = table(report, "pushes", "Failed writes")
+    assert failed.rows == ((str(run_id), "422 customer is locked", "2"),)
