@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 
-.PHONY: demo test lint bench bench-quick bench-predict clean
+.PHONY: demo screenshot test lint bench bench-quick bench-predict clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/loyalsync demo --dir demo-out
+
+# docs/report.png (shown in README.md): the top of the demo's HTML report in headless Chromium
+CHROMIUM ?= chromium
+screenshot: demo
+	@mkdir -p docs
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1900 \
+		--screenshot=docs/report.png file://$(CURDIR)/demo-out/report.html 2>/dev/null
+	@echo "screenshot written to docs/report.png"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ FULL = [
      "--latency", "0.02"],
     ["bench.bench_segments", "--sizes", "100000", "1000000"],
     ["bench.bench_push", "--customers", "100000", "--churn", "0.01"],
+    ["bench.bench_report", "--customers", "1000000"],
 ]  # fmt: skip
 QUICK = [
     ["bench.bench_mirror", "--orders", "50000"],
@@ -21,6 +22,7 @@ QUICK = [
      "--latency", "0.0"],
     ["bench.bench_segments", "--sizes", "20000"],
     ["bench.bench_push", "--customers", "5000", "--churn", "0.01"],
+    ["bench.bench_report", "--customers", "20000"],
 ]  # fmt: skip
 
 

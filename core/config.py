@@ -199,12 +199,23 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """`loyalsync report`: rows per list and the recommended action per named RFM segment
+    (overrides the defaults in core/report/actions.py; keys are segment names)."""
+
+    top: int = 20  # customers in each "top by" table
+    list_rows: int = 25  # rows of the inactivity and contact-due lists
+    actions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     shops: tuple[ShopConfig, ...]
     database: str = "loyalsync.db"
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     push: PushConfig = field(default_factory=PushConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     source: str | None = None  # where it was loaded from (not a YAML key)
 
     def shop(self, name: str) -> ShopConfig:

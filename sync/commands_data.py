@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
+from loyalsync.core.mirror.report import load_consent
 from loyalsync.core.records import utcnow
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.run import customer_table
+from loyalsync.sync import export
 from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import segment_recorded
@@ -72,9 +74,22 @@ def segment(
 )
 @click.option(
     "--sort",
-    type=click.Choice(["city", "country", "postcode", "email", "last_name", "clv", "contact_due"]),
-    help="Sort the list by this column after ranking (clv: highest predicted value first; "
-    "contact_due: earliest contact-due date first).",
+    type=click.Choice(
+        [
+            "city",
+            "country",
+            "postcode",
+            "email",
+            "last_name",
+            "last_order",
+            "revenue",
+            "orders",
+            "clv",
+            "contact_due",
+        ]
+    ),
+    help="Sort the list by this column after ranking (last_order: most recent first; revenue, "
+    "orders, clv: highest first; contact_due: earliest contact-due date first).",
 )
 @click.option(
     "--due-before",
@@ -82,6 +97,17 @@ def segment(
     metavar="DATE",
     callback=date_callback,
     help="Only customers whose contact-due date (predicted) is before DATE: who to contact now.",
+)
+@click.option(
+    "--consented-only",
+    is_flag=True,
+    help="Only customers who consented to the newsletter (refused when the mirror has no "
+    "consent data for the shop).",
+)
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="Only these columns, in this order (e.g. email,first_name,newsletter).",
 )
 @click.option(
     "--format",
@@ -99,41 +125,80 @@ def customers(
     by: str,
     sort: str | None,
     due_before: datetime | None,
+    consented_only: bool,
+    columns: str | None,
     fmt: str,
     as_json: bool,
 ) -> int:
-    """List customers with contact details (for newsletters and CRM export): the top N by
-    revenue or orders, or the members of a segment; with --due-before, who to contact now
-    (with each one's P(active), CLV and contact-due date)."""
+    """List customers with contact details and newsletter consent (for newsletters and CRM
+    export): the top N by revenue or orders, or the members of a segment; with --due-before,
+    who to contact now (with each one's P(active), CLV and contact-due date)."""
     cfg = app.config.shop(shop) if shop else app.config.shops[0]
     if segment_name is not None:
         problem = segment_problem(segment_name, app.config.segmentation)
         if problem:
             raise click.BadParameter(problem, param_hint="'--segment'")
+    table_sort = None if sort in export.EXTRA_SORTS else sort
     frame = customer_table(
         app.existing_mirror, cfg, segment=segment_name, top=top, by=by,
-        sort="contact_due_at" if sort == "contact_due" else sort, cfg=app.config.segmentation,
-        due_before=due_before,
+        sort="contact_due_at" if table_sort == "contact_due" else table_sort,
+        cfg=app.config.segmentation, due_before=due_before,
     )  # fmt: skip
+    frame = _with_consent(app, cfg.name, frame, consented_only)
+    if sort in export.EXTRA_SORTS:
+        frame = export.sorted_export(frame, sort)
+    frame = _readable(frame)
+    chosen = export.chosen_columns(columns, list(frame.columns)) if columns else None
+    if as_json or fmt == "json":
+        emit_json({cfg.name: frame.loc[:, chosen or list(frame.columns)].to_dict("records")})
+    elif fmt == "csv":
+        picked = frame.loc[:, chosen or list(frame.columns)]
+        for line in [csv_line(picked.columns), *(csv_line(r) for r in picked.itertuples(False))]:
+            sys.stdout.write(line + "\n")
+    else:
+        _print_table(frame, cfg.name, segment_name, due_before, chosen)
+    return 0
+
+
+def _with_consent(app: AppContext, shop: str, frame: Any, consented_only: bool) -> Any:
+    """The newsletter column; only the consenting with `consented_only` (refused without any
+    consent data); without consent data a note on stderr (CSV or JSON on stdout stay clean)."""
+    consent = load_consent(app.existing_mirror, shop)
+    frame = export.with_consent(frame, consent)
+    if consented_only:
+        return export.consented_only(frame, shop, not consent.empty)
+    if consent.empty:
+        click.echo(f"note: no newsletter consent data in the mirror for {shop}; the "
+                   "newsletter column is empty", err=True)  # fmt: skip
+    return frame
+
+
+def _readable(frame: Any) -> Any:
+    """Rounded money and probabilities, ISO dates (one form for table, CSV and JSON)."""
     frame["revenue"] = frame["revenue"].round(2)
     predicted = "contact_due_at" in frame.columns
     for column in ("last_order_at", "contact_due_at") if predicted else ("last_order_at",):
         frame[column] = [iso_utc(v) if v == v and v is not None else None for v in frame[column]]
     if predicted:
         frame["p_alive"], frame["clv"] = frame["p_alive"].round(3), frame["clv"].round(2)
-    if as_json or fmt == "json":
-        emit_json({cfg.name: frame.to_dict(orient="records")})
-    elif fmt == "csv":
-        for line in [csv_line(frame.columns), *(csv_line(r) for r in frame.itertuples(False))]:
-            sys.stdout.write(line + "\n")
-    else:
-        what = segment_name or "all customers"
-        if due_before is not None:
-            what += f", contact due before {due_before.date().isoformat()}"
-        title = f"{cfg.name}: {what} ({number(len(frame))})"
-        columns = CUSTOMER_COLUMNS + (PREDICTED_COLUMNS if predicted else ())
-        print_rows(DATA, columns, _customer_rows(frame, predicted), title=title, right=RIGHT)
-    return 0
+    return frame
+
+
+def _print_table(
+    frame: Any, shop: str, segment: str | None, due_before: datetime | None, chosen: Any
+) -> None:
+    what = segment or "all customers"
+    if due_before is not None:
+        what += f", contact due before {due_before.date().isoformat()}"
+    title = f"{shop}: {what} ({number(len(frame))})"
+    if chosen:
+        rows = [tuple("" if v is None or v != v else str(v) for v in r)
+                for r in frame.loc[:, chosen].itertuples(index=False)]  # fmt: skip
+        print_rows(DATA, tuple(chosen), rows, title=title)
+        return
+    predicted = "contact_due_at" in frame.columns
+    columns = CUSTOMER_COLUMNS + (PREDICTED_COLUMNS if predicted else ())
+    print_rows(DATA, columns, _customer_rows(frame, predicted), title=title, right=RIGHT)
 
 
 CUSTOMER_COLUMNS = ("name", "email", "place", "orders", "revenue", "last order")
@@ -175,7 +240,9 @@ def _customer_rows(frame: Any, predicted: bool = False) -> list[tuple[str, ...]]
     help="Where to write the HTML file.",
 )
 def report(app: AppContext, shop: str | None, as_of: datetime | None, path: str) -> int:
-    """Write an HTML report of segment sizes, revenue shares and recent movements."""
+    """Write one self-contained HTML report (charts inline, no network needed to open it):
+    headline figures, top customers, ABC, RFM, loyalty tiers, moves, inactivity and contact-due
+    lists, cohorts, predictions, campaigns and the last pushes."""
     moment = as_of or utcnow()
     written = write_report(app.existing_mirror, app.config, app.shops(shop), moment, path)
     SAY.print(f"report written to {written}", markup=False)

@@ -8,6 +8,7 @@ looked at `loyalsync plan`.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import parse_db_time
 from loyalsync.core.records import utcnow
+from loyalsync.core.segments.loyalty import loyalty_thresholds
 from loyalsync.core.segments.run import segment_shop
 from loyalsync.sync.context import for_each_shop
 from loyalsync.sync.output import number, plural
@@ -87,8 +89,33 @@ def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime, *, save: bool 
             "customers": result.customers,
             "entered": result.entered,
             "exited": result.exited,
+            **run_history_counts(result, app.config.segmentation.loyalty),
         }
     return result
+
+
+HISTORY_FAMILIES = ("abc", "rfm_segment", "loyalty", "lifecycle", "inactive", "predict")
+
+
+def run_history_counts(result: Any, loyalty_cfg: Any) -> dict[str, Any]:
+    """What the report draws over time, kept on the run's row: the sizes of the bounded
+    families and the loyalty tiers' adaptive thresholds at this run."""
+    sizes = result.sizes
+    kept = sizes.loc[sizes["family"].isin(HISTORY_FAMILIES)]
+    counts: dict[str, Any] = {
+        "sizes": {str(s): int(n) for s, n in zip(kept["segment"], kept["customers"], strict=True)}
+    }
+    if result.customers:
+        summary = result.summary
+        t = loyalty_thresholds(
+            summary["orders"].to_numpy(), summary["revenue"].to_numpy(float), loyalty_cfg
+        )
+        vip_revenue = t.vip_revenue if math.isfinite(t.vip_revenue) else None
+        counts["thresholds"] = {
+            "frequent_orders": t.frequent_orders, "vip_orders": t.vip_orders,
+            "vip_revenue": vip_revenue,
+        }  # fmt: skip
+    return counts
 
 
 def newest_segment_as_of(mirror: Any, shop: str) -> datetime | None:

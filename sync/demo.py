@@ -98,7 +98,8 @@ def run_demo(
     try:
         config_path = write_demo_config(target, sim, platform)
         out.print(f"shop running at {sim.base_url}; demo config: {config_path}")
-        DemoRun(config_path, out, verbosity).run(as_of=now)
+        demo = DemoRun(config_path, out, verbosity)
+        demo.run(as_of=now)
     finally:
         sim.stop()
     me = self_command()
@@ -108,6 +109,7 @@ def run_demo(
         f"  {me} --config {config_path} status",
         markup=False,
     )
+    out.print(f"\nreport written to {demo.report}", markup=False)
     return 0
 
 

@@ -28,6 +28,7 @@ class DemoRun:
         self.app = AppContext(config_path=str(config_path), verbosity=verbosity)
         self.out = out
         self.directory = config_path.parent
+        self.report: Path | None = None  # the HTML report, once written
 
     def step(self, text: str) -> None:
         self.out.print(f"\n[bold cyan]==> {text}[/bold cyan]")
@@ -83,7 +84,7 @@ class DemoRun:
         self.step("5. a second push right away: nothing left to do, zero writes")
         again = push_shop(connector, app.mirror, shop, app.config, as_of=moment)
         out.print(f"   {again.summary()}")
-        report = write_report(app.mirror, app.config, (shop,), moment,
+        report = self.report = write_report(app.mirror, app.config, (shop,), moment,
                               str(self.directory / "report.html"))  # fmt: skip
         self.step("where things are")
         out.print(f"   mirror (SQLite, mode 0600): {app.config.database}", markup=False)

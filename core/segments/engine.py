@@ -74,14 +74,17 @@ def build_columns(
     as_of: datetime,
     previous: pd.DataFrame | None = None,
     bought: pd.DataFrame | None = None,
+    predicted: predictions.Predictions | None = None,
 ) -> list[Column]:
-    """Each family's value per customer, in FAMILIES order (rules last, in config order)."""
+    """Each family's value per customer, in FAMILIES order (rules last, in config order).
+    `predicted`: predictions already made for this summary (the report reuses them)."""
     problems = config_problems(cfg)
     if problems:
         raise ConfigError("invalid segmentation settings: " + "; ".join(problems))
     scores = rfm.rfm_scores(summary, cfg.rfm.scale)
     codes = scores["code"].to_numpy()
-    predicted = build_predictions(summary, cfg, as_of)
+    if predicted is None:
+        predicted = build_predictions(summary, cfg, as_of)
     overdue = predictions.overdue(predicted, as_of) if cfg.predict.use_in_lifecycle else None
     columns: list[Column] = [
         ("abc", abc.abc_classes(summary["revenue"].to_numpy(), cfg.abc.a, cfg.abc.b)),

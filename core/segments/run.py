@@ -108,13 +108,19 @@ class _Inputs:
     bought: pd.DataFrame | None  # (identity, product) when rules ask what was bought
 
 
-def _load_inputs(
-    mirror: Mirror, shop: ShopConfig, cfg: SegmentationConfig, as_of: datetime, save: bool
+def load_inputs(
+    mirror: Mirror,
+    shop: ShopConfig,
+    cfg: SegmentationConfig,
+    as_of: datetime,
+    save: bool,
+    contacts: bool = False,
 ) -> _Inputs:
+    """What a run reads (with `contacts` also names, number and company: the report's)."""
     conditions = _parsed_rules(cfg)
     products = _needs_products(conditions)
     raw = load_summary(
-        mirror, shop.name, as_of, cfg, products=products, contacts=False, refresh=save
+        mirror, shop.name, as_of, cfg, products=products, contacts=contacts, refresh=save
     )
     everyone = build_summary(
         raw, as_of, min_age_days=cfg.min_age_days, protected_groups=shop.protected_groups
@@ -146,7 +152,7 @@ def segment_shop(
     """Segment every customer of `shop` as of `as_of` and (with `save`) store the membership
     and its history. Protected groups are left out unless `cfg.include_protected`."""
     clock = time.perf_counter()  # durations for the report, never a domain time
-    got = _load_inputs(mirror, shop, cfg, as_of, save)
+    got = load_inputs(mirror, shop, cfg, as_of, save)
     timings = {"load": time.perf_counter() - clock}
     columns = engine.build_columns(got.summary, cfg, as_of, got.previous, got.bought)
     members, sizes = engine.members_and_sizes(got.summary, columns)

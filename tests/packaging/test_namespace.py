@@ -35,7 +35,10 @@ def test_wheel_has_one_top_level_name(wheel: Path) -> None:
     assert "loyalsync/core/records.py" in names
     assert "loyalsync/connectors/shopware/client.py" in names
     assert "loyalsync/sync/cli.py" in names
-    assert not any("templates" in n for n in names)
+    # the only package data: the report's Jinja2 template (declared in pyproject.toml)
+    assert [n for n in names if "templates" in n] == [
+        "loyalsync/core/report/templates/report.html.j2"
+    ]
 
 
 def test_foreign_core_package_breaks_nothing(wheel: Path, tmp_path: Path) -> None:

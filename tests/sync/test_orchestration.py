@@ -205,6 +205,8 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                  "ls:champions", "0 of 0 writes applied", "HTML report"):  # fmt: skip
         assert text in out, text
     assert (tmp_path / "report.html").read_text().count("<table>") > 3
+    # the demo ends by naming the report it wrote (`make demo` prints where to open it)
+    assert out.strip().splitlines()[-1] == f"report written to {(tmp_path / 'report.html')}"
     assert (tmp_path / "loyalsync.db").stat().st_mode & 0o777 == 0o600
     assert "client_secret: ${SHOPWARE_CLIENT_SECRET}" in (tmp_path / "loyalsync.yaml").read_text()
 
