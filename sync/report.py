@@ -10,8 +10,8 @@ from typing import Any
 
 from loyalsync.core.config import Config, ShopConfig
 from loyalsync.core.mirror import Mirror, load_movements
-from loyalsync.core.segments.run import segment_shop
 from loyalsync.sync.render import FAMILY_ORDER
+from loyalsync.sync.segment import segment_shop
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}
