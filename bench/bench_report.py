@@ -42,6 +42,7 @@ def config() -> Config:
 def store_runs(path: Path, cfg: Config) -> None:
     """Two stored segmentation runs (a day apart), as `loyalsync segment` records them."""
     from loyalsync.core.segments.run import segment_shop
+
     from loyalsync.sync.cycle import run_history_counts
     from loyalsync.sync.runs import recorded_run
 
@@ -62,7 +63,8 @@ def store_runs(path: Path, cfg: Config) -> None:
 
 
 def measure(path: Path, cfg: Config, out: Path) -> dict[str, float]:
-    from loyalsync.core.report import build_report, load_report_data, render_html
+    from loyalsync.core.report import build_report, render_html
+    from loyalsync.sync.report_data import load_report_data
 
     times: dict[str, float] = {}
     clock = time.perf_counter()

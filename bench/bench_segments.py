@@ -81,7 +81,7 @@ def clear_membership(path: Path) -> None:
 
 def measure(path: Path, days: int) -> dict[str, object]:
     """One segment_shop run (in this process): times, peak RSS and result counts."""
-    from loyalsync.core.segments.run import segment_shop
+    from loyalsync.sync.segment import segment_shop
 
     shop = ShopConfig(
         name=SHOP, platform="shopware", url="http://bench", protected_groups=PROTECTED
@@ -129,7 +129,7 @@ def bench_size(customers: int) -> None:
 
 def bench_cdnow() -> None:
     from loyalsync.core.segments.abc import share_of_customers_for
-    from loyalsync.core.segments.run import segment_shop
+    from loyalsync.sync.segment import segment_shop
     from tests.segments.cdnow import CDNOW_AS_OF, load_cdnow_mirror
 
     workdir = OUT / "cdnow"

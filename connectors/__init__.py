@@ -3,13 +3,17 @@
 Third parties publish a connector class under the entry-point group `loyalsync.connectors`
 (name = the platform name used in `shops[].platform`). Built-ins are imported lazily so that
 `loyalsync --help` stays fast. A connector class may have a `simulator` attribute naming a
-module with `start_simulator(...)` for `loyalsync demo` / `simulate`.
+module with `start_simulator(...)` for `loyalsync demo` / `simulate`. `registered(name, cls)`
+adds a connector class for the duration of a block (the tests' in-memory connector, or an
+application embedding loyalsync), exactly as if it were a plugin.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -29,6 +33,8 @@ BUILTINS: dict[str, str] = {
 SIMULATORS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.simulator",
 }
+# classes added by `registered(...)` for the duration of a block
+_REGISTERED: dict[str, Any] = {}
 
 
 def _load(target: str) -> Any:
@@ -45,8 +51,23 @@ def _plugins() -> dict[str, Any]:
 
 
 def platform_names() -> list[str]:
-    """Every platform a config may name: built-ins first, then plugins."""
-    return list(BUILTINS) + sorted(n for n in _plugins() if n not in BUILTINS)
+    """Every platform a config may name: built-ins first, then plugins and registered ones."""
+    others = (set(_plugins()) | set(_REGISTERED)) - set(BUILTINS)
+    return list(BUILTINS) + sorted(others)
+
+
+@contextmanager
+def registered(platform: str, cls: Any) -> Iterator[Any]:
+    """While the block runs, `platform` names the connector class `cls`: listed, its options
+    validated by the config loader, built by `build_connector` like any other. A built-in or
+    an already registered name cannot be taken over (ConfigError)."""
+    if platform in BUILTINS or platform in _REGISTERED:
+        raise ConfigError(f"platform {platform!r} is already registered")
+    _REGISTERED[platform] = cls
+    try:
+        yield cls
+    finally:
+        del _REGISTERED[platform]
 
 
 def simulator_names() -> list[str]:
@@ -58,6 +79,8 @@ def connector_class(platform: str) -> Any:
     """The connector class for a platform name, or ConfigError naming the known ones."""
     if platform in BUILTINS:
         return _load(BUILTINS[platform])
+    if platform in _REGISTERED:
+        return _REGISTERED[platform]
     plugin = _plugins().get(platform)
     if plugin is None:
         raise ConfigError(f"unknown platform {platform!r}; known: {', '.join(platform_names())}")

@@ -12,7 +12,6 @@ import click
 from loyalsync.core.mirror.report import load_consent
 from loyalsync.core.records import utcnow
 from loyalsync.core.segments.references import segment_problem
-from loyalsync.core.segments.run import customer_table
 from loyalsync.sync import export
 from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
@@ -23,6 +22,7 @@ from loyalsync.sync.options import as_of_option, command, date_callback, json_op
 from loyalsync.sync.output import DATA, SAY, csv_line, emit_json, iso_utc, number, print_rows
 from loyalsync.sync.render import print_segments
 from loyalsync.sync.report import write_report
+from loyalsync.sync.segment import customer_table
 
 
 @command()

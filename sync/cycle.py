@@ -18,13 +18,13 @@ from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import parse_db_time
 from loyalsync.core.records import utcnow
 from loyalsync.core.segments.loyalty import loyalty_thresholds
-from loyalsync.core.segments.run import segment_shop
 from loyalsync.sync.context import for_each_shop
 from loyalsync.sync.output import number, plural
 from loyalsync.sync.pull import pull_shop, scan_deletions
 from loyalsync.sync.push import plan_shop, push_shop
 from loyalsync.sync.render import plan_summary, push_summary
 from loyalsync.sync.runs import recorded_run
+from loyalsync.sync.segment import segment_shop
 
 log = logging.getLogger("loyalsync.cycle")
 

@@ -1,5 +1,5 @@
 """`customers` as an export: the newsletter consent column, `--consented-only`, the extra sort
-keys and `--columns`. Plain frame work on what `core.segments.run.customer_table` returned and
+keys and `--columns`. Plain frame work on what `sync.segment.customer_table` returned and
 what `core.mirror` stores about consent; the command itself is in commands_data.py."""
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from loyalsync.core.config import Config, ShopConfig
 from loyalsync.core.mirror import Mirror
-from loyalsync.core.report import build_report, load_report_data, render_html
+from loyalsync.core.report import build_report, render_html
+from loyalsync.sync.report_data import load_report_data
 
 
 def report_html(

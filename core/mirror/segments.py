@@ -1,4 +1,4 @@
-"""What segmentation reads and writes (`core/segments/run.py` is the caller).
+"""What segmentation reads and writes (`sync/segment.py` is the caller).
 
 Orders are aggregated in SQL, one GROUP BY pass per customer row (plus one per e-mail for
 orders without a customer row), so memory grows with customers, not orders;

@@ -1,9 +1,10 @@
 """Segmentation: pure DataFrame -> DataFrame steps (summary, abc, rfm, loyalty, lifecycle,
 inactivity, geography, rules) and the engine that combines them into one membership frame.
 
-Everything here is pure (frames in, frames out, the clock passed as `as_of`) except
-`core.segments.run`, which loads from and stores to the mirror. Import `run` explicitly: this
-package's import stays free of SQLite so `core.mirror` can use the pure helpers.
+Everything here is pure (frames in, frames out, the clock passed as `as_of`); running a
+segmentation over the mirror (load, build, store) is orchestration and lives in
+`sync/segment.py`. `settings.py` holds the `segmentation:` config types, so these modules never
+import the config loader (which imports them to validate rules and segment names).
 """
 
 from loyalsync.core.segments.engine import build_segments, segment_sizes, stored_members

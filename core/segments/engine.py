@@ -28,13 +28,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.errors import ConfigError
 from loyalsync.core.segments import abc, geography, inactivity, lifecycle, loyalty, predictions, rfm
 from loyalsync.core.segments.families import FAMILIES, TRANSIENT_FAMILIES
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.rule_eval import RuleContext, evaluate
 from loyalsync.core.segments.rules import parse_rule, referenced_segments, validate_rules
+from loyalsync.core.segments.settings import SegmentationConfig
 
 MEMBER_COLUMNS = ("customer_id", "segment", "family")
 Column = tuple[str, np.ndarray]  # (family, value per summary row; None: not in the family)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from loyalsync.core.config import GeographyConfig
+from loyalsync.core.segments.settings import GeographyConfig
 
 
 def _on_distinct(values: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> np.ndarray:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from loyalsync.core.config import LifecycleConfig
+from loyalsync.core.segments.settings import LifecycleConfig
 
 STAGES = ("new", "active", "slipping", "lost")
 PRIOR_GAPS = 1.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loyalsync.core.config import LoyaltyConfig
+from loyalsync.core.segments.settings import LoyaltyConfig
 
 TIERS = ("one_time", "loyal", "frequent", "vip")
 NONE, ONE_TIME, LOYAL, FREQUENT, VIP = -1, 0, 1, 2, 3

@@ -32,7 +32,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from loyalsync.core.config import LifecycleConfig, PredictConfig, SegmentationConfig
 from loyalsync.core.segments import lifecycle
 from loyalsync.core.segments.predict import (
     BetaGeoModel,
@@ -42,6 +41,7 @@ from loyalsync.core.segments.predict import (
     fit_bgnbd,
     fit_gamma_gamma,
 )
+from loyalsync.core.segments.settings import LifecycleConfig, PredictConfig, SegmentationConfig
 from loyalsync.core.segments.summary import utc_timestamp
 
 FIELDS = {

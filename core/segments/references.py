@@ -29,9 +29,9 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 
-from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.segments import abc, lifecycle, loyalty, predictions, rfm
 from loyalsync.core.segments.families import FAMILIES
+from loyalsync.core.segments.settings import SegmentationConfig
 
 Check = Callable[[str, SegmentationConfig], str | None]
 

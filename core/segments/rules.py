@@ -32,10 +32,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from loyalsync.core.config import RuleConfig
 from loyalsync.core.segments.families import FAMILIES
 from loyalsync.core.segments.predictions import FIELDS as PREDICTION_FIELDS
 from loyalsync.core.segments.rule_values import coerce_value
+from loyalsync.core.segments.settings import RuleConfig
 
 FIELDS: dict[str, str] = {
     "orders": "number", "revenue": "number",

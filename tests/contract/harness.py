@@ -37,6 +37,7 @@ class FakeClock:
 class Harness(Protocol):
     platform: str
     shop: ShopConfig
+    clock: FakeClock
     sleeps: list[float]  # every back-off the HTTP layer asked for (never really slept)
     page_size: int
 
@@ -70,6 +71,18 @@ class Harness(Protocol):
     def write_ops(self) -> list[WriteOp]: ...
     def shop_state(self) -> Any: ...  # comparable snapshot of everything write ops touch
     def writes(self) -> list[Any]: ...  # the simulator's write log (entries it applied)
+
+
+class SlotHarness(Protocol):
+    """What the membership-slot tests (test_slots.py) need; every `Harness` has it. The
+    optional `memberships(customer_id) -> {slot: {value name, ...}}` reads the simulator's
+    truth; without it the tests read the shop back through the connector (a fresh pull)."""
+
+    platform: str
+    shop: ShopConfig
+    clock: FakeClock  # the tests' `as_of`
+
+    def connector(self) -> Connector: ...
 
 
 # ---------------------------------------------------------------------------------------------

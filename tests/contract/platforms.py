@@ -3,6 +3,10 @@
 A factory takes pytest's `tmp_path` (and `clock_offset`: the shop's clock relative to ours, for
 the clock-skew tests) and is a context manager yielding a started harness (see
 `harness.Harness`). PrestaShop and JTL connectors add their own entry here.
+
+Every entry of `PLATFORMS` also runs the membership-slot tests (test_slots.py, `SlotHarness`);
+`SLOT_PLATFORMS` adds the connectors that run only those: the in-memory test connector, whose
+`many` group slot proves the planner and the push path platform-neutral.
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from tests.contract.harness import Harness
+from tests.contract.memory_connector import memory_harness
 from tests.contract.shopware_harness import shopware_harness
 
 HarnessFactory = Callable[..., AbstractContextManager[Harness]]
 
 PLATFORMS: dict[str, HarnessFactory] = {
     "shopware": shopware_harness,
+}
+
+SLOT_PLATFORMS: dict[str, HarnessFactory] = {
+    **PLATFORMS,
+    "memory": memory_harness,
 }

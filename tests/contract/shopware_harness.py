@@ -15,6 +15,8 @@ from loyalsync.connectors.shopware.platform import option
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.records import (
+    GROUPS,
+    TAGS,
     AddValue,
     Cursor,
     EnsureCampaign,
@@ -177,6 +179,13 @@ class ShopwareHarness:
 
     def writes(self) -> list[Any]:
         return list(self.sim.write_log)
+
+    def memberships(self, customer_id: str) -> dict[str, set[str]]:
+        """The shop's truth per slot (value names), for the membership-slot tests."""
+        row = self.sim.customers[customer_id]
+        groups = {gid: r["name"] for gid, r in self.sim.table("customer_group").items()}
+        tags = {tid: r["name"] for tid, r in self.sim.table("tag").items()}
+        return {GROUPS: {groups[row.group_id]}, TAGS: {tags[t] for t in row.tag_ids}}
 
 
 @contextmanager

@@ -191,7 +191,7 @@ def live_signatures(mirror: Mirror) -> pd.DataFrame:
 def test_kept_signatures_follow_every_membership_change(mirror: Mirror) -> None:
     from loyalsync.core.config import ShopConfig
     from loyalsync.core.mirror import load_signatures
-    from loyalsync.core.segments.run import segment_shop
+    from loyalsync.sync.segment import segment_shop
 
     shop = ShopConfig(name=SHOP, platform="shopware", url="https://sum.example")
     cfg = SegmentationConfig()

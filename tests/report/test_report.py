@@ -13,11 +13,12 @@ import pytest
 from loyalsync.core.config import build_config
 from loyalsync.core.mirror import Mirror
 from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
-from loyalsync.core.report import build_report, load_report_data, render_html
+from loyalsync.core.report import build_report, render_html
 from loyalsync.core.report.actions import DEFAULT_ACTIONS, action_for
 from loyalsync.core.report.build import SECTIONS
 from loyalsync.core.report.model import Chart, Report, Stats, Table
 from loyalsync.sync.cli import run
+from loyalsync.sync.report_data import load_report_data
 from tests.report.conftest import LATER, DemoShop, loaded, shop_config
 from tests.sync.conftest import AS_OF
 

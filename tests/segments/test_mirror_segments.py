@@ -30,7 +30,7 @@ from loyalsync.core.records import (
     memberships,
 )
 from loyalsync.core.segments.identity import bought_frame
-from loyalsync.core.segments.run import customer_table, segment_shop
+from loyalsync.sync.segment import customer_table, segment_shop
 
 SHOP = "s1"
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)

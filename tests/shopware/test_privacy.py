@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from loyalsync.core.mirror import Mirror
-from loyalsync.core.segments.run import segment_shop
 from loyalsync.sync.pull import pull_shop
 from loyalsync.sync.push import plan_shop
+from loyalsync.sync.segment import segment_shop
 from tests.push.harness import AS_OF, ShopwareShop, pull, set_members, shopware_shop
 from tests.test_push import PUSH, push
 

@@ -1,6 +1,7 @@
 """One place for each CLI rule (issue 12 §3): exit codes named in one module and README's table
 tested against it, shared options defined once and taken by every command, run bookkeeping in
-one helper, and no import cycle in sync/ (deferred imports included)."""
+one helper, and no import cycle in sync/ (deferred imports included; the whole tree's graph
+is tests/test_import_graph.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from loyalsync.core import errors
 from loyalsync.sync import exits
 from loyalsync.sync.cli import cli, run
 from tests.sync.conftest import Shop, write_config
+from tests.test_import_graph import find_cycle, import_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNC = ROOT / "sync"
@@ -85,53 +87,8 @@ def test_runs_record_their_outcome(shop: Shop) -> None:
     assert got == [("backfill", "ok", 1), ("segment", "ok", 1), ("push", "refused", 1)]
 
 
-def _imports(path: Path, package: str) -> set[str]:
-    """Every module of `package` that `path` imports, at the top or deferred in a function."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            base = node.module
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return {name for name in found if name.startswith(package + ".")}
-
-
-def import_graph(folder: Path, package: str) -> dict[str, set[str]]:
-    modules = {f"{package}.{p.stem}": p for p in folder.glob("*.py") if p.stem != "__init__"}
-    return {name: _imports(path, package) & set(modules) for name, path in modules.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
-
-
-def test_find_cycle_finds_one() -> None:
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
-
-
 def test_sync_has_no_import_cycle_even_with_deferred_imports() -> None:
-    graph = import_graph(SYNC, "loyalsync.sync")
+    graph = import_graph()  # the whole tree's (tests/test_import_graph.py)
     assert "loyalsync.sync.commands_sync" in graph["loyalsync.sync.cli"]
     assert not any("loyalsync.sync.cli" in deps for deps in graph.values())
     assert find_cycle(graph) is None

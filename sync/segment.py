@@ -1,7 +1,8 @@
 """Run segmentation for one shop: load from the mirror, build, store; and list customers.
 
-The one module of `core.segments` that touches the mirror, and only through the loaders and
-savers in `core/mirror/` (no SQL here); everything it computes comes from the pure modules.
+Orchestration, so it lives in `sync/` (issue 12 §3): it touches the mirror only through the
+loaders and savers in `core/mirror/` (no SQL here); everything it computes comes from the pure
+modules of `core/segments/`.
 `segment_shop` is what `loyalsync segment`, the daily cycle and the push planner call;
 `customer_table` is what `loyalsync customers` prints (contact details for newsletters and CRM
 export). The clock arrives as `as_of`.
