@@ -24,10 +24,12 @@ ENTRY_POINT_GROUP = "loyalsync.connectors"
 
 BUILTINS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.client:ShopwareConnector",
+    "jtl": "loyalsync.connectors.jtl.client:JtlConnector",
 }
 # modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
 SIMULATORS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.simulator",
+    "jtl": "loyalsync.connectors.jtl.simulator",
 }
 
 

@@ -2,7 +2,7 @@
 
 A factory takes pytest's `tmp_path` (and `clock_offset`: the shop's clock relative to ours, for
 the clock-skew tests) and is a context manager yielding a started harness (see
-`harness.Harness`). PrestaShop and JTL connectors add their own entry here.
+`harness.Harness`). PrestaShop adds its own entry here; JTL runs in both flavours.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from tests.contract.harness import Harness
+from tests.contract.jtl_harness import jtl_cloud_harness, jtl_harness
 from tests.contract.shopware_harness import shopware_harness
 
 HarnessFactory = Callable[..., AbstractContextManager[Harness]]
 
 PLATFORMS: dict[str, HarnessFactory] = {
     "shopware": shopware_harness,
+    "jtl": jtl_harness,
+    "jtl-cloud": jtl_cloud_harness,
 }
