@@ -79,7 +79,6 @@ class JtlConnector:
             ) from None
         self.workflows_disabled = bool(declared.option(shop, "disable_workflows"))
         self._items: dict[str, tuple[str, list[Any]]] = {}  # order id -> (header hash, items)
-        self._scanned_ids: list[str] | None = None  # ids of the last complete customer pass
 
     def __repr__(self) -> str:
         return f"JtlConnector(shop={self.shop.name!r})"
@@ -92,7 +91,11 @@ class JtlConnector:
         accepted = tuple(kw.pop("ok_statuses", ()))
         for attempt in (1, 2):
             response = self.http.request(
-                method, path, headers=self.auth.headers(), ok_statuses=(401, 402, 403, *accepted), **kw
+                method,
+                path,
+                headers=self.auth.headers(),
+                ok_statuses=(401, 402, 403, *accepted),
+                **kw,
             )
             status = response.status_code
             if status == 401 and attempt == 1 and self.auth.cloud:
@@ -138,7 +141,9 @@ class JtlConnector:
         categories = self.get_json("/customerCategories", "reading customer categories") or []
         values = [mapping.map_value(GROUPS, g) for g in groups]
         values += [mapping.map_value(declared.CATEGORIES, c) for c in categories]
-        default = next((str(mapping.get(g, "Id")) for g in groups if mapping.get(g, "IsDefault")), None)
+        default = next(
+            (str(mapping.get(g, "Id")) for g in groups if mapping.get(g, "IsDefault")), None
+        )
         return CurrentState(
             values=tuple(sorted(values, key=lambda v: (v.slot, v.id))),
             defaults=((GROUPS, default),) if default else (),
@@ -150,7 +155,9 @@ class JtlConnector:
         NextPageNumber (it equals TotalPages on the last page)."""
         number = start
         while True:
-            data = self.get_json(path, f"reading {path}", **params, pageNumber=number, pageSize=self.limit)
+            data = self.get_json(
+                path, f"reading {path}", **params, pageNumber=number, pageSize=self.limit
+            )
             yield number, data
             if not mapping.get(data, "HasNextPage"):
                 return
@@ -158,19 +165,21 @@ class JtlConnector:
 
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:
         start = int(cursor.after or 0) + 1
-        ids: list[str] | None = [] if cursor.after is None else None
         seen_ids: set[str] = set()
         for number, data in self._pages("/customers", {}, start):
-            rows = [r for r in mapping.get(data, "Items") or [] if str(mapping.get(r, "Id")) not in seen_ids]
-            records, quarantined = self._map(rows, "customers", lambda r: mapping.map_customer(r, self.zone))
+            rows = [
+                r
+                for r in mapping.get(data, "Items") or []
+                if str(mapping.get(r, "Id")) not in seen_ids
+            ]
+            records, quarantined = self._map(
+                rows, "customers", lambda r: mapping.map_customer(r, self.zone)
+            )
             seen_ids.update(r.id for r in records)
-            if ids is not None:
-                ids.extend(r.id for r in records)
             newest = max((r.created_at for r in records if r.created_at), default=None)
             cursor = cursor.advance(after=str(number), seen=newest)
             total = mapping.get(data, "TotalItems") if number == start else None
             yield Page(tuple(records), cursor, tuple(quarantined), total)
-        self._scanned_ids = ids
 
     def iter_orders(self, cursor: Cursor) -> Iterator[Page]:
         params: dict[str, Any] = {}
@@ -211,12 +220,8 @@ class JtlConnector:
 
     # -- deletion scan --------------------------------------------------------------------
     def iter_customer_ids(self) -> Iterator[list[str]]:
-        """Every live customer id. A customer pass this connector just completed already listed
-        them all (§8.7: every customer pull is a full scan): those ids, without a request."""
-        if self._scanned_ids is not None:
-            ids, self._scanned_ids = self._scanned_ids, None
-            yield ids
-            return
+        """Every live customer id, for the deletion scan: a full paged scan (a first backfill
+        counts as one, see sync.pull)."""
         for _, data in self._pages("/customers", {}, 1):
             ids = [str(mapping.get(r, "Id")) for r in mapping.get(data, "Items") or []]
             if ids:

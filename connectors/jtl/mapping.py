@@ -112,9 +112,7 @@ def map_items(rows: list[Any]) -> tuple[OrderItemRecord, ...]:
     return tuple(items)
 
 
-def map_order(
-    raw: Any, items: list[Any], zone: tzinfo, base_currency: str
-) -> OrderRecord:
+def map_order(raw: Any, items: list[Any], zone: tzinfo, base_currency: str) -> OrderRecord:
     oid = text_id(get(raw, "Id"))
     placed = order_time(raw, zone)
     if oid is None or placed is None:

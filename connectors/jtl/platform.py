@@ -19,7 +19,7 @@ API_VERSION = "1.0"  # pinned: v1 PascalCase paths without a version prefix (§2
 APP_ID = "loyalsync/1"
 APP_VERSION = "1.0.0"
 CATEGORIES, LABEL = "categories", "label"
-DEFAULT_TOKEN_URL = "https://auth.jtl-cloud.com/oauth2/token"
+DEFAULT_TOKEN_URL = "https://auth.jtl-cloud.com/oauth2/token"  # noqa: S105 (a URL)
 TEXT_FIELD_TYPES = {3: "Text", 12: "ShortText"}  # custom field types a label can be written to
 
 # a customer has one group (it carries a price discount and net/gross display), one category

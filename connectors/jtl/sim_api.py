@@ -20,7 +20,8 @@ from loyalsync.connectors.jtl.sim_store import JtlStore
 
 API_VERSION = "1.0"
 ALL_SCOPES = (
-    "customer.querycustomers", "customer.getcustomer", "customer.updatecustomer", "customer.querycustomercustomfields",
+    "customer.querycustomers", "customer.getcustomer", "customer.updatecustomer",
+    "customer.querycustomercustomfields",
     "customer.querycustomercustomfieldvalues", "customer.updatecustomercustomfield",
     "customergroup.querycustomergroups", "customergroup.createcustomergroup",
     "customercategory.querycustomercategories", "customercategory.createcustomercategory",
@@ -69,16 +70,20 @@ class WawiApi:
     registrations: dict[str, Registration] = field(default_factory=dict)
 
     # -- entry ----------------------------------------------------------------------------
-    def route(self, method: str, path: str, query: str, headers: Mapping[str, str], body: Any) -> Answer:
+    def route(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: Any
+    ) -> Answer:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         if self.flavour == "cloud" and path == "/oauth2/token":
             return self._token(headers, body)
         prefix = "/erp" if self.flavour == "cloud" else "/api/eazybusiness"
         if not path.startswith(prefix):
             raise SimError(404, "NotFound", f"no route {path}")
-        path = path[len(prefix):] or "/"
+        path = path[len(prefix) :] or "/"
         if headers.get("api-version") not in (None, API_VERSION):
-            raise SimError(400, "UnsupportedApiVersion", "The requested API version is not supported")
+            raise SimError(
+                400, "UnsupportedApiVersion", "The requested API version is not supported"
+            )
         if path == "/info":
             return 200, {"Version": "1.10.12.0", "Timestamp": self.store.time(self.now()),
                          "Tenant": "eazybusiness", "Type": "Wawi"}, {}  # fmt: skip
@@ -116,7 +121,9 @@ class WawiApi:
             raise SimError(402)
         return self.scopes
 
-    def _registration(self, method: str, path: str, headers: Mapping[str, str], body: Any) -> Answer:
+    def _registration(
+        self, method: str, path: str, headers: Mapping[str, str], body: Any
+    ) -> Answer:
         if not self.licensed:
             raise SimError(402)
         challenge = headers.get("x-challengecode") or ""
@@ -124,13 +131,17 @@ class WawiApi:
             raise SimError(400, "InvalidChallengeCode", "x-challengecode: 1 to 30 characters")
         if method == "POST" and path == "/authentication":
             if not self.registration_open:
-                raise SimError(403, "NoApplicationService", "There was no application service "
-                               "available to receive and handle the registration request")  # fmt: skip
+                raise SimError(
+                    403,
+                    "NoApplicationService",
+                    "There was no application service available to receive and handle the "
+                    "registration request",
+                )
             app = str((body or {}).get("AppId") or "")
             scopes = tuple((body or {}).get("MandatoryApiScopes") or ())
-            reg = Registration(secrets.token_hex(8).upper(), app, challenge, scopes)
-            self.registrations[reg.id] = reg
-            return 201, {"AppId": app, "RegistrationRequestId": reg.id, "Status": 0}, {}
+            new = Registration(secrets.token_hex(8).upper(), app, challenge, scopes)
+            self.registrations[new.id] = new
+            return 201, {"AppId": app, "RegistrationRequestId": new.id, "Status": 0}, {}
         reg = self.registrations.get(path.rsplit("/", 1)[-1])
         if method != "GET" or reg is None or reg.challenge != challenge:
             raise SimError(404, "NotFound", "unknown registration")
@@ -203,7 +214,10 @@ class WawiApi:
 
     def _orders(self, params: dict[str, str], body: Any) -> Answer:
         orders = self.store.visible_orders()
-        since, until = parse_query_time(params, "createdSince"), parse_query_time(params, "createdUntil")
+        since, until = (
+            parse_query_time(params, "createdSince"),
+            parse_query_time(params, "createdUntil"),
+        )
         orders = [o for o in orders if (since is None or o.created >= since)
                   and (until is None or o.created <= until)]  # fmt: skip
         if "customerId" in params:
@@ -264,7 +278,9 @@ def envelope(rows: list[Any], params: dict[str, str]) -> dict[str, Any]:
         number = max(1, int(params.get("pageNumber", "1")))
         size = max(1, min(1000, int(params.get("pageSize", "100"))))
     except ValueError:
-        raise SimError(400, "ValidationError", "invalid data", pageNumber="must be a number") from None
+        raise SimError(
+            400, "ValidationError", "invalid data", pageNumber="must be a number"
+        ) from None
     pages = max(1, math.ceil(len(rows) / size))
     items = rows[(number - 1) * size : number * size]
     return {

@@ -67,8 +67,20 @@ class JtlStore:
 
     def __post_init__(self) -> None:
         self.groups = {
-            "1": {"Id": 1, "Name": "Endkunden", "IsDefault": True, "Discount": 0, "IsNetPrice": False},
-            "2": {"Id": 2, "Name": "Händler", "IsDefault": False, "Discount": 5, "IsNetPrice": True},
+            "1": {
+                "Id": 1,
+                "Name": "Endkunden",
+                "IsDefault": True,
+                "Discount": 0,
+                "IsNetPrice": False,
+            },
+            "2": {
+                "Id": 2,
+                "Name": "Händler",
+                "IsDefault": False,
+                "Discount": 5,
+                "IsNetPrice": True,
+            },
         }
         self.categories = {str(i): {"Id": i, "Name": n} for i, n in SEED_CATEGORIES}
         self.custom_fields = [{**f, "Attribut": {}, "PossibleValues": []} for f in CUSTOM_FIELDS]
@@ -128,12 +140,23 @@ class JtlStore:
         }  # fmt: skip
         items = [
             {
-                "Id": n * 100 + line, "SalesOrderId": n, "ItemId": None, "Name": i.name,
-                "SKU": i.sku, "Type": ITEM_TYPES.get(i.kind, 0), "Quantity": i.quantity,
-                "QuantityDelivered": i.quantity, "QuantityReturned": 0, "SalesUnit": "stk",
-                "SalesPriceNet": round(i.unit_price / 1.19, 2), "SalesPriceGross": i.unit_price,
-                "Discount": 0, "PurchasePriceNet": None, "TaxRate": 19, "Notice": i.code,
-            }  # fmt: skip
+                "Id": n * 100 + line,
+                "SalesOrderId": n,
+                "ItemId": None,
+                "Name": i.name,
+                "SKU": i.sku,
+                "Type": ITEM_TYPES.get(i.kind, 0),
+                "Quantity": i.quantity,
+                "QuantityDelivered": i.quantity,
+                "QuantityReturned": 0,
+                "SalesUnit": "stk",
+                "SalesPriceNet": round(i.unit_price / 1.19, 2),
+                "SalesPriceGross": i.unit_price,
+                "Discount": 0,
+                "PurchasePriceNet": None,
+                "TaxRate": 19,
+                "Notice": i.code,
+            }
             for line, i in enumerate(rec.items, start=1)
         ]
         return SimOrder(str(n), header, items, rec.placed_at)
@@ -161,8 +184,13 @@ class JtlStore:
         n = self._next[table]
         self._next[table] = n + 1
         if table == "group":
-            row = {"Id": n, "Name": body["Name"], "IsDefault": bool(body.get("IsDefault")),
-                   "Discount": body.get("Discount") or 0, "IsNetPrice": bool(body.get("IsNetPrice"))}  # fmt: skip
+            row = {
+                "Id": n,
+                "Name": body["Name"],
+                "IsDefault": bool(body.get("IsDefault")),
+                "Discount": body.get("Discount") or 0,
+                "IsNetPrice": bool(body.get("IsNetPrice")),
+            }
         else:
             row = {"Id": n, "Name": body["Name"]}
         rows[str(n)] = row

@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from requests.structures import CaseInsensitiveDict
+
 from loyalsync.connectors.jtl.sim_api import ALL_SCOPES, SimError, WawiApi
 from loyalsync.connectors.jtl.sim_store import JtlStore
 from loyalsync.core.synth import SynthSpec, generate_shop
@@ -208,7 +210,7 @@ class JtlSimulator:
         with self._lock:  # one Wawi process, one request at a time
             try:
                 status, payload, headers = self.api.route(
-                    h.command, parts.path, parts.query, h.headers, body
+                    h.command, parts.path, parts.query, CaseInsensitiveDict(h.headers.items()), body
                 )
             except SimError as exc:
                 status, payload, headers = exc.status, exc.body(), {}

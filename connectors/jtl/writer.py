@@ -13,6 +13,7 @@ Research: ../shared/research/jtl.md §4.2-4.3, §8.14-8.16, §8.19.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -99,11 +100,12 @@ class _Writer:
             body: dict[str, Any] = {"Name": op.name}
             if op.slot == GROUPS:
                 default = self.find(GROUPS, None) or {}
-                body.update(IsDefault=False, Discount=0, IsNetPrice=bool(mapping.get(default, "IsNetPrice")))
-            try:
+                body.update(
+                    IsDefault=False, Discount=0, IsNetPrice=bool(mapping.get(default, "IsNetPrice"))
+                )
+            # the answer may be lost after the create: look again either way
+            with contextlib.suppress(TransientError):
                 self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
-            except TransientError:  # the answer may be lost after the create: look again
-                pass
             self.rows(op.slot, fresh=True)
             found = self.find(op.slot, op.name)
             if found is None:
@@ -143,14 +145,20 @@ class _Writer:
 
     def label(self, op: SetValue | AddValue | RemoveValue) -> None:
         fid = int(self.ensure(EnsureValue(declared.LABEL, "")))
-        values = self.t.get_json(f"/customers/{op.customer_id}/customfields", "reading custom fields")
-        current = next((v.get("Value") for v in values or [] if v.get("CustomFieldId") == fid), None)
+        values = self.t.get_json(
+            f"/customers/{op.customer_id}/customfields", "reading custom fields"
+        )
+        current = next(
+            (v.get("Value") for v in values or [] if v.get("CustomFieldId") == fid), None
+        )
         wanted = "" if isinstance(op, RemoveValue) else (op.value or "")
         if isinstance(op, RemoveValue) and current != op.value:
             return
         if (current or "") != wanted:
             path = f"/customers/{op.customer_id}/customfields/{fid}"
-            self.t.call("PATCH", path, "writing the label", json={"Value": wanted}, ok_statuses=(204,))
+            self.t.call(
+                "PATCH", path, "writing the label", json={"Value": wanted}, ok_statuses=(204,)
+            )
 
     def one(self, op: WriteOp) -> OpResult:
         try:

@@ -33,7 +33,6 @@ class JtlHarness:
     page_size = PAGE_SIZE
     full_scan = ("customers",)  # v1 has no changed-since filter for customers (§8.7)
 
-
     def __init__(
         self,
         flavour: str = "onprem",
