@@ -88,6 +88,7 @@ class JtlSimulator:
         self.faults = faults or Faults()
         self.latency = latency
         self.request_log: list[Logged] = []
+        self.lose_next_writes = 0  # the next N POST/PATCH are processed, their answers lost
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._port = port
@@ -189,6 +190,9 @@ class JtlSimulator:
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         fault = self._fault()
+        if self.lose_next_writes and h.command in ("POST", "PATCH"):
+            self.lose_next_writes -= 1
+            fault = "lost"
         if fault == "drop":
             return self._drop(h, parts, None)
         if fault in ("429", "502", "503"):
