@@ -190,7 +190,8 @@ class JtlSimulator:
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         fault = self._fault()
-        if self.lose_next_writes and h.command in ("POST", "PATCH"):
+        api_write = h.command in ("POST", "PATCH") and not parts.path.endswith("/oauth2/token")
+        if self.lose_next_writes and api_write:
             self.lose_next_writes -= 1
             fault = "lost"
         if fault == "drop":
