@@ -33,6 +33,17 @@ SIMULATORS: dict[str, str] = {
 }
 
 
+# CLI commands a built-in connector contributes (sync/cli.py adds them; sync names no platform)
+COMMANDS: dict[str, str] = {
+    "jtl-register": "loyalsync.connectors.jtl.register_cli:jtl_register",
+}
+
+
+def connector_commands() -> list[Any]:
+    """The click commands of the built-in connectors."""
+    return [_load(target) for target in COMMANDS.values()]
+
+
 def _load(target: str) -> Any:
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)

@@ -13,6 +13,7 @@ import traceback
 
 import click
 
+from loyalsync.connectors import connector_commands
 from loyalsync.connectors.http import REDACTOR
 from loyalsync.core.errors import LoyalsyncError
 from loyalsync.sync import commands_data, commands_ops, commands_sync
@@ -50,6 +51,8 @@ cli = common_options(cli, envvar="LOYALSYNC_CONFIG")  # type: ignore[assignment]
 for _module in (commands_sync, commands_data, commands_ops):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+for _command in connector_commands():  # e.g. jtl-register, from the connector registry
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,7 @@ class WawiApi:
     tenant: str = "6f1c2a7e-0000-4000-8000-00000000a11e"
     token_ttl: int = 3600
     registration_open: bool = False  # the admin has Wawi's registration dialog open
+    auto_answer: bool | None = None  # the admin accepts (True) / denies at the first poll
     tokens: dict[str, datetime] = field(default_factory=dict)
     registrations: dict[str, Registration] = field(default_factory=dict)
 
@@ -147,6 +148,8 @@ class WawiApi:
             raise SimError(404, "NotFound", "unknown registration")
         if reg.delivered:
             raise SimError(410)
+        if self.auto_answer is not None and reg.status == 0:
+            reg.status = 2 if self.auto_answer else 1
         info = {"AppId": reg.app_id, "RegistrationRequestId": reg.id, "Status": reg.status}
         token, granted = None, []
         if reg.status == 2:
