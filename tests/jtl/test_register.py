@@ -60,12 +60,14 @@ def test_accept_delivers_the_key_once_with_every_scope(sim: JtlSimulator) -> Non
     import requests
 
     rid = result.registration_id  # type: ignore[attr-defined]
-    again = requests.get(f"{sim.url}/authentication/{rid}", headers={"x-challengecode": "x"})
+    again = requests.get(
+        f"{sim.url}/authentication/{rid}", headers={"x-challengecode": "x"}, timeout=10
+    )
     assert again.status_code == 404  # another challenge code: unknown
     # the key was delivered: the app now reads with it
     headers = {"Authorization": f"Wawi {sim.api.api_key}", "x-appid": declared.APP_ID,
                "x-appversion": "1", "api-version": "1.0"}  # fmt: skip
-    assert requests.get(f"{sim.url}/customers", headers=headers).status_code == 200
+    assert requests.get(f"{sim.url}/customers", headers=headers, timeout=10).status_code == 200
 
 
 def test_the_answer_is_given_once_then_410(sim: JtlSimulator) -> None:
@@ -73,11 +75,13 @@ def test_the_answer_is_given_once_then_410(sim: JtlSimulator) -> None:
 
     sim.api.auto_answer = True
     headers = {"x-challengecode": "abc", "api-version": "1.0"}
-    made = requests.post(f"{sim.url}/authentication", headers=headers, json={"AppId": "a"})
+    made = requests.post(
+        f"{sim.url}/authentication", headers=headers, json={"AppId": "a"}, timeout=10
+    )
     rid = made.json()["RegistrationRequestId"]
-    first = requests.get(f"{sim.url}/authentication/{rid}", headers=headers)
+    first = requests.get(f"{sim.url}/authentication/{rid}", headers=headers, timeout=10)
     assert first.status_code == 200 and first.json()["Token"]["ApiKey"]
-    second = requests.get(f"{sim.url}/authentication/{rid}", headers=headers)
+    second = requests.get(f"{sim.url}/authentication/{rid}", headers=headers, timeout=10)
     assert second.status_code == 410 and second.content == b""
 
 
