@@ -76,7 +76,7 @@ class JtlStore:
             },
             "2": {
                 "Id": 2,
-                "Name": "Händler",
+                "Name": "B2B / Händler",
                 "IsDefault": False,
                 "Discount": 5,
                 "IsNetPrice": True,

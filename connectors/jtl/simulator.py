@@ -127,6 +127,8 @@ class JtlSimulator:
         """The API base URL a shop config names."""
         return self.root + ("/erp" if self.flavour == "cloud" else "/api/eazybusiness")
 
+    base_url = url
+
     @property
     def token_url(self) -> str:
         return self.root + "/oauth2/token"

@@ -34,7 +34,7 @@ VIP = PushConfig(enabled=True, max_changes=100_000, groups=(GroupMapping("abc:A"
 class JtlPushShop:
     def __init__(self, harness: JtlHarness, mirror: Mirror) -> None:
         self.h, self.mirror = harness, mirror
-        self.shop = replace(harness.shop, protected_groups=("Händler",))
+        self.shop = replace(harness.shop, protected_groups=("B2B / Händler",))
 
     def connector(self) -> Any:
         from loyalsync.connectors import build_connector
@@ -77,7 +77,7 @@ def test_a_group_push_moves_the_segment_spares_the_protected_and_fires_no_workfl
     shop: JtlPushShop,
 ) -> None:
     ids = sorted(shop.h.sim.customers, key=int)
-    protected = [c for c in ids if shop.group_of(c) == "Händler"]
+    protected = [c for c in ids if shop.group_of(c) == "B2B / Händler"]
     members = {cid: {"abc:A"} for cid in ids[:40]} | {cid: {"abc:A"} for cid in protected}
     set_members(shop, members, AS_OF)
     before = {cid: dict(shop.h.sim.customers[cid]) for cid in protected}
