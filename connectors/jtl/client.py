@@ -123,6 +123,12 @@ class JtlConnector:
             "--with-codes` to export codes for the shop backend",
         ]
         name = str(declared.option(self.shop, "label_field") or "")
+        messages.append(
+            "capabilities: customer groups yes (one per customer, drives prices) | customer "
+            "categories yes | label custom field "
+            + (f"yes ({name!r})" if name else "not configured (jtl.label_field)")
+            + " | tags no | personal discount codes no (export) | deletion scan yes"
+        )
         if name:
             found = label_field(self, name)  # raises ConfigError: missing or wrong type
             kind = declared.TEXT_FIELD_TYPES[int(found["Type"])]
