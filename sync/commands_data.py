@@ -12,6 +12,7 @@ import click
 from loyalsync.core.records import utcnow
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.run import customer_table
+from loyalsync.sync.codes_export import campaign_named, export_codes
 from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import segment_recorded
@@ -90,6 +91,13 @@ def segment(
     default="table",
     show_default=True,
 )
+@click.option(
+    "--with-codes",
+    "with_codes",
+    metavar="CAMPAIGN",
+    help="Add one personal code per customer of the push.discounts campaign, for shops whose "
+    "API cannot create coupons (JTL): create them in the shop backend. Recorded as exported.",
+)
 @json_option
 def customers(
     app: AppContext,
@@ -100,6 +108,7 @@ def customers(
     sort: str | None,
     due_before: datetime | None,
     fmt: str,
+    with_codes: str | None,
     as_json: bool,
 ) -> int:
     """List customers with contact details (for newsletters and CRM export): the top N by
@@ -116,6 +125,16 @@ def customers(
         due_before=due_before,
     )  # fmt: skip
     frame["revenue"] = frame["revenue"].round(2)
+    if with_codes is not None:
+        if fmt == "table" and not as_json:
+            raise click.BadParameter(
+                "use --format csv or json with it", param_hint="'--with-codes'"
+            )
+        campaign = campaign_named(app.config, with_codes)
+        ids = [str(c) for c in frame["customer_id"]]
+        with MirrorLock(app.config.database, "export codes"):
+            codes = export_codes(app.existing_mirror, cfg.name, campaign, ids, utcnow())
+        frame["code"] = [codes[c] for c in ids]
     predicted = "contact_due_at" in frame.columns
     for column in ("last_order_at", "contact_due_at") if predicted else ("last_order_at",):
         frame[column] = [iso_utc(v) if v == v and v is not None else None for v in frame[column]]
