@@ -7,6 +7,8 @@ full paged scan (the mirror writes only rows whose hash changed); orders are rea
 re-reads the trailing window for cancellations and payments; line items (one request per
 order, §8.9) are fetched only for orders this connector has not seen with the same header.
 Paging loops on `HasNextPage` (on the last page `NextPageNumber` equals `TotalPages`, §5.1).
+v1 cannot sort either list, so a pass takes no "newest change" look-up: its cursor's `high`
+(the newest CustomerSince / SalesOrderDate seen, the shop's own clock) starts the next window.
 Mapping is in `mapping.py`, writes in `writer.py`. Never reads env vars, files or the mirror.
 """
 
