@@ -15,6 +15,8 @@ FULL = [
     ["bench.bench_segments", "--sizes", "100000", "1000000"],
     ["bench.bench_push", "--customers", "100000", "--churn", "0.01"],
     ["bench.bench_report", "--customers", "1000000"],
+    ["bench.bench_jtl", "--customers", "100000", "--orders-per-customer", "3",
+     "--latency", "0.02"],
 ]  # fmt: skip
 QUICK = [
     ["bench.bench_mirror", "--orders", "50000"],
@@ -23,6 +25,7 @@ QUICK = [
     ["bench.bench_segments", "--sizes", "20000"],
     ["bench.bench_push", "--customers", "5000", "--churn", "0.01"],
     ["bench.bench_report", "--customers", "20000"],
+    ["bench.bench_jtl", "--customers", "2000", "--latency", "0.0", "--sample", "100"],
 ]  # fmt: skip
 
 

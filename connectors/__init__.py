@@ -28,13 +28,28 @@ ENTRY_POINT_GROUP = "loyalsync.connectors"
 
 BUILTINS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.client:ShopwareConnector",
+    "jtl": "loyalsync.connectors.jtl.client:JtlConnector",
 }
 # modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
 SIMULATORS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.simulator",
+    "jtl": "loyalsync.connectors.jtl.simulator",
 }
 # classes added by `registered(...)` for the duration of a block
 _REGISTERED: dict[str, Any] = {}
+
+
+# CLI commands a built-in connector contributes (sync/cli.py adds them; sync names no platform).
+# A command is a plain function with click options, called as f(app, say, data, **options):
+# connectors never import sync, so the CLI's context and output arrive as arguments.
+COMMANDS: dict[str, str] = {
+    "jtl-register": "loyalsync.connectors.jtl.register_cli:jtl_register",
+}
+
+
+def connector_commands() -> list[tuple[str, Any]]:
+    """(name, function) of the commands the built-in connectors contribute."""
+    return [(name, _load(target)) for name, target in COMMANDS.items()]
 
 
 def _load(target: str) -> Any:

@@ -13,11 +13,18 @@ import traceback
 
 import click
 
+from loyalsync.connectors import connector_commands
 from loyalsync.connectors.http import REDACTOR
 from loyalsync.core.errors import LoyalsyncError
 from loyalsync.sync import commands_data, commands_ops, commands_sync
 from loyalsync.sync.exits import EXIT_INTERRUPTED, EXIT_UNEXPECTED, EXIT_USAGE
-from loyalsync.sync.options import app_of, apply_verbosity, common_options
+from loyalsync.sync.options import (
+    app_of,
+    apply_verbosity,
+    command,
+    common_options,
+    connector_command,
+)
 
 log = logging.getLogger("loyalsync.cli")
 
@@ -50,6 +57,8 @@ cli = common_options(cli, envvar="LOYALSYNC_CONFIG")  # type: ignore[assignment]
 for _module in (commands_sync, commands_data, commands_ops):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+for _name, _function in connector_commands():  # e.g. jtl-register, from the registry
+    cli.add_command(command(_name)(connector_command(_function)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from loyalsync.core.mirror.report import load_consent
 from loyalsync.core.records import utcnow
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.sync import export
+from loyalsync.sync.codes_export import campaign_named, export_codes
 from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import segment_recorded
@@ -116,6 +117,13 @@ def segment(
     default="table",
     show_default=True,
 )
+@click.option(
+    "--with-codes",
+    "with_codes",
+    metavar="CAMPAIGN",
+    help="Add one personal code per customer of the push.discounts campaign, for shops whose "
+    "API cannot create coupons (JTL): create them in the shop backend. Recorded as exported.",
+)
 @json_option
 def customers(
     app: AppContext,
@@ -128,6 +136,7 @@ def customers(
     consented_only: bool,
     columns: str | None,
     fmt: str,
+    with_codes: str | None,
     as_json: bool,
 ) -> int:
     """List customers with contact details and newsletter consent (for newsletters and CRM
@@ -148,6 +157,16 @@ def customers(
     if sort in export.EXTRA_SORTS:
         frame = export.sorted_export(frame, sort)
     frame = _readable(frame)
+    if with_codes is not None:
+        if fmt == "table" and not as_json:
+            raise click.BadParameter(
+                "use --format csv or json with it", param_hint="'--with-codes'"
+            )
+        campaign = campaign_named(app.config, with_codes)
+        ids = [str(c) for c in frame["customer_id"]]
+        with MirrorLock(app.config.database, "export codes"):
+            codes = export_codes(app.existing_mirror, cfg.name, campaign, ids, utcnow())
+        frame["code"] = [codes[c] for c in ids]
     chosen = export.chosen_columns(columns, list(frame.columns)) if columns else None
     if as_json or fmt == "json":
         emit_json({cfg.name: frame.loc[:, chosen or list(frame.columns)].to_dict("records")})

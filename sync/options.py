@@ -8,6 +8,7 @@ errors naming the option). No command logic here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ import click
 
 from loyalsync.sync.context import AppContext
 from loyalsync.sync.logs import setup_logging
-from loyalsync.sync.output import SAY
+from loyalsync.sync.output import DATA, SAY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,3 +132,19 @@ def command(name: str | None = None) -> Callable[[Callable[..., Any]], click.Com
         return click.command(name=name)(common_options(click.pass_obj(f)))
 
     return decorate
+
+
+def connector_command(f: Callable[..., Any]) -> Callable[..., Any]:
+    """A connector's command function (`f(app, say, data, **options)`, see the connector
+    registry) as a command body: the CLI's own output consoles passed in, -q respected."""
+
+    @functools.wraps(f)
+    def body(app: Any, **options: Any) -> Any:
+        return f(
+            app,
+            lambda text: SAY.print(text, markup=False),
+            lambda text: DATA.print(text, markup=False),
+            **options,
+        )
+
+    return body

@@ -72,4 +72,5 @@ def test_incremental_pulls_alone_follow_the_shop(
     added = skewed.add_orders(5, seed=10)
     seen = pulled(skewed, mirror, backfill=False)
     assert edited <= seen["customers"] and added <= seen["orders"]
-    assert len(seen["customers"]) < len(skewed.customer_ids()) / 2, "not a full re-read"
+    if "customers" not in getattr(skewed, "full_scan", ()):  # JTL v1: every pass is a scan
+        assert len(seen["customers"]) < len(skewed.customer_ids()) / 2, "not a full re-read"

@@ -100,7 +100,8 @@ def test_incremental_pull_fetches_only_the_changes(
         assert set(fetched) == expected
         assert len(fetched) == len(set(fetched))
         total = len(harness.customer_ids() if entity == "customers" else harness.order_ids())
-        assert len(expected) < total / 4, "the re-read window should be a small part of the shop"
+        if entity not in getattr(harness, "full_scan", ()):  # JTL v1 customers: no filter
+            assert len(expected) < total / 4, "the re-read window should be a small part"
         assert harness.read_requests(entity) == harness.pages_needed(len(expected))
     assert mirror.count("orders", harness.shop.name) == len(harness.order_ids())
 
@@ -150,6 +151,8 @@ def test_faults_still_give_the_identical_mirror(
 
 
 def test_token_stopping_mid_run_is_renewed(harness: Harness, mirror_factory: MirrorFactory) -> None:
+    if not getattr(harness, "uses_tokens", True):
+        pytest.skip("authenticates with an API key: there is no token to renew")
     mirror = mirror_factory()
 
     def expire(entity: str, page: Page, counts: UpsertCounts) -> None:

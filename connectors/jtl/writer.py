@@ -1,0 +1,185 @@
+"""Applying write operations to JTL-Wawi: look up, then write only what differs.
+
+Groups and categories are ensured by name (`POST /customerGroups`, `/customerCategories`; a new
+group copies IsNetPrice from the default group and carries no discount). A customer's group or
+category is set with `PATCH /customers/{id}` (answered 201) and `disableAutomaticWorkflows=true`
+unless the shop turned that off; the label goes to the configured text custom field with
+`PATCH /customers/{id}/customfields/{fieldId}` (answered 204). Every customer operation first
+reads the customer (or its custom field values), so applying the same operations again sends
+no write. A create whose answer was lost is found on the re-read. Customers in a protected
+group are refused. Discount codes are absent on JTL: those operations fail in plain words.
+Research: ../shared/research/jtl.md §4.2-4.3, §8.14-8.16, §8.19.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from loyalsync.connectors.jtl import mapping
+from loyalsync.connectors.jtl import platform as declared
+from loyalsync.core.config import ShopConfig
+from loyalsync.core.errors import ConfigError, LoyalsyncError, TransientError
+from loyalsync.core.records import (
+    GROUPS,
+    AddValue,
+    EnsureCampaign,
+    EnsureValue,
+    IssueCode,
+    OpResult,
+    RemoveValue,
+    SetDefault,
+    SetValue,
+    WriteOp,
+)
+
+NO_CODES = (
+    "JTL-Wawi has no API that creates JTL-Shop coupons: personal codes are not written; "
+    "export them with `loyalsync customers --segment S --format csv --with-codes CAMPAIGN`"
+)
+TABLES = {GROUPS: "/customerGroups", declared.CATEGORIES: "/customerCategories"}
+COLUMNS = {GROUPS: "CustomerGroupId", declared.CATEGORIES: "CustomerCategoryId"}
+
+
+class Target(Protocol):
+    shop: ShopConfig
+    workflows_disabled: bool
+
+    def get_json(self, path: str, what: str = "", **params: Any) -> Any: ...
+
+    def call(self, method: str, path: str, what: str = "", **kw: Any) -> Any: ...
+
+
+def label_field(target: Target, name: str) -> dict[str, Any]:
+    """The custom field definition named `name`; ConfigError when it is missing or not text."""
+    fields = target.get_json("/customers/customfields", "reading custom fields") or []
+    found = next((f for f in fields if mapping.get(f, "Name") == name), None)
+    if found is None:
+        known = ", ".join(repr(mapping.get(f, "Name")) for f in fields) or "none"
+        raise ConfigError(
+            f"shop {target.shop.name!r}: jtl.label_field {name!r} is not a customer custom "
+            f"field in Wawi (known: {known}); create it in Wawi first (the API cannot)",
+            shop=target.shop.name,
+        )
+    if int(mapping.get(found, "Type") or -1) not in declared.TEXT_FIELD_TYPES:
+        raise ConfigError(
+            f"shop {target.shop.name!r}: custom field {name!r} has type "
+            f"{mapping.get(found, 'Type')}, not a text type (3 Text or 12 ShortText)",
+            shop=target.shop.name,
+        )
+    return dict(found)
+
+
+class _Writer:
+    def __init__(self, target: Target) -> None:
+        self.t = target
+        self.values: dict[str, list[dict[str, Any]]] = {}
+        self.protected = set(target.shop.protected_groups)
+
+    def rows(self, slot: str, fresh: bool = False) -> list[dict[str, Any]]:
+        if fresh or slot not in self.values:
+            self.values[slot] = list(self.t.get_json(TABLES[slot], f"reading {slot}") or [])
+        return self.values[slot]
+
+    def find(self, slot: str, value: str | None) -> dict[str, Any] | None:
+        rows = self.rows(slot)
+        if value is None and slot == GROUPS:
+            return next((r for r in rows if mapping.get(r, "IsDefault")), None)
+        by_name = next((r for r in rows if mapping.get(r, "Name") == value), None)
+        return by_name or next((r for r in rows if str(mapping.get(r, "Id")) == value), None)
+
+    def ensure(self, op: EnsureValue) -> str:
+        if op.slot == declared.LABEL:
+            name = str(declared.option(self.t.shop, "label_field") or "")
+            if not name:
+                raise ConfigError("no jtl.label_field configured for the label slot")
+            return str(mapping.get(label_field(self.t, name), "CustomFieldId"))
+        found = self.find(op.slot, op.name)
+        if found is None:
+            body: dict[str, Any] = {"Name": op.name}
+            if op.slot == GROUPS:
+                default = self.find(GROUPS, None) or {}
+                body.update(
+                    IsDefault=False, Discount=0, IsNetPrice=bool(mapping.get(default, "IsNetPrice"))
+                )
+            # the answer may be lost after the create: look again either way
+            with contextlib.suppress(TransientError):
+                self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
+            self.rows(op.slot, fresh=True)
+            found = self.find(op.slot, op.name)
+            if found is None:
+                raise TransientError(f"{op.slot} {op.name!r} not created yet; the next run retries")
+        return str(mapping.get(found, "Id"))
+
+    def customer(self, cid: str) -> dict[str, Any]:
+        row = self.t.get_json(f"/customers/{cid}", "reading a customer")
+        group = str(mapping.get(row, "CustomerGroupId"))
+        names = {str(mapping.get(g, "Id")): mapping.get(g, "Name") for g in self.rows(GROUPS)}
+        if group in self.protected or names.get(group) in self.protected:
+            raise ConfigError(f"customer group {names.get(group, group)!r} is protected")
+        return dict(row)
+
+    def patch(self, cid: str, body: dict[str, Any]) -> None:
+        params = {"disableAutomaticWorkflows": "true"} if self.t.workflows_disabled else None
+        self.t.call("PATCH", f"/customers/{cid}", "updating a customer", json=body, params=params)
+
+    def member(self, op: SetValue | AddValue | RemoveValue) -> None:
+        if op.slot == declared.LABEL:
+            return self.label(op)
+        if op.slot not in COLUMNS:
+            raise ConfigError(f"JTL has no slot {op.slot!r}")
+        column, row = COLUMNS[op.slot], self.customer(op.customer_id)
+        current = str(mapping.get(row, column) or 0)
+        if isinstance(op, RemoveValue):
+            found = self.find(op.slot, op.value)
+            wanted = "0" if found and str(mapping.get(found, "Id")) == current else current
+        elif op.value:
+            wanted = self.ensure(EnsureValue(op.slot, op.value))
+        else:
+            default = self.find(op.slot, None)
+            wanted = str(mapping.get(default, "Id")) if default else "0"
+        if wanted != current:
+            self.patch(op.customer_id, {column: int(wanted)})
+        return None
+
+    def label(self, op: SetValue | AddValue | RemoveValue) -> None:
+        fid = int(self.ensure(EnsureValue(declared.LABEL, "")))
+        values = self.t.get_json(
+            f"/customers/{op.customer_id}/customfields", "reading custom fields"
+        )
+        current = next(
+            (v.get("Value") for v in values or [] if v.get("CustomFieldId") == fid), None
+        )
+        wanted = "" if isinstance(op, RemoveValue) else (op.value or "")
+        if isinstance(op, RemoveValue) and current != op.value:
+            return
+        if (current or "") != wanted:
+            path = f"/customers/{op.customer_id}/customfields/{fid}"
+            self.t.call(
+                "PATCH", path, "writing the label", json={"Value": wanted}, ok_statuses=(204,)
+            )
+
+    def one(self, op: WriteOp) -> OpResult:
+        try:
+            if isinstance(op, EnsureCampaign | IssueCode):
+                return OpResult(op, ok=False, error=NO_CODES)
+            if isinstance(op, SetDefault):
+                return OpResult(op, ok=False, error=f"JTL slot {op.slot!r} has no default value")
+            if isinstance(op, EnsureValue):
+                return OpResult(op, ok=True, remote_id=self.ensure(op))
+            if isinstance(op, SetValue | AddValue | RemoveValue):
+                self.member(op)
+                return OpResult(op, ok=True)
+            return OpResult(op, ok=False, error=f"unknown operation {type(op).__name__}")
+        except ConfigError as exc:
+            if exc.status in (401, 402, 403):
+                raise
+            return OpResult(op, ok=False, error=exc.message)
+        except LoyalsyncError as exc:
+            return OpResult(op, ok=False, error=exc.message)
+
+
+def apply_ops(target: Target, ops: Sequence[WriteOp]) -> list[OpResult]:
+    writer = _Writer(target)
+    return [writer.one(op) for op in ops]
