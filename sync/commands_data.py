@@ -122,7 +122,7 @@ def segment(
     "with_codes",
     metavar="CAMPAIGN",
     help="Add one personal code per customer of the push.discounts campaign, for shops whose "
-    "API cannot create coupons (JTL): create them in the shop backend. Recorded as exported.",
+    "API cannot create coupons: create them in the shop backend. Recorded as exported.",
 )
 @json_option
 def customers(
