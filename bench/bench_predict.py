@@ -51,7 +51,7 @@ def synthetic(customers: int) -> dict[str, np.ndarray]:
 
 
 def cdnow() -> dict[str, np.ndarray]:
-    from tests.segments.cdnow_holdout import holdout
+    from tests.core.segments.cdnow_holdout import holdout
 
     started = time.perf_counter()
     result = holdout()

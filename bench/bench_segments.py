@@ -130,7 +130,7 @@ def bench_size(customers: int) -> None:
 def bench_cdnow() -> None:
     from loyalsync.core.segments.abc import share_of_customers_for
     from loyalsync.sync.segment import segment_shop
-    from tests.segments.cdnow import CDNOW_AS_OF, load_cdnow_mirror
+    from tests.core.segments.cdnow import CDNOW_AS_OF, load_cdnow_mirror
 
     workdir = OUT / "cdnow"
     workdir.mkdir(parents=True, exist_ok=True)

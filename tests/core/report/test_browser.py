@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import DemoShop
+from tests.core.report.conftest import DemoShop
 
 PROBE = """<script>
 window.__errors = [];

@@ -16,7 +16,7 @@ from loyalsync.core.segments.engine import (
 )
 from loyalsync.core.segments.families import BUYER_FAMILIES, SINGLE_VALUED, TRANSIENT_FAMILIES
 from loyalsync.core.segments.summary import segmentable
-from tests.segments.frames import AS_OF, build, customer, segments_of, summary
+from tests.core.segments.frames import AS_OF, build, customer, segments_of, summary
 
 
 def per_family(members: pd.DataFrame) -> pd.DataFrame:

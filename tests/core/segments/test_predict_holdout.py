@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.segments.cdnow_holdout import holdout
+from tests.core.segments.cdnow_holdout import holdout
 
 
 def test_bgnbd_beats_the_naive_baseline_on_the_cdnow_holdout() -> None:

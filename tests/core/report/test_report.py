@@ -19,7 +19,7 @@ from loyalsync.core.report.build import SECTIONS
 from loyalsync.core.report.model import Chart, Report, Stats, Table
 from loyalsync.sync.cli import run
 from loyalsync.sync.report_data import load_report_data
-from tests.report.conftest import LATER, DemoShop, loaded, shop_config
+from tests.core.report.conftest import LATER, DemoShop, loaded, shop_config
 from tests.sync.conftest import AS_OF
 
 KEYS = ("headline", "top", "abc", "rfm", "loyalty", "moves", "inactive", "due", "cohorts",

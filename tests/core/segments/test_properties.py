@@ -15,7 +15,7 @@ from loyalsync.core.segments.diff import customer_changes, membership_changes, s
 from loyalsync.core.segments.families import BUYER_FAMILIES, SINGLE_VALUED
 from loyalsync.core.segments.loyalty import loyalty_thresholds, tier_levels
 from loyalsync.core.segments.rfm import scores
-from tests.segments.frames import build, customer, summary
+from tests.core.segments.frames import build, customer, summary
 
 revenues = st.lists(
     st.one_of(

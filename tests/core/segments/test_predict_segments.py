@@ -19,7 +19,7 @@ from loyalsync.core.segments.predict_sample import sample_bgnbd
 from loyalsync.core.segments.predictions import customer_predictions
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.summary import build_summary
-from tests.segments.frames import AS_OF
+from tests.core.segments.frames import AS_OF
 
 CFG = SegmentationConfig()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +14,9 @@ import requests
 from loyalsync.connectors.jtl import mapping
 from loyalsync.connectors.jtl.platform import parse_error
 from loyalsync.connectors.jtl.sim_store import render_time
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "jtl"
+FIXTURES = FIXTURES / "jtl"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

@@ -3,8 +3,6 @@ calibration / holdout check on the full CDNOW transactions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,8 +20,9 @@ from loyalsync.core.segments.predict import (
     gamma_gamma_log_likelihood,
 )
 from loyalsync.core.segments.predict_sample import sample_bgnbd
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cdnow"
+FIXTURES = FIXTURES / "cdnow"
 
 
 @pytest.fixture(scope="module")

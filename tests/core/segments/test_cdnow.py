@@ -16,7 +16,7 @@ import pytest
 from loyalsync.core.config import SegmentationConfig, ShopConfig
 from loyalsync.core.segments.abc import share_of_customers_for
 from loyalsync.sync.segment import SegmentResult, segment_shop
-from tests.segments.cdnow import CDNOW_AS_OF, SHOP, load_cdnow_mirror
+from tests.core.segments.cdnow import CDNOW_AS_OF, SHOP, load_cdnow_mirror
 
 pytestmark = pytest.mark.slow
 

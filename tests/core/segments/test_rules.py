@@ -21,7 +21,7 @@ from loyalsync.core.segments.rules import (
     validate_rule,
     validate_rules,
 )
-from tests.segments.frames import AS_OF, customer, summary
+from tests.core.segments.frames import AS_OF, customer, summary
 
 
 def problems(when: object, name: str = "r") -> list[str]:

@@ -13,8 +13,8 @@ from loyalsync.connectors import build_connector, platform_options
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator, config_snippet, serve
 from loyalsync.core.config import build_config
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
+from tests.connectors.shopware.conftest import Api, fixture
 from tests.contract.harness import FakeClock
-from tests.shopware.conftest import Api, fixture
 
 
 def shape(value: object) -> Any:

@@ -18,7 +18,7 @@ from loyalsync.sync.pull import pull_shop
 from loyalsync.sync.push import plan_shop
 from loyalsync.sync.segment import segment_shop
 from tests.push.harness import AS_OF, ShopwareShop, pull, set_members, shopware_shop
-from tests.test_push import PUSH, push
+from tests.sync.test_push import PUSH, push
 
 
 def rows(conn: sqlite3.Connection) -> list[tuple[str, dict[str, str]]]:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from loyalsync.core.mirror import Mirror
 from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
+from tests.paths import FIXTURES
 
-CDNOW_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "cdnow" / "CDNOW_master.txt"
+CDNOW_FILE = FIXTURES / "cdnow" / "CDNOW_master.txt"
 CDNOW_AS_OF = datetime(1998, 7, 1, tzinfo=UTC)
 SHOP = "cdnow"
 

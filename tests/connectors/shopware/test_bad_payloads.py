@@ -10,7 +10,7 @@ from loyalsync.connectors.shopware.client import ShopwareConnector
 from loyalsync.connectors.shopware.simulator import ShopwareSimulator
 from loyalsync.core.mirror import Mirror
 from loyalsync.sync.pull import pull_entity, pull_shop
-from tests.shopware.conftest import shop_for
+from tests.connectors.shopware.conftest import shop_for
 
 Connect = Callable[..., ShopwareConnector]
 

@@ -16,7 +16,7 @@ import pytest
 from loyalsync.core.mirror import Mirror
 from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
 from loyalsync.sync.cli import run
-from tests.report.conftest import shop_config
+from tests.core.report.conftest import shop_config
 from tests.sync.conftest import AS_OF
 
 PEOPLE = (  # id, consent in the payload (None: no field), country, city, postcode, gross, days ago

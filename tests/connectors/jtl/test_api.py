@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ from loyalsync.core.config import ShopConfig
 from loyalsync.core.errors import ApiError, AuthError, ConfigError
 from loyalsync.core.records import Cursor, EnsureValue, SetValue
 from tests.contract.jtl_harness import JtlHarness
+from tests.paths import FIXTURES
 
-SPEC = Path(__file__).parent.parent / "fixtures" / "jtl" / "wawi_api_cloud_1.0_openapi.json"
+SPEC = FIXTURES / "jtl" / "wawi_api_cloud_1.0_openapi.json"
 
 
 @pytest.fixture(params=["onprem", "cloud"])

@@ -12,7 +12,7 @@ from loyalsync.core.segments.geography import geography_columns, postcode_prefix
 from loyalsync.core.segments.inactivity import inactivity_buckets, validate_windows
 from loyalsync.core.segments.lifecycle import lifecycle_stages, shop_interval
 from loyalsync.core.segments.loyalty import loyalty_thresholds, loyalty_tiers, tier_levels
-from tests.segments.frames import customer, summary
+from tests.core.segments.frames import customer, summary
 
 CFG = LoyaltyConfig()
 

@@ -29,7 +29,7 @@ from loyalsync.core.records import (
     WriteOp,
 )
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
-from tests.shopware.conftest import fixture
+from tests.connectors.shopware.conftest import fixture
 
 Connect = Callable[..., ShopwareConnector]
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -16,7 +16,7 @@ from loyalsync.core.segments.rfm import (
     segment_names,
     validate_names,
 )
-from tests.segments.frames import customer, summary
+from tests.core.segments.frames import customer, summary
 
 
 def test_abc_cumulative_share_before_the_customer() -> None:

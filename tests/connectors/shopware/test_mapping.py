@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from loyalsync.connectors.shopware import mapping
 from loyalsync.core.errors import RecordError
-from tests.shopware.conftest import fixture
+from tests.connectors.shopware.conftest import fixture
 
 
 def test_demo_customers_with_null_updated_at() -> None:

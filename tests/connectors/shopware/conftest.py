@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from loyalsync.connectors.shopware.simulator import ShopwareSimulator
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.synth import SynthSpec
 from tests.contract.harness import FakeClock
+from tests.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopware"
+FIXTURES = FIXTURES / "shopware"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 

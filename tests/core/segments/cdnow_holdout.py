@@ -2,7 +2,7 @@
 fit BG/NBD on the first 39 weeks (1997-01-01 to 1997-09-30), predict each customer's repeat
 orders in the next 39 weeks, and compare with what they did and with a naive baseline (each
 customer keeps their past rate of repeat orders, x / T). Same-day orders count once, as in the
-paper. Used by tests/segments/test_predict_holdout.py and bench/bench_predict.py.
+paper. Used by tests/core/segments/test_predict_holdout.py and bench/bench_predict.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from loyalsync.core.segments.predict import BetaGeoModel, fit_bgnbd
-from tests.segments.cdnow import CDNOW_FILE
+from tests.core.segments.cdnow import CDNOW_FILE
 
 START = pd.Timestamp("1997-01-01")
 CALIBRATION_END = pd.Timestamp("1997-09-30")  # end of week 39
