@@ -15,7 +15,9 @@ is the only place in loyalsync that sleeps or retries:
   tests never wait.
 
 Errors map onto core.errors: 401/403 -> AuthError, other 4xx -> ApiError, 429 -> RateLimitedError,
-5xx/timeouts/connection -> TransientError (after retries).
+5xx/timeouts/connection -> TransientError (after retries); a TLS failure, a 501 or an HTML page
+where the API should answer -> ConfigError (the url is wrong: no retry helps). Network errors
+say which failure it was (connection refused, DNS, TLS, timeout) and name the URL, redacted.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from loyalsync.core.errors import (
     ApiError,
     AuthError,
+    ConfigError,
     LoyalsyncError,
     RateLimitedError,
     TransientError,
@@ -344,15 +347,22 @@ class HttpClient:
         started = time.perf_counter()
         try:
             response = self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            # a certificate or an https/http mix-up: no retry can fix it
+            raise ConfigError(
+                f"{method} {_shown_url(url)}: {network_cause(exc)}; check the shop's url and "
+                f"its certificate",
+                shop=self.policy.shop,
+            ) from None
         except requests.exceptions.ConnectTimeout as exc:
-            raise _Retryable(f"connect timeout: {exc.__class__.__name__}") from None
+            raise _Retryable(network_cause(exc, self.policy)) from None
         except requests.exceptions.Timeout as exc:
             if idempotent:
-                raise _Retryable(f"timeout: {exc.__class__.__name__}") from None
+                raise _Retryable(network_cause(exc, self.policy)) from None
             raise self._ambiguous(method, url, "timed out") from None
         except requests.exceptions.ConnectionError as exc:
             if idempotent or _never_connected(exc):
-                raise _Retryable(f"connection error: {exc.__class__.__name__}") from None
+                raise _Retryable(network_cause(exc, self.policy)) from None
             raise self._ambiguous(method, url, "lost the connection") from None
         elapsed = (time.perf_counter() - started) * 1000
         log.debug(
@@ -412,6 +422,14 @@ class HttpClient:
         excerpt = self._excerpt(response)
         where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
         shop = self.policy.shop
+        if payload is None and _not_the_api(response):
+            return ConfigError(
+                f"{method} {_shown_url(url)}: the server answers, but not as the shop's API "
+                f"(HTTP {status}, {_content_type(response)}); check the shop's url",
+                shop=shop,
+                status=status,
+                excerpt=excerpt,
+            )
         if status in (401, 403):
             what = "credentials were rejected" if status == 401 else "access is not allowed"
             return AuthError(
@@ -446,7 +464,6 @@ class HttpClient:
         )
 
     def _exhausted(self, exc: _Retryable, method: str, url: str) -> LoyalsyncError:
-        where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
         attempts = self.policy.max_attempts
         if exc.response is not None:
             error = self._status_error(exc.response, method, url)
@@ -455,8 +472,53 @@ class HttpClient:
             error.message = f"{error.message} (gave up after {attempts} attempts)"
             return error
         return TransientError(
-            f"{where}: {exc.reason} (gave up after {attempts} attempts)", shop=self.policy.shop
+            f"{method} {_shown_url(url)}: {exc.reason} (gave up after {attempts} attempts)",
+            shop=self.policy.shop,
         )
+
+
+def _shown_url(url: str) -> str:
+    """The URL for an error message: scheme, host, port and path; no query, no user-info."""
+    parts = urlsplit(url)
+    return redact_url(REDACTOR.redact(urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))))
+
+
+_SSL_REASON = re.compile(r"\[SSL: ([A-Z_]+)\]|(certificate verify failed[^'\")]*)")
+
+
+def network_cause(exc: requests.exceptions.RequestException, policy: Any = None) -> str:
+    """Which network failure this was, in words: connection refused, DNS failure, TLS failure,
+    connect or read timeout (with the configured limit), or the connection lost."""
+    text = repr(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        found = _SSL_REASON.search(text)
+        reason = next((g for g in found.groups() if g), "") if found else ""
+        return f"TLS failure ({reason.lower().replace('_', ' ') or 'handshake failed'})"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        limit = f" within {policy.connect_timeout:g} s" if policy is not None else ""
+        return f"connect timeout: no connection{limit}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        limit = f" within {policy.read_timeout:g} s" if policy is not None else ""
+        return f"read timeout: no answer{limit}"
+    if any(s in text for s in ("NameResolution", "getaddrinfo", "Name or service not known")):
+        host = urlsplit(exc.request.url).hostname if exc.request is not None else None
+        return f"connection error: DNS failure, the host name {host!r} could not be resolved"
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return "connection error: connection refused (nothing listens at that address and port)"
+    if any(s in text for s in ("RemoteDisconnected", "Connection aborted", "reset by peer")):
+        return "connection error: the server closed the connection"
+    return f"connection error: {exc.__class__.__name__}"
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "no content type").split(";")[0].strip()
+
+
+def _not_the_api(response: requests.Response) -> bool:
+    """A 501 (the server does not implement the method: a plain web server), or an HTML page
+    for a 404/405: the URL reaches a web server, not the shop's API."""
+    html = "html" in _content_type(response).lower()
+    return response.status_code == 501 or (html and response.status_code in (404, 405))
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
@@ -476,6 +538,13 @@ def json_body(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         snippet = REDACTOR.redact(" ".join(response.text[:200].split()))
+        if "html" in _content_type(response).lower():
+            raise ConfigError(
+                f"{response.request.method} {_shown_url(response.url)}: the server answers with "
+                f"an HTML page, not as the shop's API; check the shop's url",
+                status=response.status_code,
+                excerpt=snippet,
+            ) from None
         raise ApiError(
             f"{response.request.method} {urlsplit(response.url).path}: expected JSON, got "
             f"{response.headers.get('Content-Type', 'no content type')}",

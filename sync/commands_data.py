@@ -1,41 +1,52 @@
-"""CLI commands over the mirror's data: segment, customers, report."""
+"""CLI commands over the mirror's data: segment, customers, report. They need a mirror that a
+backfill made (`existing_mirror`); only `segment` writes, under the lock."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from loyalsync.sync.commands_sync import exit_code_for, report_failures
+from loyalsync.core.records import utcnow
+from loyalsync.core.segments.references import segment_problem
+from loyalsync.core.segments.run import customer_table
+from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
+from loyalsync.sync.cycle import segment_recorded
+from loyalsync.sync.exits import exit_code_for
+from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.options import as_of_option, command, json_option, shop_option
+from loyalsync.sync.output import DATA, SAY, csv_line, emit_json, iso_utc, number, print_rows
+from loyalsync.sync.render import print_segments
+from loyalsync.sync.report import write_report
 
-out = Console()
 
-
-@click.command()
-@click.option("--shop", metavar="NAME", help="Only this shop.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Segment as of this date (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.pass_obj
-def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool) -> int:
+@command()
+@shop_option()
+@as_of_option
+@click.option(
+    "--dry-run", is_flag=True, help="A what-if: compute and print, store nothing (any --as-of)."
+)
+@json_option
+def segment(
+    app: AppContext, shop: str | None, as_of: datetime | None, dry_run: bool, as_json: bool
+) -> int:
     """Compute every customer's segments (ABC, RFM, loyalty, inactivity, lifecycle, geography,
     rules), store membership and its history, print sizes and revenue share."""
-    from loyalsync.core.records import utcnow
-    from loyalsync.sync.cli import emit_json, parse_as_of
-    from loyalsync.sync.cycle import segment_recorded
-    from loyalsync.sync.render import print_segments
-
-    moment = parse_as_of(as_of) or utcnow()
-    results: dict[str, Any] = {}
-
-    def one(cfg: Any) -> Any:
-        results[cfg.name] = segment_recorded(app, cfg, moment)
-        return results[cfg.name]
-
-    _, failed = for_each_shop(app.shops(shop), one)
+    moment = as_of or utcnow()
+    shops = app.shops(shop)
+    app.existing_mirror  # noqa: B018 - refuse before taking the lock when nothing was pulled
+    if dry_run:
+        results, failed = for_each_shop(
+            shops, lambda c: segment_recorded(app, c, moment, save=False)
+        )
+    else:
+        with MirrorLock(app.config.database, "segment"):
+            if as_of is not None:
+                check_stored_as_of(app, shops, as_of)
+            results, failed = for_each_shop(shops, lambda c: segment_recorded(app, c, moment))
     if as_json:
         emit_json(
             {name: r.to_dict() for name, r in results.items()}
@@ -43,13 +54,13 @@ def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool)
         )
     else:
         for result in results.values():
-            print_segments(out, result)
-        report_failures(failed)
+            print_segments(SAY, result)
+    report_failures(failed)
     return exit_code_for(failed)
 
 
-@click.command()
-@click.option("--shop", metavar="NAME", help="The shop (default: the first configured).")
+@command()
+@shop_option("The shop (default: the first configured).")
 @click.option("--segment", "segment_name", metavar="S", help="Only members of S, e.g. inactive:3m.")
 @click.option("--top", type=int, metavar="N", help="Only the first N by --by.")
 @click.option(
@@ -71,7 +82,7 @@ def segment(app: AppContext, shop: str | None, as_of: str | None, as_json: bool)
     default="table",
     show_default=True,
 )
-@click.pass_obj
+@json_option
 def customers(
     app: AppContext,
     shop: str | None,
@@ -80,34 +91,58 @@ def customers(
     by: str,
     sort: str | None,
     fmt: str,
+    as_json: bool,
 ) -> int:
     """List customers with contact details (for newsletters and CRM export): the top N by
     revenue or orders, or the members of a segment."""
-    from loyalsync.core.segments.run import customer_table
-
     cfg = app.config.shop(shop) if shop else app.config.shops[0]
+    if segment_name is not None:
+        problem = segment_problem(segment_name, app.config.segmentation)
+        if problem:
+            raise click.BadParameter(problem, param_hint="'--segment'")
     frame = customer_table(
-        app.mirror,
-        cfg,
-        segment=segment_name,
-        top=top,
-        by=by,
-        sort=sort,
+        app.existing_mirror, cfg, segment=segment_name, top=top, by=by, sort=sort,
         cfg=app.config.segmentation,
-    )
+    )  # fmt: skip
     frame["revenue"] = frame["revenue"].round(2)
-    if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+    frame["last_order_at"] = [iso_utc(v) if v == v else None for v in frame["last_order_at"]]
+    if as_json or fmt == "json":
+        emit_json({cfg.name: frame.to_dict(orient="records")})
+    elif fmt == "csv":
+        for line in [csv_line(frame.columns), *(csv_line(r) for r in frame.itertuples(False))]:
+            sys.stdout.write(line + "\n")
     else:
-        out.print(_customer_rich_table(frame, f"{cfg.name}: {segment_name or 'all customers'}"))
+        title = f"{cfg.name}: {segment_name or 'all customers'} ({number(len(frame))})"
+        print_rows(DATA, CUSTOMER_COLUMNS, _customer_rows(frame), title=title, right=RIGHT)
     return 0
 
 
-@click.command()
-@click.option("--shop", metavar="NAME", help="Only this shop.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Report as of this date (default: now).")
+CUSTOMER_COLUMNS = ("name", "email", "place", "orders", "revenue", "last order")
+RIGHT = ("orders", "revenue")
+
+
+def _customer_rows(frame: Any) -> list[tuple[str, ...]]:
+    """Readable rows: name, contact, place, orders, revenue, last order (CSV/JSON have all
+    columns, including the ids)."""
+
+    def text(value: Any) -> str:
+        return "" if value is None or value != value else str(value)
+
+    rows: list[tuple[str, ...]] = []
+    for row in frame.itertuples(index=False):
+        name = " ".join(filter(None, (text(row.first_name), text(row.last_name))))
+        if text(row.company):
+            name += f" ({row.company})"
+        place = " ".join(filter(None, (text(row.country), text(row.postcode), text(row.city))))
+        last = text(row.last_order_at)[:10]
+        revenue = f"{row.revenue:,.2f}"
+        rows.append((name, text(row.email), place, number(row.orders), revenue, last))
+    return rows
+
+
+@command()
+@shop_option()
+@as_of_option
 @click.option(
     "--out",
     "path",
@@ -115,44 +150,12 @@ def customers(
     show_default=True,
     help="Where to write the HTML file.",
 )
-@click.pass_obj
-def report(app: AppContext, shop: str | None, as_of: str | None, path: str) -> int:
+def report(app: AppContext, shop: str | None, as_of: datetime | None, path: str) -> int:
     """Write an HTML report of segment sizes, revenue shares and recent movements."""
-    from loyalsync.core.records import utcnow
-    from loyalsync.sync.cli import parse_as_of
-    from loyalsync.sync.report import write_report
-
-    moment = parse_as_of(as_of) or utcnow()
-    written = write_report(app.mirror, app.config, app.shops(shop), moment, path)
-    out.print(f"report written to {written}")
+    moment = as_of or utcnow()
+    written = write_report(app.existing_mirror, app.config, app.shops(shop), moment, path)
+    SAY.print(f"report written to {written}", markup=False)
     return 0
-
-
-def _customer_rich_table(frame: Any, title: str) -> Table:
-    """A readable table: name, contact, place, orders, revenue, last order (CSV/JSON have all
-    columns, including the ids)."""
-    table = Table(title=f"{title} ({len(frame):,})", title_justify="left")
-    for column, justify in (
-        ("name", "left"),
-        ("email", "left"),
-        ("place", "left"),
-        ("orders", "right"),
-        ("revenue", "right"),
-        ("last order", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-
-    def text(value: Any) -> str:
-        return "" if value is None or value != value else str(value)
-
-    for row in frame.itertuples(index=False):
-        name = " ".join(filter(None, (text(row.first_name), text(row.last_name))))
-        if text(row.company):
-            name += f" ({row.company})"
-        place = " ".join(filter(None, (text(row.country), text(row.postcode), text(row.city))))
-        last = text(row.last_order_at)[:10]
-        table.add_row(name, text(row.email), place, f"{row.orders:,}", f"{row.revenue:,.2f}", last)
-    return table
 
 
 COMMANDS = [segment, customers, report]

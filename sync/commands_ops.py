@@ -2,94 +2,95 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
 
-from loyalsync.sync.commands_sync import exit_code_for, report_failures
+from loyalsync.core.mirror.push import load_contacts
+from loyalsync.core.records import utcnow
+from loyalsync.sync.commands_sync import report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
+from loyalsync.sync.demo import run_demo, serve_forever
+from loyalsync.sync.exits import exit_code_for
+from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.options import as_of_option, command, json_option, shop_option
+from loyalsync.sync.output import DATA, SAY, emit_json
+from loyalsync.sync.push import plan_shop, push_shop
+from loyalsync.sync.render import plan_json, print_plan, print_push
 
-out = Console()
 
-
-@click.command()
-@click.option("--shop", metavar="NAME", help="Only this shop.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Plan as of this date (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="Print every change as JSON.")
-@click.pass_obj
-def plan(app: AppContext, shop: str | None, as_of: str | None, as_json: bool) -> int:
-    """Show what a push would change in the shop, and who is skipped and why. Writes nothing."""
+@command()
+@shop_option()
+@as_of_option
+@json_option
+def plan(app: AppContext, shop: str | None, as_of: datetime | None, as_json: bool) -> int:
+    """Show what a push would change in the shop, and who is skipped and why. Writes nothing
+    to the shop."""
     return _plan_or_push(app, shop, as_of, as_json=as_json, dry_run=True, force=False)
 
 
-@click.command()
-@click.option("--shop", metavar="NAME", help="Only this shop.")
-@click.option("--as-of", "as_of", metavar="DATE", help="Plan as of this date (default: now).")
+@command()
+@shop_option()
+@as_of_option
 @click.option("--force", is_flag=True, help="Apply even if the plan exceeds push.max_changes.")
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `loyalsync plan`).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan and results as JSON.")
-@click.pass_obj
+@json_option
 def push(
-    app: AppContext, shop: str | None, as_of: str | None, force: bool, dry_run: bool, as_json: bool
+    app: AppContext,
+    shop: str | None,
+    as_of: datetime | None,
+    force: bool,
+    dry_run: bool,
+    as_json: bool,
 ) -> int:
     """Apply the plan: managed customer groups, tags and personal discount codes, in batches.
-    Every write and its result is journalled; exit code 4 when the shop rejected some."""
+    Every write and its result is journalled; exit code 4 when the shop rejected some.
+    Nothing is written while push.enabled is false; --force only lifts push.max_changes."""
     return _plan_or_push(app, shop, as_of, as_json=as_json, dry_run=dry_run, force=force)
 
 
 def _plan_or_push(
     app: AppContext,
     shop: str | None,
-    as_of: str | None,
+    as_of: datetime | None,
     *,
     as_json: bool,
     dry_run: bool,
     force: bool,
 ) -> int:
-    from loyalsync.sync.cli import emit_json, parse_as_of
-    from loyalsync.sync.render import print_plan, print_push
-
-    moment = parse_as_of(as_of)
-    results: dict[str, Any] = {}
+    mirror = app.existing_mirror
+    when = as_of or utcnow()
 
     def one(cfg: Any) -> Any:
-        from loyalsync.core.records import utcnow
-        from loyalsync.sync.push import plan_shop, push_shop
-
-        when = moment or utcnow()
         connector = app.connector(cfg)
         if dry_run:
-            results[cfg.name] = plan_shop(connector, app.mirror, cfg, app.config, as_of=when)
-        else:
-            from loyalsync.sync.lock import MirrorLock
+            return plan_shop(connector, mirror, cfg, app.config, as_of=when)
+        with MirrorLock(app.config.database, "push"):
+            return push_shop(connector, mirror, cfg, app.config, as_of=when, force=force)
 
-            with MirrorLock(app.config.database, "push"):
-                results[cfg.name] = push_shop(
-                    connector, app.mirror, cfg, app.config, as_of=when, force=force
-                )
-        return results[cfg.name]
-
-    _, failed = for_each_shop(app.shops(shop), one)
+    results, failed = for_each_shop(app.shops(shop), one)
+    named = as_json or app.verbosity > 0
+    contacts = {name: load_contacts(mirror, name) for name in results} if named else {}
     if as_json:
-        emit_json(
-            {
-                **{name: r.to_dict() for name, r in results.items()},
-                **{name: {"error": str(e)} for name, e in failed.items()},
-            }
-        )
-    else:
-        for name, result in results.items():
+        data: dict[str, Any] = {}
+        for name, r in results.items():
             if dry_run:
-                print_plan(out, name, result, verbose=app.verbosity > 0)
+                data[name] = plan_json(r, contacts[name])
             else:
-                print_push(out, name, result, verbose=app.verbosity > 0)
-        report_failures(failed)
+                data[name] = {**r.to_dict(), "plan": plan_json(r.plan, contacts[name])}
+        emit_json(data | {name: {"error": str(e)} for name, e in failed.items()})
+    else:
+        verbose = app.verbosity > 0
+        for name, result in results.items():
+            show = print_plan if dry_run else print_push
+            show(SAY, name, result, verbose=verbose, contacts=contacts.get(name))
+    report_failures(failed)
     partial = any(getattr(r, "failed", 0) for r in results.values())
     return exit_code_for(failed, partial)
 
 
-@click.command()
+@command()
 @click.option(
     "--platform", default="shopware", show_default=True, help="Which simulated shop to start."
 )
@@ -101,29 +102,27 @@ def _plan_or_push(
 )
 @click.option("--customers", default=2000, show_default=True, help="Size of the simulated shop.")
 @click.option("--seed", default=42, show_default=True, help="Seed of the synthetic data.")
-@click.pass_obj
 def demo(app: AppContext, platform: str, directory: str | None, customers: int, seed: int) -> int:
     """Start a simulated shop on 127.0.0.1 and run the whole pipeline against it: backfill,
     segment, plan and push; then show what was written to the shop."""
-    from loyalsync.sync.demo import run_demo
-
     return run_demo(
-        platform, directory, customers=customers, seed=seed, out=out, verbosity=app.verbosity
+        platform, directory, customers=customers, seed=seed, out=SAY, verbosity=app.verbosity
     )
 
 
-@click.command()
+@command()
 @click.option("--platform", default="shopware", show_default=True, help="Which shop to simulate.")
 @click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free).")
 @click.option("--customers", default=2000, show_default=True, help="Number of customers.")
 @click.option("--seed", default=42, show_default=True, help="Seed of the synthetic data.")
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to each request.")
-def simulate(platform: str, port: int, customers: int, seed: int, latency: float) -> int:
-    """Run a simulated shop alone (until Ctrl-C) and print a config snippet pointing at it."""
-    from loyalsync.sync.demo import serve_forever
-
+def simulate(
+    app: AppContext, platform: str, port: int, customers: int, seed: int, latency: float
+) -> int:
+    """Run a simulated shop alone (until Ctrl-C) and print a config snippet pointing at it.
+    Same seed, same shop history as `loyalsync demo`, ending now."""
     return serve_forever(
-        platform, port=port, customers=customers, seed=seed, latency=latency, out=out
+        platform, port=port, customers=customers, seed=seed, latency=latency, out=DATA
     )
 
 

@@ -14,9 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from loyalsync.core.config import ShopConfig
+from loyalsync.core.mirror import parse_db_time
 from loyalsync.core.records import utcnow
+from loyalsync.core.segments.run import segment_shop
 from loyalsync.sync.context import for_each_shop
+from loyalsync.sync.output import number, plural
 from loyalsync.sync.pull import pull_shop, scan_deletions
+from loyalsync.sync.push import plan_shop, push_shop
+from loyalsync.sync.render import plan_summary, push_summary
+from loyalsync.sync.runs import recorded_run
 
 log = logging.getLogger("loyalsync.cycle")
 
@@ -52,34 +58,64 @@ class CycleReport:
             if c.pulled is not None:
                 counts = c.pulled.entities
                 parts.append(
-                    "pulled " + ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in counts.items())
+                    "pulled "
+                    + ", ".join(
+                        f"{k} +{number(v.new)} ~{number(v.updated)}" for k, v in counts.items()
+                    )
                 )
             if c.segmented is not None:
-                parts.append(f"segmented {c.segmented.customers} customers")
+                parts.append(f"segmented {plural(c.segmented.customers, 'customer')}")
             if c.plan is not None:
-                parts.append(f"plan: {c.plan.summary()}")
+                parts.append(f"plan: {plan_summary(c.plan)}")
             if c.pushed is not None:
-                parts.append(f"pushed: {c.pushed.summary()}")
+                parts.append(f"pushed: {push_summary(c.pushed)}")
             elif c.push_skipped_reason:
                 parts.append(f"push skipped ({c.push_skipped_reason})")
             lines.append(f"{name}: " + "; ".join(parts))
         return lines
 
 
-def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime) -> Any:
-    """Segment one shop and record the run in `_runs` (CLI `segment`, cycles and the demo)."""
-    from loyalsync.core.segments.run import segment_shop
-
+def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime, *, save: bool = True) -> Any:
+    """Segment one shop and (with `save`) store it, recorded in `_runs` (CLI `segment`, cycles
+    and the demo). Without `save` it is a what-if: nothing stored, no run recorded."""
     mirror = app.mirror
-    run_id = mirror.start_run(shop.name, "segment", as_of)
-    try:
-        result = segment_shop(mirror, shop, app.config.segmentation, as_of, run_id=run_id)
-    except BaseException as exc:
-        mirror.finish_run(run_id, "failed", error=str(exc)[:500])
-        raise
-    counts = {"customers": result.customers, "entered": result.entered, "exited": result.exited}
-    mirror.finish_run(run_id, "ok", counts)
+    if not save:
+        return segment_shop(mirror, shop, app.config.segmentation, as_of, save=False)
+    with recorded_run(mirror, shop.name, "segment", as_of) as run:
+        result = segment_shop(mirror, shop, app.config.segmentation, as_of, run_id=run.id)
+        run.counts = lambda: {
+            "customers": result.customers,
+            "entered": result.entered,
+            "exited": result.exited,
+        }
     return result
+
+
+def newest_segment_as_of(mirror: Any, shop: str) -> datetime | None:
+    """The as-of of the newest stored segmentation of `shop` (its history ends there)."""
+    stamps = [
+        parse_db_time(r["as_of"])
+        for r in mirror.runs(shop, limit=500)
+        if r["kind"] == "segment" and r["outcome"] == "ok" and r["as_of"]
+    ]
+    return max((s for s in stamps if s is not None), default=None)
+
+
+def as_of_problem(as_of: datetime, now: datetime, newest: datetime | None) -> str | None:
+    """Why `as_of` may not be stored as history: after now, or before the newest stored run
+    (history only moves forward). Pure. A what-if (`segment --dry-run`) may use any date."""
+    if as_of > now:
+        return (
+            f"{as_of:%Y-%m-%d %H:%M} is in the future; a stored segmentation must be as of now "
+            f"or earlier (use --dry-run for a what-if that stores nothing)"
+        )
+    if newest is not None and as_of < newest:
+        return (
+            f"{as_of:%Y-%m-%d %H:%M} is before the newest stored segmentation "
+            f"({newest:%Y-%m-%d %H:%M}); history only moves forward (use --dry-run for a "
+            f"what-if that stores nothing)"
+        )
+    return None
 
 
 def cycle_shop(
@@ -90,8 +126,6 @@ def cycle_shop(
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> ShopCycle:
-    from loyalsync.sync.push import plan_shop, push_shop
-
     config = app.config
     mirror = app.mirror
     connector = app.connector(shop)

@@ -8,9 +8,12 @@ and prints it in words a shop admin understands.
 
 from __future__ import annotations
 
+import shlex
+import sys
 import tempfile
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ from rich.console import Console
 
 from loyalsync.connectors import simulator_module
 from loyalsync.core.records import utcnow
+from loyalsync.sync.demo_steps import DemoRun
+from loyalsync.sync.output import iso_utc, plural
 
 DEMO_PUSH = """
 push:
@@ -78,8 +83,6 @@ def run_demo(
     out: Console,
     verbosity: int = 0,
 ) -> int:
-    from loyalsync.sync.demo_steps import DemoRun
-
     target = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="loyalsync-demo-"))
     target.mkdir(parents=True, exist_ok=True)
     for stale in ("loyalsync.db", "loyalsync.db-wal", "loyalsync.db-shm"):
@@ -90,7 +93,7 @@ def run_demo(
         f"[bold]loyalsync demo[/bold]: starting a simulated {platform} shop with "
         f"{customers:,} customers on 127.0.0.1 ..."
     )
-    now = utcnow()
+    now = history_end()
     sim = module.serve(customers=customers, seed=seed, port=0, as_of=now)
     try:
         config_path = write_demo_config(target, sim, platform)
@@ -98,12 +101,29 @@ def run_demo(
         DemoRun(config_path, out, verbosity).run(as_of=now)
     finally:
         sim.stop()
+    me = self_command()
     out.print(
         f"\nfinished in {time.monotonic() - started:.1f} s. Explore further with:\n"
-        f"  .venv/bin/loyalsync --config {config_path} customers --segment loyalty:vip\n"
-        f"  .venv/bin/loyalsync --config {config_path} status"
+        f"  {me} --config {config_path} customers --segment loyalty:vip\n"
+        f"  {me} --config {config_path} status",
+        markup=False,
     )
     return 0
+
+
+def history_end() -> datetime:
+    """Where a simulated shop's history ends: now, to the second (`demo` and `simulate` alike,
+    so the same seed gives the same shop and the newest customers are recent)."""
+    return utcnow().replace(microsecond=0)
+
+
+def self_command() -> str:
+    """How to run the loyalsync that is running now: the script's absolute path, or
+    `python -m loyalsync` with this interpreter when it was started another way."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name == "loyalsync" and script.is_file():
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m loyalsync"
 
 
 def serve_forever(
@@ -111,8 +131,13 @@ def serve_forever(
 ) -> int:
     module = simulator_module(platform)
     options: dict[str, Any] = {"latency": latency} if latency else {}
-    sim = module.serve(customers=customers, seed=seed, port=port, **options)
-    out.print(f"simulated {platform} shop with {customers:,} customers at {sim.base_url}")
+    end = history_end()
+    sim = module.serve(customers=customers, seed=seed, port=port, as_of=end, **options)
+    out.print(
+        f"simulated {platform} shop with {plural(customers, 'customer')} (seed {seed}, history "
+        f"up to {iso_utc(end)}) at {sim.base_url}",
+        markup=False,
+    )
     out.print("config snippet (secrets as environment variables):\n")
     out.print(module.config_snippet(sim), markup=False, highlight=False)
     out.print("Ctrl-C stops it.")

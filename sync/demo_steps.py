@@ -14,6 +14,7 @@ from loyalsync.core.records import utcnow
 from loyalsync.sync.context import AppContext
 from loyalsync.sync.cycle import segment_recorded
 from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.output import number, print_rows
 from loyalsync.sync.progress import PullProgress
 from loyalsync.sync.pull import pull_shop
 from loyalsync.sync.push import plan_shop, push_shop
@@ -31,17 +32,21 @@ class DemoRun:
         self.out.print(f"\n[bold cyan]==> {text}[/bold cyan]")
 
     def run(self, as_of: datetime | None = None) -> None:
+        logger = logging.getLogger("loyalsync")
+        level = logger.level
         if self.app.verbosity <= 0:  # the demo narrates itself; per-run log lines are noise
-            logging.getLogger("loyalsync").setLevel(logging.WARNING)
+            logger.setLevel(logging.WARNING)
         app = self.app
         config = app.config
         shop = config.shops[0]
         moment = as_of or utcnow()
+        lock = MirrorLock(config.database, "demo").acquire()
         try:
-            with MirrorLock(config.database, "demo"):
-                self._run(shop, moment)
+            self._run(shop, moment)
         finally:
             app.close()
+            lock.release(remove=True)  # the demo's own directory: leave no lock file behind
+            logger.setLevel(level)
 
     def _run(self, shop: object, moment: datetime) -> None:
         from loyalsync.core.config import ShopConfig
@@ -79,19 +84,18 @@ class DemoRun:
         report = write_report(app.mirror, app.config, (shop,), moment,
                               str(self.directory / "report.html"))  # fmt: skip
         self.step("where things are")
-        out.print(f"   mirror (SQLite, mode 0600): {app.config.database}")
-        out.print(f"   HTML report:               {report}")
-        out.print(f"   config:                    {app.config.source}")
+        out.print(f"   mirror (SQLite, mode 0600): {app.config.database}", markup=False)
+        out.print(f"   HTML report: {report}", markup=False)
+        out.print(f"   config: {app.config.source}", markup=False)
 
     def _show_shop(self, shop: str) -> None:
         view = managed_view(self.app.mirror, shop)
-        self.out.print("   the shop now has, per customer group:")
-        for name, n in view["groups"]:
-            self.out.print(f"     {name:<32} {n:>6,} customers")
-        self.out.print("   customers per tag (ls: tags are managed by loyalsync):")
-        for name, n in view["tags"]:
-            self.out.print(f"     {name:<32} {n:>6,} customers")
-        if view["codes"]:
-            self.out.print("   personal discount codes:")
-            for name, n in view["codes"]:
-                self.out.print(f"     {name:<32} {n:>6,}")
+        for title, key, column in (
+            ("the shop now has, per customer group:", "groups", "customer group"),
+            ("customers per tag (ls: tags are managed by loyalsync):", "tags", "tag"),
+            ("personal discount codes:", "codes", "campaign"),
+        ):
+            if view[key]:
+                self.out.print(f"   {title}", markup=False)
+                rows = [(name, number(n)) for name, n in view[key]]
+                print_rows(self.out, (column, "count"), rows, right=("count",))

@@ -1,6 +1,7 @@
-"""A lock file next to the mirror so two daemons, or a daemon and a backfill, never write the
-same mirror at once. Uses flock: the lock dies with the process, even on SIGKILL, so there is
-never a stale lock to clean up by hand."""
+"""A lock file next to the mirror so two writers (daemon, backfill, pull, run, segment, push,
+demo) never write the same mirror at once. Uses flock: the lock dies with the process, even on
+SIGKILL, so there is never a stale lock to clean up by hand. A clash is temporary (exit 75: try
+again later); a lock file that cannot be created is the database's place problem (exit 3)."""
 
 from __future__ import annotations
 
@@ -9,37 +10,49 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from loyalsync.core.errors import ConfigError
+from loyalsync.core.errors import TransientError
+from loyalsync.sync.context import check_database_place, database_error
 
 
-class MirrorLockedError(ConfigError):
-    """Another loyalsync process holds the mirror."""
+class MirrorLockedError(TransientError):
+    """Another loyalsync process holds the mirror: try again when it is done."""
 
 
 class MirrorLock:
     def __init__(self, database: str, purpose: str) -> None:
+        self.database = database
         self.path = Path(f"{database}.lock")
         self.purpose = purpose
         self.fd: int | None = None
 
     def acquire(self) -> MirrorLock:
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        if self.database == ":memory:":
+            return self
+        check_database_place(self.database)
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as exc:
+            raise database_error(self.database, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise MirrorLockedError(
-                f"the mirror {str(self.path)[:-5]!r} is in use by {holder}; "
-                f"refusing to start {self.purpose} (stop the other process or wait for it)"
+                f"the mirror {self.database!r} is in use by {holder}; "
+                f"refusing to start {self.purpose}: try again when it is done"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"loyalsync {self.purpose} (pid {os.getpid()})".encode(), 0)
         self.fd = fd
         return self
 
-    def release(self) -> None:
+    def release(self, *, remove: bool = False) -> None:
+        """Unlock; with `remove` also delete the lock file (the demo's own directory only:
+        elsewhere a process waiting on the old file would then race a new one)."""
         if self.fd is not None:
+            if remove:
+                self.path.unlink(missing_ok=True)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None

@@ -23,6 +23,7 @@ from loyalsync.connectors.base import Connector, Page
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import Cursor, utcnow
+from loyalsync.sync.runs import RunRecord, recorded_run
 
 log = logging.getLogger("loyalsync.pull")
 
@@ -179,11 +180,13 @@ def pull_shop(
     """One pull of one shop: groups and tags, customers, orders, and (incremental pulls, when
     due or asked for) the deletion scan. Recorded in `_runs` with its counts and outcome."""
     kind = "backfill" if backfill else "pull"
-    if should_stop is not None:
-        on_page = _stopping(on_page, should_stop)
-    run_id = mirror.start_run(shop.name, kind)
-    result = PullResult(shop=shop.name, run_id=run_id)
-    try:
+    with recorded_run(mirror, shop.name, kind) as run:
+        result = PullResult(shop=shop.name, run_id=run.id)
+        saved: dict[str, int] = {}
+        run.counts = lambda: _counts_so_far(result, saved)
+        on_page = _beating(on_page, run, saved)
+        if should_stop is not None:
+            on_page = _stopping(on_page, should_stop)
         refresh_state(connector, mirror, shop.name)
         for entity in ENTITIES:
             result.entities[entity] = pull_entity(
@@ -193,7 +196,7 @@ def pull_shop(
                 entity,
                 backfill=backfill,
                 since=since,
-                run_id=run_id,
+                run_id=run.id,
                 on_page=on_page,
                 now=now,
             )
@@ -204,20 +207,30 @@ def pull_shop(
             )
         if scan and connector.capabilities.deletion_scan:
             result.deleted = scan_deletions(connector, mirror, shop.name, now())
-    except BaseException as exc:
-        stopped = isinstance(exc, KeyboardInterrupt | SystemExit | StopRequested)
-        outcome = "interrupted" if stopped else "failed"
-        mirror.finish_run(run_id, outcome, result.as_dict(), error=str(exc)[:500])
-        raise
-    outcome = "partial" if result.quarantined else "ok"
-    mirror.finish_run(run_id, outcome, result.as_dict())
+        run.outcome = "partial" if result.quarantined else "ok"
     log.info(
         "[%s] %s done: %s",
         shop.name,
         kind,
-        ", ".join(f"{k} +{v.new} ~{v.updated}" for k, v in result.entities.items()),
+        ", ".join(f"{k} +{v.new:,} ~{v.updated:,}" for k, v in result.entities.items()),
     )
     return result
+
+
+def _counts_so_far(result: PullResult, saved: dict[str, int]) -> dict[str, Any]:
+    """The run's counts; an entity still being pulled shows the records saved so far."""
+    pending = {e: n for e, n in saved.items() if e not in result.entities}
+    return result.as_dict() | ({"in_progress": pending} if pending else {})
+
+
+def _beating(on_page: PageCallback | None, run: RunRecord, saved: dict[str, int]) -> PageCallback:
+    def callback(entity: str, page: Page, counts: UpsertCounts) -> None:
+        saved[entity] = saved.get(entity, 0) + len(page.records)
+        if on_page:
+            on_page(entity, page, counts)
+        run.heartbeat()
+
+    return callback
 
 
 def _stopping(on_page: PageCallback | None, should_stop: Callable[[], bool]) -> PageCallback:

@@ -23,7 +23,7 @@ from typing import Any
 
 from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig
-from loyalsync.core.errors import PlanRejectedError
+from loyalsync.core.errors import ConfigError
 from loyalsync.core.mirror import (
     Mirror,
     expire_codes,
@@ -46,13 +46,20 @@ from loyalsync.core.plan import (
     check_limits,
     op_dict,
 )
+from loyalsync.core.plan.protect import check_protected_groups
 from loyalsync.core.records import OpResult, WriteOp
 from loyalsync.core.segments.families import TRANSIENT_FAMILIES
 from loyalsync.core.segments.geography import address_segments
+from loyalsync.sync.render import push_summary
+from loyalsync.sync.runs import recorded_run
 
 log = logging.getLogger("loyalsync.push")
 
 BatchCallback = Callable[[int, list[OpResult]], None]
+
+
+class PushDisabledError(ConfigError):
+    """`push.enabled` is false: no command writes to the shop, whatever its options."""
 
 
 @dataclass
@@ -63,6 +70,7 @@ class PushResult:
     plan: Plan
     run_id: int | None = None
     dry_run: bool = False
+    forced: bool = False  # applied above push.max_changes because of --force
     applied: int = 0
     batches: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (op key, shop's error)
@@ -75,13 +83,7 @@ class PushResult:
         return Counter(error for _, error in self.failures).most_common(top)
 
     def summary(self) -> str:
-        if self.dry_run:
-            return f"dry run: {self.plan.summary()}"
-        text = f"{self.applied} of {len(self.plan.ops)} writes applied in {self.batches} batches"
-        if self.failed:
-            why = "; ".join(f"{error} ({n})" for error, n in self.reasons(3))
-            text += f", {self.failed} failed: {why}"
-        return text
+        return push_summary(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +160,7 @@ def plan_shop(
     expire_codes(mirror, shop.name, as_of)
     desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
     current = build_current(load_push_state(mirror, shop.name))
+    check_protected_groups(shop.name, shop.protected_groups, current.groups.items())
     return build_plan(
         desired,
         current,
@@ -183,35 +186,35 @@ def push_shop(
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
 ) -> PushResult:
-    """Plan and apply. Raises PlanRejectedError above `push.max_changes` unless `force`.
+    """Plan and apply. Raises PushDisabledError when `push.enabled` is false (`force` does not
+    change that) and PlanRejectedError above `push.max_changes` unless `force`.
     Writes the shop rejects are journalled and counted (`.failed`); the run goes on."""
     plan = plan_shop(connector, mirror, shop, config, as_of=as_of)
-    result = PushResult(shop.name, plan, dry_run=dry_run)
+    result = PushResult(shop.name, plan, dry_run=dry_run, forced=force and plan.over_limit)
     if dry_run:
         return result
-    run_id = mirror.start_run(shop.name, "push", as_of)
-    result.run_id = run_id
-    try:
+    if not config.push.enabled:
+        raise PushDisabledError(
+            "push.enabled is false in the config: nothing was written (--force only lifts "
+            "push.max_changes); review `loyalsync plan`, then set push.enabled: true",
+            shop=shop.name,
+        )
+    with recorded_run(mirror, shop.name, "push", as_of) as run:
+        result.run_id = run.id
+        run.counts = lambda: _counts(result)
         check_limits(plan, force=force)
         codes = plan.new_codes
         new = [(c.campaign, c.customer_id, c.code, c.issued_at, c.valid_until) for c in codes]
-        save_planned_codes(mirror, shop.name, new, run_id)
+        save_planned_codes(mirror, shop.name, new, run.id)
         for batch in batches(plan.ops, config.push.batch_size):
-            results = apply_batch(connector, mirror, shop.name, run_id, batch)
+            results = apply_batch(connector, mirror, shop.name, run.id, batch)
             result.batches += 1
             result.applied += sum(r.ok for r in results)
             result.failures += [(r.op.key, r.error or "failed") for r in results if not r.ok]
             if on_batch:
                 on_batch(result.batches, results)
-    except BaseException as exc:
-        outcome = "failed"
-        if isinstance(exc, PlanRejectedError):
-            outcome = "refused"
-        elif isinstance(exc, KeyboardInterrupt | SystemExit):
-            outcome = "interrupted"
-        mirror.finish_run(run_id, outcome, _counts(result), error=str(exc)[:500])
-        raise
-    mirror.finish_run(run_id, "partial" if result.failed else "ok", _counts(result))
+            run.heartbeat()
+        run.outcome = "partial" if result.failed else "ok"
     log.info("[%s] push done: %s", shop.name, result.summary())
     return result
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from loyalsync.core.records import Cursor
 from loyalsync.sync.context import AppContext
+from loyalsync.sync.daemon import describe_jobs
+from loyalsync.sync.output import iso_utc
 
 SHOWN = (
     "new",
@@ -42,7 +44,7 @@ def _summarise_counts(counts: dict[str, Any]) -> str:
 
 def _cursor_summary(raw: str) -> str:
     cursor = Cursor.from_json(raw)
-    since = cursor.since.isoformat(timespec="seconds") if cursor.since else "the beginning"
+    since = iso_utc(cursor.since) if cursor.since else "the beginning"
     text = f"changes since {since}"
     if cursor.after is not None:
         text += f", pass in progress after key {cursor.after}"
@@ -51,7 +53,7 @@ def _cursor_summary(raw: str) -> str:
 
 def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
     config = app.config
-    mirror = app.mirror
+    mirror = app.existing_mirror
     shops: dict[str, Any] = {}
     for cfg in config.select(shop):
         runs = mirror.runs(cfg.name, limit=10)
@@ -77,7 +79,7 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
             ],
             "quarantine": mirror.quarantine_counts(cfg.name),
             "last_push": (
-                f"{pushes[0]['started_at']} {pushes[0]['outcome']} "
+                f"{iso_utc(pushes[0]['started_at'])} {pushes[0]['outcome']} "
                 f"({_summarise_counts(pushes[0]['counts'])})"
                 if pushes
                 else None
@@ -85,6 +87,4 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
             "customers": mirror.count("customers", cfg.name),
             "orders": mirror.count("orders", cfg.name),
         }
-    from loyalsync.sync.daemon import describe_jobs
-
     return {"database": config.database, "shops": shops, "next_jobs": describe_jobs(config)}

@@ -199,3 +199,14 @@ def managed_view(mirror: Mirror, shop: str) -> dict[str, list[tuple[str, int]]]:
         (shop,),
     ).fetchall()
     return {"groups": groups, "tags": tags, "codes": codes}
+
+
+def load_contacts(mirror: Mirror, shop: str) -> dict[str, tuple[Any, ...]]:
+    """customer id -> (number, email, first name, last name) of the live customers, so a plan
+    can name the people it changes (`plan --json`, `plan -v`)."""
+    rows = mirror.conn.execute(
+        "SELECT id, number, email, first_name, last_name FROM customers "
+        "WHERE shop = ? AND deleted_at IS NULL",
+        (shop,),
+    )
+    return {cid: (number, email, first, last) for cid, number, email, first, last in rows}

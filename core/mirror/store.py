@@ -305,6 +305,14 @@ class Mirror:
                 (db_time(utcnow()), outcome, json_text(counts or {}), error, run_id),
             )
 
+    def save_run_progress(self, run_id: int, counts: dict[str, Any]) -> None:
+        """A running run's counts so far (its heartbeat: `status` shows how far it got)."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE _runs SET counts = ? WHERE id = ? AND finished_at IS NULL",
+                (json_text(counts), run_id),
+            )
+
     def runs(self, shop: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
         rows = self.db.query(

@@ -16,10 +16,17 @@ from loyalsync.connectors.http import (
     HttpClient,
     HttpPolicy,
     TokenBucket,
+    json_body,
     parse_retry_after,
     redact_url,
 )
-from loyalsync.core.errors import ApiError, AuthError, RateLimitedError, TransientError
+from loyalsync.core.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    RateLimitedError,
+    TransientError,
+)
 
 SECRET = "sup3r-s3cret-key-value"
 
@@ -75,10 +82,8 @@ def client(url: str, sleeps: list[float], **kw: object) -> HttpClient:
         shop="test",
         base_url=url,
         requests_per_second=1000,
-        max_attempts=4,
-        read_timeout=5,
         secrets=(SECRET,),
-        **kw,
+        **{"max_attempts": 4, "read_timeout": 5, **kw},
     )  # type: ignore[arg-type]
     return HttpClient(policy, sleep=sleeps.append)
 
@@ -226,3 +231,81 @@ def test_token_bucket_limits_rate() -> None:
         bucket.acquire()
     # a burst of 2, then one request every 0.5 s
     assert slept == pytest.approx([0.5, 0.5, 0.5, 0.5])
+
+
+# -- network errors keep their cause (issue 11 §4) ------------------------------------------
+
+
+def test_connection_refused_says_so_with_the_url() -> None:
+    with pytest.raises(TransientError) as info:
+        client("http://127.0.0.1:9", []).get("/api/x?token=abc")
+    text = str(info.value)
+    assert "connection refused" in text and "GET http://127.0.0.1:9/api/x:" in text
+    assert "abc" not in text  # the query (where secrets live) is not shown
+
+
+def test_dns_failure_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def no_such_host(*args: object, **kw: object) -> object:  # the OS resolver, not our code
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    with pytest.raises(TransientError) as info:
+        client("http://shop.invalid", []).get("/api/x")
+    assert "DNS failure, the host name 'shop.invalid' could not be resolved" in str(info.value)
+    assert "http://shop.invalid/api/x" in str(info.value)
+
+
+def test_tls_failure_is_a_config_error_and_not_retried(server: tuple[str, Script]) -> None:
+    url, _ = server
+    sleeps: list[float] = []
+    with pytest.raises(ConfigError) as info:  # https against a plain-HTTP port
+        client(url.replace("http://", "https://"), sleeps).get("/api/x")
+    assert "TLS failure" in str(info.value) and "https://127.0.0.1:" in str(info.value)
+    assert sleeps == []
+
+
+def test_read_timeout_says_so() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts connections, never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(TransientError) as info:
+            client(url, [], read_timeout=0.05, max_attempts=1).get("/api/x")
+    finally:
+        listener.close()
+    assert "read timeout: no answer within 0.05 s" in str(info.value)
+    assert f"GET {url}/api/x" in str(info.value)
+
+
+def test_an_html_501_is_not_the_shop_api() -> None:
+    class Plain(BaseHTTPRequestHandler):  # the standard library answers POST with HTML 501
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # a storefront or a default page: 200, but HTML
+            body = b"<html><body>Welcome</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        sleeps: list[float] = []
+        with pytest.raises(ConfigError) as info:
+            client(url, sleeps).post("/api/oauth/token", json={})
+        with pytest.raises(ConfigError, match="an HTML page, not as the shop's API"):
+            json_body(client(url, sleeps).get("/api/_info/version"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "not as the shop's API (HTTP 501, text/html)" in str(info.value)
+    assert info.value.exit_code == 3 and sleeps == []

@@ -31,7 +31,8 @@ class Shop:
 
 
 def write_config(directory: Path, shops: list[tuple[str, Any, str]], push: bool = False,
-                 db: str = "m.db") -> Path:  # fmt: skip
+                 db: str = "m.db", protected: str = "B2B / Händler",
+                 max_changes: float = 0.9) -> Path:  # fmt: skip
     lines = [f"database: {db}", "shops:"]
     for name, sim, secret in shops:
         lines += [
@@ -43,12 +44,12 @@ def write_config(directory: Path, shops: list[tuple[str, Any, str]], push: bool 
             f"      client_secret: {secret}",
             "    requests_per_second: 1000",
             "    page_size: 100",
-            '    protected_groups: ["B2B / Händler"]',
+            f'    protected_groups: ["{protected}"]',
         ]
     lines += [
         "push:",
         f"  enabled: {'true' if push else 'false'}",
-        "  max_changes: 0.9",
+        f"  max_changes: {max_changes}",
         "  groups: [{segment: 'loyalty:vip', group: 'VIP (auto)'}]",
         "  tags: [{segment: 'rfm_segment:champions', tag: champions}]",
     ]

@@ -147,16 +147,18 @@ def test_one_failing_shop_does_not_stop_the_others(
     assert "shop bad failed" in captured.err and "wrong-secret-value" not in captured.err
 
 
-def test_a_second_process_on_the_same_mirror_is_refused(shop: Shop) -> None:
+def test_a_second_process_on_the_same_mirror_is_refused_with_try_later(shop: Shop) -> None:
     from loyalsync.sync.lock import MirrorLock
 
+    assert run(["--config", str(shop.config), "-q", "backfill"]) == 0
     with MirrorLock(str(shop.directory / "m.db"), "daemon"):
-        proc = subprocess.run(
-            [sys.executable, "-m", "loyalsync", "--config", str(shop.config), "backfill"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-    assert proc.returncode == 3
-    assert "in use by loyalsync daemon" in proc.stderr
+        for command in (["backfill"], ["segment"], ["push", "--force"], ["pull"], ["run"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "loyalsync", "--config", str(shop.config), *command],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert proc.returncode == 75, (command, proc.stderr)  # EX_TEMPFAIL: try again later
+            assert "in use by loyalsync daemon" in proc.stderr, command
 
 
 def test_daemon_once_runs_every_job(shop: Shop) -> None:
@@ -265,6 +267,7 @@ def test_simulate_serves_a_shop_and_prints_a_config_snippet() -> None:
 
 
 def test_segment_plan_and_push_commands(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    write_config(shop.directory, [("main", shop.sim, shop.sim.client_secret)], push=True)
     base = ["--config", str(shop.config)]
     assert run([*base, "backfill"]) == 0
     capsys.readouterr()
@@ -287,5 +290,5 @@ def test_segment_plan_and_push_commands(shop: Shop, capsys: pytest.CaptureFixtur
     assert shop.writes() == writes  # nothing left to write
     assert "nothing to change" in capsys.readouterr().out
     assert run([*base, "customers", "--segment", "loyalty:vip", "--format", "json"]) == 0
-    vips = json.loads(capsys.readouterr().out)
+    vips = json.loads(capsys.readouterr().out)["main"]
     assert vips and {"email", "city", "revenue"} <= set(vips[0])
