@@ -23,10 +23,12 @@ ENTRY_POINT_GROUP = "loyalsync.connectors"
 
 BUILTINS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.client:ShopwareConnector",
+    "prestashop": "loyalsync.connectors.prestashop.client:PrestaShopConnector",
 }
 # modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
 SIMULATORS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.simulator",
+    "prestashop": "loyalsync.connectors.prestashop.simulator",
 }
 
 
@@ -81,6 +83,7 @@ def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
         read_timeout=shop.timeout,
         requests_per_second=shop.requests_per_second,
         secrets=secrets,
+        error_parser=getattr(cls, "parse_error", None),
     )
     http = make_session(policy, **http_kwargs)
     connector: Connector = cls(shop, http)

@@ -11,10 +11,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from tests.contract.harness import Harness
+from tests.contract.prestashop_harness import HARNESSES as PRESTASHOP
 from tests.contract.shopware_harness import shopware_harness
 
 HarnessFactory = Callable[[Path], AbstractContextManager[Harness]]
 
 PLATFORMS: dict[str, HarnessFactory] = {
     "shopware": shopware_harness,
+    **PRESTASHOP,
 }
