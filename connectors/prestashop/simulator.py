@@ -108,6 +108,7 @@ class PrestaShopSimulator:
         self.php_warnings = php_warnings
         self.latency = latency
         self.request_log: list[Logged] = []
+        self.late_drops: dict[str, int] = {}  # method -> answers to lose after processing
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._port = port
@@ -180,6 +181,10 @@ class PrestaShopSimulator:
             self.faults = faults or Faults()
             self._rng = random.Random(self.faults.seed)
 
+    def drop_answers(self, method: str, count: int = 1) -> None:
+        """Process the next `count` requests of `method`, then lose their answers."""
+        self.late_drops[method] = count
+
     def set_permissions(self, permissions: dict[str, set[str]]) -> None:
         self.api.keys[self.key]["permissions"] = permissions
 
@@ -227,6 +232,9 @@ class PrestaShopSimulator:
             answer = self.api.route(h.command, parts.path, params, h.headers, raw)
         except Exception as exc:  # a bug in the fake shop: answer like PHP would, visibly
             answer = Answer(500, f"{type(exc).__name__}: {exc}".encode(), "text/html")
+        if self.late_drops.get(h.command):
+            self.late_drops[h.command] -= 1
+            fault = "drop-late"
         if fault == "drop-late":  # processed, but the answer never arrives
             return self._drop(h, parts.path, params, raw)
         if self.php_warnings and answer.body:
