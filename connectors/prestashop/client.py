@@ -96,6 +96,7 @@ class PrestaShopConnector:
         self._ref: mapping.Reference | None = None
         self.anonymous_id: str | None = None
         self.denied: set[str] = set()  # optional resources the key may not read
+        self.managed: set[str] = set()  # group names known to be managed (legacy.py)
         self.campaigns: dict[str, Any] = {}  # EnsureCampaign ops seen (codes need them)
         self.codes: dict[str, str] = {}  # cart rule id -> code (redemptions)
 
@@ -174,6 +175,14 @@ class PrestaShopConnector:
         for row in self.fetch_rows("order_states", {"display": "full"}, optional=True):
             state = mapping.map_state(row, ref.language)
             ref.states[state.id] = state
+        if self.shop.protected_groups:
+            wanted = set(self.shop.protected_groups)
+            groups = self.fetch_rows("groups", {"display": "[id,name]"})
+            ref.protected = frozenset(
+                str(g["id"])
+                for g in groups
+                if str(g["id"]) in wanted or wanted & set(_names(g.get("name")))
+            )
         anonymous = self.fetch_rows(
             "customers", {"display": "[id]", "filter[email]": f"[{mapping.ANONYMOUS_EMAIL}]"}
         )
@@ -245,6 +254,12 @@ class PrestaShopConnector:
     # -- writes ---------------------------------------------------------------------------
     def apply(self, ops: Sequence[WriteOp]) -> list[OpResult]:
         return apply_ops(self, ops)
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v.get("value")) for v in value if isinstance(v, dict)]
+    return [str(value)] if value else []
 
 
 def _gid(group: Any) -> tuple[int, str]:

@@ -62,6 +62,7 @@ class Reference:
     states: dict[str, OrderState] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)  # PS_* configuration values
     base_currency: str = "EUR"
+    protected: frozenset[str] = frozenset()  # ids of the shop's protected_groups
 
     def state_status(self, state_id: str | None) -> tuple[str, bool]:
         """(normalised status, counts as a sale) of an order state, from its flags and the
@@ -122,11 +123,17 @@ def is_anonymous(raw: dict[str, Any]) -> bool:
     return (parse.text(raw.get("email")) or "").lower() == ANONYMOUS_EMAIL
 
 
-def legacy_group_id(groups: list[str], default: str | None) -> str | None:
-    """The single group the current (one-group) planner and mirror column see: the customer's
-    group with the highest id, which is a group added to the shop later (ours, or one made by
-    hand) rather than the built-in Visitor/Guest/Customer; the default group otherwise.
+def legacy_group_id(
+    groups: list[str], default: str | None, protected: frozenset[str] = frozenset()
+) -> str | None:
+    """The single group the current (one-group) planner and mirror column see: a protected
+    group when the customer has one (so a customer whose list contains it is never touched),
+    else the group with the highest id, which is a group added to the shop later (ours, or
+    one made by hand) rather than the built-in Visitor/Guest/Customer; else the default.
     A bridge for core/plan until it reads `memberships`; remove with the old group ops."""
+    guarded = sorted((g for g in groups if g in protected), key=lambda g: (len(g), g))
+    if guarded:
+        return guarded[0]
     numeric = sorted((g for g in groups if g.isdigit()), key=int)
     return numeric[-1] if numeric else default
 
@@ -146,7 +153,7 @@ def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -
         first_name=parse.text(raw.get("firstname")),
         last_name=parse.text(raw.get("lastname")),
         company=parse.text(raw.get("company")),
-        group_id=legacy_group_id(groups, default),
+        group_id=legacy_group_id(groups, default, ref.protected),
         is_guest=parse.flag(raw.get("is_guest")),
         country=address.country if address else None,
         city=address.city if address else None,

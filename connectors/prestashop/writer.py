@@ -156,6 +156,9 @@ class Writer:
             if doc is None:
                 return f"customer {customer} does not exist"
             groups, default = _xml_groups(doc)
+        guarded = set(groups) & self.ref.protected
+        if guarded:  # read from the shop just now: a hand-made change since the pull counts
+            return f"customer {customer} is in a protected group (id {min(guarded)}): not modified"
         wanted, new_default, error = self._target(groups, default, ops)
         if error:
             return error
@@ -200,6 +203,8 @@ class Writer:
         for op in ops:
             name = getattr(op, "value", None)
             gid = names.get(name or "")
+            if gid is None and isinstance(op, RemoveValue):
+                continue  # a group the shop does not have is nobody's group
             if gid is None:
                 return groups, default, f"the shop has no group {name!r}"
             if isinstance(op, AddValue) and gid not in wanted:
@@ -341,7 +346,10 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
     members: dict[str, list[tuple[int, SlotOp]]] = {}
     for i, op in enumerate(ops):
         slot = legacy.slot_ops(
-            op, unmanaged=unmanaged, change_default=c.settings["change_default_group"]
+            op,
+            managed=c.managed,
+            unmanaged=unmanaged,
+            change_default=c.settings["change_default_group"],
         )
         todo: Sequence[Any] = slot if slot is not None else [op]
         for sub in todo:
