@@ -144,6 +144,10 @@ class PrestaShopSimulator:
             raise RuntimeError("simulator not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    @property
+    def base_url(self) -> str:
+        return self.url
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
