@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalsync.connectors.prestashop import sim_render as render
-from loyalsync.connectors.prestashop.sim_query import SimError, parse_display, select
+from loyalsync.connectors.prestashop.sim_query import SimError, limited, parse_display, select
 from loyalsync.connectors.prestashop.sim_store import ShopTables
 from loyalsync.connectors.prestashop.sim_write import Writer
 
@@ -57,6 +57,9 @@ class WebserviceApi:
         self.keys = keys  # key -> {"active": bool, "permissions": {resource: methods}}
         self.writer = Writer(tables, self.major)
         self.base = "http://127.0.0.1"
+        # opt-in (benchmarks): list answers without `limit` kept until the next write, as a
+        # shop's MySQL would answer an ORDER BY ... LIMIT from an index instead of rescanning
+        self.list_cache: dict[Any, list[Any]] | None = None
 
     def route(
         self,
@@ -168,11 +171,22 @@ class WebserviceApi:
         known = render.known_fields(resource)
         assocs = [a for a, _ in render.SCHEMAS[resource].associations]
         display = parse_display(params.get("display"), known, assocs)
-        rows = select(list(table.values()), params, known)
+        rows = self._select(resource, table, params, known)
         if json_out:
             return Answer(200, render.json_list(resource, rows, display, languages), _kind(True))
         data = render.xml_list(resource, rows, display, languages, self.base)
         return Answer(200, data, _kind(False))
+
+    def _select(
+        self, resource: str, table: dict[int, Any], params: Mapping[str, str], known: list[str]
+    ) -> list[Any]:
+        if self.list_cache is None or params.get("sort") == "[id_ASC]":
+            return select(list(table.values()), params, known)
+        unlimited = {k: v for k, v in params.items() if k != "limit"}
+        key = (resource, len(table), tuple(sorted(unlimited.items())))
+        if key not in self.list_cache:
+            self.list_cache[key] = select(list(table.values()), unlimited, known)
+        return limited(self.list_cache[key], params.get("limit"))
 
     def _languages(self, params: Mapping[str, str]) -> list[int]:
         value = params.get("language")
@@ -193,6 +207,8 @@ class WebserviceApi:
         if not render.SCHEMAS[resource].writable:
             raise SimError(405, 101, f"Method {method} is not allowed for the resource {resource}")
         languages = list(self.tables.languages)
+        if self.list_cache is not None:
+            self.list_cache.clear()
         if method == "POST":
             if rid is not None:
                 raise SimError(400, 91, "id is forbidden when adding a new resource")

@@ -64,6 +64,7 @@ class ShopTables:
         self.tables: dict[str, dict[int, Row]] = {}
         self.languages = [1, 2]
         self.next_id: dict[str, int] = {}
+        self.address_index: dict[str, int] = {}  # customer id -> their newest address
         self._seed_reference()
         self._seed_people(shop)
 
@@ -77,6 +78,8 @@ class ShopTables:
         self.next_id[resource] = new_id + 1
         row["id"] = new_id
         table[new_id] = row
+        if resource == "addresses":  # the index `_address_of` reads (id_customer is a key)
+            self.address_index[str(row.get("id_customer"))] = new_id
         return new_id
 
     def names(self, text: str) -> dict[int, str]:
@@ -288,12 +291,7 @@ class ShopTables:
         return oid
 
     def _address_of(self, customer: int) -> int | None:
-        found = [
-            a
-            for a, r in self.tables.get("addresses", {}).items()
-            if r["id_customer"] == str(customer)
-        ]
-        return found[-1] if found else None
+        return self.address_index.get(str(customer))
 
     def _redeem(self, order_id: int, code: str) -> None:
         rules = self.tables.setdefault("cart_rules", {})

@@ -193,13 +193,24 @@ class PrestaShopSimulator:
         self.api.keys[self.key]["permissions"] = permissions
 
     def touch_customers(self, fraction: float, seed: int = 0) -> list[int]:
+        self._changed()
         return self.store.touch_customers(fraction, seed)
 
     def add_orders(self, n: int, seed: int = 0) -> list[int]:
+        self._changed()
         return self.store.add_orders(n, seed)
 
     def delete_customers(self, ids: list[int]) -> list[int]:
+        self._changed()
         return self.store.delete_customers(ids)
+
+    def cache_lists(self) -> None:
+        """Keep list answers until the next change (benchmarks: see WebserviceApi)."""
+        self.api.list_cache = {}
+
+    def _changed(self) -> None:
+        if self.api.list_cache is not None:
+            self.api.list_cache.clear()
 
     # -- request handling -----------------------------------------------------------------
     def _fault(self) -> str | None:

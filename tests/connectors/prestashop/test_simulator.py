@@ -156,3 +156,17 @@ def test_schema_blank_and_the_php_warning_prefix(sim: PrestaShopSimulator) -> No
     noisy = requests.get(f"{sim.url}/api/groups", auth=AUTH, headers=JSON)
     assert noisy.headers["Content-Type"] == "application/javascript"
     assert json.loads(noisy.text[noisy.text.index("{") :])["groups"]
+
+
+def test_id_sorted_pages_match_the_table(sim: PrestaShopSimulator) -> None:
+    params = {
+        "filter[id]": "[10,2147483647]",
+        "filter[is_guest]": "[0]",
+        "sort": "[id_ASC]",
+        "limit": "5,7",
+        "display": "[id]",
+    }
+    got = requests.get(f"{sim.url}/api/customers", auth=AUTH, headers=JSON, params=params)
+    rows = sim.table("customers")
+    wanted = sorted(i for i, r in rows.items() if i >= 10 and r["is_guest"] == "0")[5:12]
+    assert [r["id"] for r in got.json()["customers"]] == wanted
