@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from requests.structures import CaseInsensitiveDict
+
 from loyalsync.connectors.prestashop.sim_api import Answer, WebserviceApi, default_permissions
 from loyalsync.connectors.prestashop.sim_store import ShopTables
 from loyalsync.core.synth import SynthShop, SynthSpec, generate_shop
@@ -244,7 +246,8 @@ class PrestaShopSimulator:
             extra = {"Retry-After": "1"} if status == 429 else {}
             return self._send(h, parts.path, params, raw, Answer(status, page, "text/html", extra))
         try:
-            answer = self.api.route(h.command, parts.path, params, h.headers, raw)
+            headers = CaseInsensitiveDict(h.headers.items())
+            answer = self.api.route(h.command, parts.path, params, headers, raw)
         except Exception as exc:  # a bug in the fake shop: answer like PHP would, visibly
             answer = Answer(500, f"{type(exc).__name__}: {exc}".encode(), "text/html")
         if self.late_drops.get(h.command):

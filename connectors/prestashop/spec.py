@@ -9,6 +9,7 @@ option defaults.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from loyalsync.connectors.base import Capabilities
@@ -78,8 +79,10 @@ def settings(shop: ShopConfig) -> dict[str, Any]:
     values: dict[str, Any] = {o.name: o.default for o in OPTIONS}
     for name, value in (shop.options or {}).items():
         if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"shops.{shop.name}.prestashop.{name}: unknown option; known: {', '.join(known)}",
+                f"prestashop option {name!r} is unknown{hint}; known: {', '.join(known)}",
                 shop=shop.name,
             )
         values[name] = value

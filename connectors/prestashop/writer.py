@@ -182,6 +182,7 @@ class Writer:
                 idempotent=True,  # the complete list: sending it twice changes nothing
             )
         else:
+            assert doc is not None  # read above for 1.7
             body = _replace_groups(doc, wanted, new_default)
             self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
         return None
@@ -372,22 +373,22 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
             results[i] = OpResult(op, True)
     for customer, items in members.items():
         pending = [i for i, _ in items if i not in results]
-        outcome = _attempt(
-            None, lambda cid=customer, it=items: w.change_groups(cid, [s for _, s in it])
-        )
+        try:
+            error = w.change_groups(customer, [s for _, s in items])
+        except LoyalsyncError as exc:
+            error = str(exc)
         for i in pending:
-            results[i] = OpResult(ops[i], outcome.ok, outcome.error, customer)
+            results[i] = OpResult(ops[i], error is None, error, customer)
     for i, op in enumerate(ops):
         if isinstance(op, IssueCode):
             results[i] = _attempt(op, lambda o=op: w.issue_code(o))
     return [results[i] for i in range(len(ops))]
 
 
-def _attempt(op: Any, fn: Any) -> OpResult:
+def _attempt(op: WriteOp, fn: Any) -> OpResult:
+    """Run one create; its id is the result's remote id, a failure its error."""
     try:
         value = fn()
     except LoyalsyncError as exc:
         return OpResult(op, False, str(exc))
-    if op is None:  # a membership change: the callee returns an error text or None
-        return OpResult(op, value is None, value)
     return OpResult(op, True, None, value)
