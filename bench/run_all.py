@@ -12,6 +12,8 @@ FULL = [
     ["bench.bench_mirror", "--orders", "1000000"],
     ["bench.bench_shopware_pull", "--customers", "100000", "--orders-per-customer", "3",
      "--latency", "0.02"],
+    ["bench.bench_prestashop", "--customers", "100000", "--orders-per-customer", "3",
+     "--latency", "0.02"],
     ["bench.bench_segments", "--sizes", "100000", "1000000"],
     ["bench.bench_push", "--customers", "100000", "--churn", "0.01"],
 ]  # fmt: skip
@@ -19,6 +21,7 @@ QUICK = [
     ["bench.bench_mirror", "--orders", "50000"],
     ["bench.bench_shopware_pull", "--customers", "5000", "--orders-per-customer", "3",
      "--latency", "0.0"],
+    ["bench.bench_prestashop", "--customers", "3000", "--latency", "0.0"],
     ["bench.bench_segments", "--sizes", "20000"],
     ["bench.bench_push", "--customers", "5000", "--churn", "0.01"],
 ]  # fmt: skip

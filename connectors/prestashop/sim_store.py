@@ -74,7 +74,7 @@ class ShopTables:
 
     def insert(self, resource: str, row: Row) -> int:
         table = self.tables.setdefault(resource, {})
-        new_id = self.next_id.get(resource, max(table, default=0) + 1)
+        new_id = self.next_id.get(resource) or max(table, default=0) + 1  # max only once
         self.next_id[resource] = new_id + 1
         row["id"] = new_id
         table[new_id] = row
