@@ -45,7 +45,7 @@ def pull_with_loyalsync(
         url=sim.url,
         credentials={"api_key": sim.key},
         requests_per_second=10_000,
-        options={"page_size": page_size},
+        page_size=page_size,
     )
     connector = build_connector(shop)
     figures = {}

@@ -61,7 +61,7 @@ def build_mirror(customers: int) -> Path:
     started = time.perf_counter()
     orders = 0
     with Mirror.open(partial) as mirror:
-        mirror.replace_groups(SHOP, GROUPS)
+        mirror.replace_values(SHOP, GROUPS)
         for chunk in iter_customers(spec, PAGE):
             mirror.save_page(SHOP, "customers", chunk, Cursor())
         for chunk in iter_orders(spec, PAGE):

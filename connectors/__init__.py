@@ -9,6 +9,7 @@ module with `start_simulator(...)` for `loyalsync demo` / `simulate`.
 from __future__ import annotations
 
 import importlib
+import json
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from loyalsync.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from loyalsync.connectors.base import Connector
-    from loyalsync.core.config import ShopConfig
+    from loyalsync.core.config import OptionSpec, ShopConfig
 
 ENTRY_POINT_GROUP = "loyalsync.connectors"
 
@@ -50,6 +51,11 @@ def platform_names() -> list[str]:
     return list(BUILTINS) + sorted(n for n in _plugins() if n not in BUILTINS)
 
 
+def simulator_names() -> list[str]:
+    """The built-in platforms that ship a simulator (for `demo` and `simulate`)."""
+    return list(SIMULATORS)
+
+
 def connector_class(platform: str) -> Any:
     """The connector class for a platform name, or ConfigError naming the known ones."""
     if platform in BUILTINS:
@@ -61,6 +67,41 @@ def connector_class(platform: str) -> Any:
         return plugin.load()
     except Exception as exc:  # a broken plugin must not look like our bug
         raise ConfigError(f"connector plugin {platform!r} failed to load: {exc}") from None
+
+
+def platform_options() -> dict[str, tuple[OptionSpec, ...]]:
+    """Every platform a config may name, with the options its section declares (for the
+    config loader, which may not import connectors itself)."""
+    return {name: tuple(getattr(connector_class(name), "options", ())) for name in platform_names()}
+
+
+def starter_config(platform: str) -> str:
+    """The shop section (below `platform:`) that `loyalsync init --platform P` writes: the
+    connector's own url and credentials lines, then every declared option with its help."""
+    cls = connector_class(platform)
+    text = getattr(cls, "starter_config", "") or _generic_starter(cls)
+    options = tuple(getattr(cls, "options", ()))
+    if options:
+        text += f"    {platform}:                       # options of this platform\n"
+        for spec in options:
+            text += f"      # {spec.help}\n      {spec.name}: {_yaml_value(spec.default)}\n"
+    return text
+
+
+def _generic_starter(cls: Any) -> str:
+    keys = tuple(getattr(cls, "credential_keys", ()))
+    lines = "".join(f"      {k}: ${{{k.upper()}}}\n" for k in keys) or "      {}\n"
+    return f"    url: https://shop.example.com\n    credentials:\n{lines}"
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def simulator_module(platform: str) -> Any:

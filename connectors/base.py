@@ -9,34 +9,27 @@ operations are defined in `core.records` (core may not import connectors) and re
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from loyalsync.core.records import (
-    AddTag,
     AddValue,
     Cursor,
     CustomerRecord,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
     EnsureValue,
-    GroupRecord,
     IssueCode,
     OpResult,
     OrderItemRecord,
     OrderRecord,
     Page,
     Quarantined,
-    RemoveTag,
     RemoveValue,
-    SetCustomerGroup,
     SetDefault,
     SetValue,
     Slot,
     SlotOp,
     SlotValue,
-    TagRecord,
     WriteOp,
     memberships,
 )
@@ -46,7 +39,6 @@ if TYPE_CHECKING:
     from loyalsync.core.config import ShopConfig
 
 __all__ = [
-    "AddTag",
     "AddValue",
     "Capabilities",
     "CheckResult",
@@ -56,25 +48,19 @@ __all__ = [
     "Cursor",
     "CustomerRecord",
     "EnsureCampaign",
-    "EnsureGroup",
-    "EnsureTag",
     "EnsureValue",
-    "GroupRecord",
     "IssueCode",
     "OpResult",
     "OrderItemRecord",
     "OrderRecord",
     "Page",
     "Quarantined",
-    "RemoveTag",
     "RemoveValue",
-    "SetCustomerGroup",
     "SetDefault",
     "SetValue",
     "Slot",
     "SlotOp",
     "SlotValue",
-    "TagRecord",
     "WriteOp",
     "memberships",
 ]
@@ -116,12 +102,20 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class CurrentState:
-    """The shop's customer groups and tags, and its default group (for customers returned)."""
+    """The values each membership slot has in the shop (its groups, tags, categories) and,
+    per `one` slot, the default value a customer returns to (Shopware's default group).
+    What else a connector needs to write stays in its own typed state."""
 
-    groups: tuple[GroupRecord, ...] = ()
-    tags: tuple[TagRecord, ...] = ()
-    default_group_id: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    values: tuple[SlotValue, ...] = ()
+    defaults: tuple[tuple[str, str], ...] = ()  # (slot, value id)
+
+    def of(self, slot: str) -> tuple[SlotValue, ...]:
+        """The values of one slot."""
+        return tuple(v for v in self.values if v.slot == slot)
+
+    def default(self, slot: str) -> str | None:
+        """The id of the slot's default value, if it has one."""
+        return dict(self.defaults).get(slot)
 
 
 @runtime_checkable
@@ -131,6 +125,7 @@ class Connector(Protocol):
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    slots: ClassVar[tuple[Slot, ...]]
 
     def check(self) -> CheckResult: ...
 
@@ -160,5 +155,6 @@ class ConnectorFactory(Protocol):
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    slots: ClassVar[tuple[Slot, ...]]
 
     def __call__(self, shop: ShopConfig, http: HttpClient) -> Connector: ...

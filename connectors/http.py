@@ -221,21 +221,6 @@ def parse_retry_after(value: str | None, now: datetime, cap: float) -> float | N
     return max(0.0, min(cap, seconds))
 
 
-def error_code(payload: Any) -> str | None:
-    """The platform's error code from a parsed error body (Shopware/PrestaShop/JTL shapes)."""
-    if isinstance(payload, dict):
-        errors = payload.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            code = errors[0].get("code")
-            return None if code is None else str(code)
-        for key in ("code", "errorCode", "ErrorCode"):
-            if key in payload and payload[key] is not None:
-                return str(payload[key])
-        if isinstance(payload.get("error"), dict):
-            return error_code(payload["error"])
-    return None
-
-
 class HttpClient:
     """A requests.Session with the policy above. `request()` returns 2xx responses and raises
     core errors for everything else."""
@@ -255,7 +240,7 @@ class HttpClient:
         self.session.headers.update(policy.headers)
         self.sleep = sleep
         self.now = now
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.bucket = TokenBucket(policy.requests_per_second, clock=clock, sleep=sleep)
         self.requests_sent = 0
         self.retries = 0
@@ -415,12 +400,13 @@ class HttpClient:
             payload = response.json()
         except ValueError:
             payload = None
-        code = error_code(payload)
+        code, message = None, None
         if self.policy.error_parser is not None:
-            parsed_code, _message = self.policy.error_parser(response)
-            code = parsed_code or code
+            code, message = self.policy.error_parser(response)
         excerpt = self._excerpt(response)
         where = f"{method} {REDACTOR.redact(urlsplit(url).path)}"
+        if message:  # the platform's own words, e.g. "Access token could not be verified"
+            where = f"{where} ({REDACTOR.redact(' '.join(message.split())[:200])})"
         shop = self.policy.shop
         if payload is None and _not_the_api(response):
             return ConfigError(

@@ -25,7 +25,6 @@ import yaml
 from loyalsync.core.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "loyalsync.yaml"
-BUILTIN_PLATFORMS = ("shopware", "prestashop", "jtl")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -47,6 +46,10 @@ class OptionSpec:
     choices: tuple[str, ...] = ()
 
 
+# what the loader knows of platforms: name -> declared options (or just the names)
+Platforms = Mapping[str, typing.Sequence[OptionSpec]] | typing.Iterable[str]
+
+
 @dataclass(frozen=True)
 class ShopConfig:
     name: str
@@ -59,10 +62,8 @@ class ShopConfig:
     protected_groups: tuple[str, ...] = ()  # group names or ids whose members are never touched
     valid_states: tuple[str, ...] = ()  # order states that count; empty: the platform default
     lag_minutes: int = 10  # incremental pulls re-read this much before the cursor
-    recent_orders_days: int = 14  # orders placed this recently are re-read on every pull
     page_size: int = 500
     deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
-    sales_channels: tuple[str, ...] = ()  # Shopware: promotion sales channels (empty: all)
     # the platform section (`shops[i].<platform>:`), validated against the connector's
     # declared OptionSpecs, defaults filled in
     options: dict[str, Any] = field(default_factory=dict)
@@ -102,6 +103,23 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class PredictConfig:
+    """Buy-till-you-die predictions (core/segments/predictions.py)."""
+
+    enabled: bool = True
+    contact_due: Literal["p_alive", "interval"] = "p_alive"  # which rule sets the contact date
+    alive_threshold: float = 0.5  # p_alive: contact when P(active) falls below this
+    interval_factor: float = 1.5  # interval: contact when the gap exceeds this many intervals
+    high_risk_below: float = 0.3  # churn_risk_high: P(active) below this
+    medium_risk_below: float = 0.7  # churn_risk_medium: below this (else low)
+    clv_months: int = 12  # CLV horizon
+    monthly_discount: float = 0.01  # CLV discount rate per month
+    min_repeat_buyers: int = 50  # fewer repeat buyers: predictions are skipped
+    min_history_days: int = 90  # oldest first order younger than this: skipped
+    use_in_lifecycle: bool = True  # lifecycle:slipping from the contact-due date
+
+
+@dataclass(frozen=True)
 class GeographyConfig:
     postcode_prefix_lengths: tuple[int, ...] = (1, 2)
     cities: bool = True
@@ -125,6 +143,7 @@ class SegmentationConfig:
     inactivity: dict[str, int] = field(default_factory=lambda: {"4w": 28, "3m": 91, "6m": 182})
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     geography: GeographyConfig = field(default_factory=GeographyConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
     rules: tuple[RuleConfig, ...] = ()
 
 
@@ -217,8 +236,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
@@ -230,11 +249,11 @@ def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
     env: Mapping[str, str] | None = None,
-    platforms: Callable[[], typing.Iterable[str]] | None = None,
+    platforms: Callable[[], Platforms] | None = None,
 ) -> Config:
-    """Load and validate a config file. `platforms` lists the known platform names (the
-    connector registry passes its own); the environment is os.environ plus a `.env` file next
-    to the config (the real environment wins)."""
+    """Load and validate a config file. `platforms` gives the known platforms and the options
+    each declares (the connector registry passes its own); the environment is os.environ plus
+    a `.env` file next to the config (the real environment wins)."""
     cfg_path = resolve_path(path)
     if not cfg_path.is_file():
         raise ConfigError(
@@ -246,8 +265,7 @@ def load_config(
     except yaml.YAMLError as exc:
         raise ConfigError(f"{cfg_path}: not valid YAML: {exc}") from None
     environ = {**read_dotenv(cfg_path.parent / ".env"), **(env if env is not None else os.environ)}
-    known = tuple(platforms()) if platforms else BUILTIN_PLATFORMS
-    config = build_config(data, env=environ, platforms=known)
+    config = build_config(data, env=environ, platforms=platforms() if platforms else {})
     return _with_source(config, str(cfg_path))
 
 
@@ -260,17 +278,19 @@ def _with_source(config: Config, source: str) -> Config:
     return replace(config, source=source, database=database)
 
 
-def build_config(
-    data: Any, *, env: Mapping[str, str], platforms: typing.Iterable[str] = BUILTIN_PLATFORMS
-) -> Config:
-    """Validate plain data (as parsed from YAML) into a Config, or raise one ConfigError."""
+def build_config(data: Any, *, env: Mapping[str, str], platforms: Platforms = ()) -> Config:
+    """Validate plain data (as parsed from YAML) into a Config, or raise one ConfigError.
+    `platforms`: platform name -> the OptionSpecs of its section (or just names: no options)."""
     problems: list[str] = []
     if data is None:
         data = {}
+    specs = _platform_specs(platforms)
     data = _interpolate(data, env, "", problems)
+    sections = _pop_platform_sections(data, specs, problems)
     config = _build(Config, data, "", problems, skip={"source"})
     if isinstance(config, Config):
-        _check_semantics(config, tuple(platforms), problems)
+        config = _with_options(config, sections, specs, problems)
+        _check_semantics(config, tuple(specs), problems)
     if problems:
         count = len(problems)
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -278,8 +298,97 @@ def build_config(
             f"invalid configuration ({count} problem{'s' if count != 1 else ''}):\n{listing}",
             problems=problems,
         )
-    assert isinstance(config, Config)
+    if not isinstance(config, Config):  # _build reports every reason it returns None
+        raise ConfigError("invalid configuration")
     return config
+
+
+def _platform_specs(platforms: Platforms) -> dict[str, tuple[OptionSpec, ...]]:
+    if isinstance(platforms, Mapping):
+        return {str(k): tuple(v) for k, v in platforms.items()}
+    return {str(name): () for name in platforms}
+
+
+def _pop_platform_sections(
+    data: Any, specs: Mapping[str, tuple[OptionSpec, ...]], problems: list[str]
+) -> dict[int, Any]:
+    """Take each shop's platform section (`shops[i].<platform>:`) out before the generic
+    build; a platform option written at the shop's top level is pointed at its new place."""
+    sections: dict[int, Any] = {}
+    shops = data.get("shops") if isinstance(data, dict) else None
+    if not isinstance(shops, list):
+        return sections
+    for i, shop in enumerate(shops):
+        if not isinstance(shop, dict) or not isinstance(shop.get("platform"), str):
+            continue
+        platform = shop["platform"]
+        names = {o.name for o in specs.get(platform, ())}
+        if platform in shop and platform not in {f.name for f in fields(ShopConfig)}:
+            sections[i] = shop.pop(platform)
+        for key in [k for k in shop if k in names]:
+            problems.append(
+                f"shops[{i}].{key}: unknown key (did you mean 'shops[{i}].{platform}.{key}'? "
+                f"options of the platform live in its section `{platform}:`)"
+            )
+            shop.pop(key)
+    return sections
+
+
+def _with_options(
+    config: Config,
+    sections: Mapping[int, Any],
+    specs: Mapping[str, tuple[OptionSpec, ...]],
+    problems: list[str],
+) -> Config:
+    from dataclasses import replace
+
+    shops = []
+    for i, shop in enumerate(config.shops):
+        where = f"shops[{i}].{shop.platform}"
+        options = _build_options(specs.get(shop.platform, ()), sections.get(i), where, problems)
+        shops.append(replace(shop, options=options))
+    return replace(config, shops=tuple(shops))
+
+
+_OPTION_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list[str]": tuple[str, ...],
+    "choice": str,
+}
+
+
+def _build_options(
+    declared: tuple[OptionSpec, ...], section: Any, where: str, problems: list[str]
+) -> dict[str, Any]:
+    """Validate one platform section against its declared options; defaults filled in."""
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        problems.append(f"{where}: expected a mapping, got {section!r}")
+        section = {}
+    names = [o.name for o in declared]
+    for key in section:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = f"; known: {', '.join(names)}" if names else "; this platform has no options"
+            problems.append(f"{where}.{key}: unknown key{hint}{known}")
+    options: dict[str, Any] = {}
+    for spec in declared:
+        if spec.name not in section:
+            options[spec.name] = spec.default
+            continue
+        tp = _OPTION_TYPES.get(spec.type, Any)
+        value = _build(tp, section[spec.name], f"{where}.{spec.name}", problems)
+        if spec.type == "choice" and value not in spec.choices:
+            problems.append(
+                f"{where}.{spec.name}: expected one of {', '.join(spec.choices)}, got {value!r}"
+            )
+        options[spec.name] = value
+    return options
 
 
 def _interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[str]) -> Any:

@@ -17,6 +17,10 @@ from typing import Any, Literal
 # Membership slots: where a customer carries values we may manage (platform-neutral)
 
 Cardinality = Literal["one", "many"]
+# The slots the config speaks of: `push.groups`, `protected_groups` and the rule fields
+# `group_id`/`group_name` address the slot named GROUPS, `push.tags` the slot named TAGS. A
+# connector gives its slots these names when they play these parts (any cardinality).
+GROUPS, TAGS = "groups", "tags"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +80,6 @@ class CustomerRecord:
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
-    group_id: str | None = None
-    tags: tuple[str, ...] = ()  # tag ids as the shop has them
     is_guest: bool = False
     country: str | None = None  # ISO 3166-1 alpha-2
     city: str | None = None
@@ -136,19 +138,6 @@ class OrderRecord:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class GroupRecord:
-    id: str
-    name: str
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TagRecord:
-    id: str
-    name: str
-
-
 # ---------------------------------------------------------------------------------------------
 # Cursors and pages
 
@@ -165,16 +154,28 @@ def _dt_parse(value: str | None) -> datetime | None:
 class Cursor:
     """Where a pull stands, stored in the mirror as JSON next to the data it describes.
 
+    Every time in a cursor is the shop's, read from the shop's own data, never our clock: a
+    shop whose clock runs behind ours must not lose changes (and one ahead must not re-read).
     `since` is the lower bound of the change window (None: the whole history). `after` is the
     keyset position inside the current pass (None: from the start), so an interrupted pass
-    resumes at the last committed page. `high` is the newest change time seen in this pass, by
-    the shop's clock; when the pass ends, `finished()` makes it the next window's start.
+    resumes at the last committed page. `high` is the newest change time seen in this pass.
+    `started` is the shop's newest change time when the pass began (the connector asks the shop
+    at the start of a pass): rows changed while the pass ran are newer than it, even those the
+    keyset had passed already, so `finished()` makes it the next window's start.
     """
 
     since: datetime | None = None
     after: str | None = None
     high: datetime | None = None
-    started: datetime | None = None  # when this pass began, by our clock (backfill hand-over)
+    started: datetime | None = None  # the shop's newest change when this pass began
+
+    def next_since(self) -> datetime | None:
+        """Where the next pass's window starts: the shop's newest change when this pass began
+        (the newest seen where the connector could not tell), never before this window."""
+        mark = self.started if self.started is not None else self.high
+        if mark is None or (self.since is not None and self.since > mark):
+            return self.since
+        return mark
 
     def advance(self, after: str | None, seen: datetime | None) -> Cursor:
         high = self.high
@@ -183,7 +184,7 @@ class Cursor:
         return replace(self, after=after, high=high)
 
     def finished(self) -> Cursor:
-        return Cursor(since=self.high or self.since)
+        return Cursor(since=self.next_since())
 
     def to_json(self) -> str:
         return json.dumps(
@@ -231,60 +232,6 @@ class Page:
 
 # ---------------------------------------------------------------------------------------------
 # Write operations (produced by core/plan/, applied by connectors)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EnsureGroup:
-    """Create the customer group `name` if the shop does not have it."""
-
-    name: str
-
-    @property
-    def key(self) -> str:
-        return f"group:{self.name}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class SetCustomerGroup:
-    """Move a customer from `from_group` (as mirrored) to the group named `group`, or to the
-    shop's default group when `group` is None."""
-
-    customer_id: str
-    group: str | None
-    from_group: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:group"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class EnsureTag:
-    name: str
-
-    @property
-    def key(self) -> str:
-        return f"tag:{self.name}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class AddTag:
-    customer_id: str
-    tag: str  # tag name
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:tag+:{self.tag}"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class RemoveTag:
-    customer_id: str
-    tag: str  # tag name
-
-    @property
-    def key(self) -> str:
-        return f"customer:{self.customer_id}:tag-:{self.tag}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -388,20 +335,7 @@ class SetDefault:
 
 SlotOp = EnsureValue | SetValue | AddValue | RemoveValue | SetDefault
 
-WriteOp = (
-    EnsureGroup
-    | SetCustomerGroup
-    | EnsureTag
-    | AddTag
-    | RemoveTag
-    | EnsureCampaign
-    | IssueCode
-    | EnsureValue
-    | SetValue
-    | AddValue
-    | RemoveValue
-    | SetDefault
-)
+WriteOp = EnsureValue | SetValue | AddValue | RemoveValue | SetDefault | EnsureCampaign | IssueCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import gc
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -25,12 +25,13 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from loyalsync.core.records import GROUPS as GROUPS_SLOT
 from loyalsync.core.records import (
+    TAGS,
     CustomerRecord,
-    GroupRecord,
     OrderItemRecord,
     OrderRecord,
-    TagRecord,
+    SlotValue,
 )
 from loyalsync.core.synth_data import (
     _CH,
@@ -89,10 +90,12 @@ class SynthSpec:
 DEFAULT_GROUP_ID = synth_id("group", "default")
 B2B_GROUP_ID = synth_id("group", "b2b")
 GROUPS = (
-    GroupRecord(DEFAULT_GROUP_ID, "Standard customer group"),
-    GroupRecord(B2B_GROUP_ID, "B2B / Händler"),
+    SlotValue(GROUPS_SLOT, DEFAULT_GROUP_ID, "Standard customer group"),
+    SlotValue(GROUPS_SLOT, B2B_GROUP_ID, "B2B / Händler"),
 )
-HAND_TAGS = tuple(TagRecord(synth_id("tag", n), n) for n in ("newsletter", "complaint", "press"))
+HAND_TAGS = tuple(
+    SlotValue(TAGS, synth_id("tag", n), n) for n in ("newsletter", "complaint", "press")
+)
 CURRENCIES = {"EUR": 1.0, "CHF": 0.94}  # order currency per 1 EUR (the base currency)
 PROMO_CODES = (("WELCOME10", 10), ("DANKE15", 15))  # first orders, repeat orders: percent off
 
@@ -500,8 +503,12 @@ def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
     created = first - lead.astype(np.int64)
     updated = created + (rng.random(rows) * (end - created)).astype(np.int64)
     updated[(rng.random(rows) < np.where(p.guest[:rows], 0.9, 0.35))] = -1  # guests: rarely
-    tags = [(HAND_TAGS[t].id,) if t >= 0 else () for t in p.tag[:rows].tolist()]
-    groups = [B2B_GROUP_ID if b else DEFAULT_GROUP_ID for b in p.b2b[:rows].tolist()]
+    # the canonical memberships value (slots sorted by name): one group, at most one hand tag
+    b2b, default = ((GROUPS_SLOT, (B2B_GROUP_ID,)),), ((GROUPS_SLOT, (DEFAULT_GROUP_ID,)),)
+    held = [
+        (b2b if b else default) + (((TAGS, (HAND_TAGS[t].id,)),) if t >= 0 else ())
+        for b, t in zip(p.b2b[:rows].tolist(), p.tag[:rows].tolist(), strict=True)
+    ]
     columns = zip(
         p.ids[:rows],
         p.email[:rows].tolist(),
@@ -509,8 +516,6 @@ def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
         p.first[:rows].tolist(),
         p.last[:rows].tolist(),
         p.company[:rows].tolist(),
-        groups,
-        tags,
         p.guest[:rows].tolist(),
         [_COUNTRIES[c].code for c in p.country[:rows].tolist()],
         p.city[:rows].tolist(),
@@ -519,7 +524,9 @@ def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
         _datetimes(updated),
         strict=True,
     )
-    return [CustomerRecord(*row) for row in columns]
+    return [
+        replace(CustomerRecord(*row), memberships=m) for row, m in zip(columns, held, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,8 +537,8 @@ def _customer_records(spec: SynthSpec, p: _People) -> list[CustomerRecord]:
 class SynthShop:
     customers: list[CustomerRecord]
     orders: list[OrderRecord]
-    groups: list[GroupRecord]
-    tags: list[TagRecord]
+    groups: list[SlotValue]
+    tags: list[SlotValue]
     products: list[Product]
 
 

@@ -17,7 +17,7 @@ from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import segment_recorded
 from loyalsync.sync.exits import exit_code_for
 from loyalsync.sync.lock import MirrorLock
-from loyalsync.sync.options import as_of_option, command, json_option, shop_option
+from loyalsync.sync.options import as_of_option, command, date_callback, json_option, shop_option
 from loyalsync.sync.output import DATA, SAY, csv_line, emit_json, iso_utc, number, print_rows
 from loyalsync.sync.render import print_segments
 from loyalsync.sync.report import write_report
@@ -72,8 +72,16 @@ def segment(
 )
 @click.option(
     "--sort",
-    type=click.Choice(["city", "country", "postcode", "email", "last_name"]),
-    help="Sort the list by this column after ranking.",
+    type=click.Choice(["city", "country", "postcode", "email", "last_name", "clv", "contact_due"]),
+    help="Sort the list by this column after ranking (clv: highest predicted value first; "
+    "contact_due: earliest contact-due date first).",
+)
+@click.option(
+    "--due-before",
+    "due_before",
+    metavar="DATE",
+    callback=date_callback,
+    help="Only customers whose contact-due date (predicted) is before DATE: who to contact now.",
 )
 @click.option(
     "--format",
@@ -90,40 +98,52 @@ def customers(
     top: int | None,
     by: str,
     sort: str | None,
+    due_before: datetime | None,
     fmt: str,
     as_json: bool,
 ) -> int:
     """List customers with contact details (for newsletters and CRM export): the top N by
-    revenue or orders, or the members of a segment."""
+    revenue or orders, or the members of a segment; with --due-before, who to contact now
+    (with each one's P(active), CLV and contact-due date)."""
     cfg = app.config.shop(shop) if shop else app.config.shops[0]
     if segment_name is not None:
         problem = segment_problem(segment_name, app.config.segmentation)
         if problem:
             raise click.BadParameter(problem, param_hint="'--segment'")
     frame = customer_table(
-        app.existing_mirror, cfg, segment=segment_name, top=top, by=by, sort=sort,
-        cfg=app.config.segmentation,
+        app.existing_mirror, cfg, segment=segment_name, top=top, by=by,
+        sort="contact_due_at" if sort == "contact_due" else sort, cfg=app.config.segmentation,
+        due_before=due_before,
     )  # fmt: skip
     frame["revenue"] = frame["revenue"].round(2)
-    frame["last_order_at"] = [iso_utc(v) if v == v else None for v in frame["last_order_at"]]
+    predicted = "contact_due_at" in frame.columns
+    for column in ("last_order_at", "contact_due_at") if predicted else ("last_order_at",):
+        frame[column] = [iso_utc(v) if v == v and v is not None else None for v in frame[column]]
+    if predicted:
+        frame["p_alive"], frame["clv"] = frame["p_alive"].round(3), frame["clv"].round(2)
     if as_json or fmt == "json":
         emit_json({cfg.name: frame.to_dict(orient="records")})
     elif fmt == "csv":
         for line in [csv_line(frame.columns), *(csv_line(r) for r in frame.itertuples(False))]:
             sys.stdout.write(line + "\n")
     else:
-        title = f"{cfg.name}: {segment_name or 'all customers'} ({number(len(frame))})"
-        print_rows(DATA, CUSTOMER_COLUMNS, _customer_rows(frame), title=title, right=RIGHT)
+        what = segment_name or "all customers"
+        if due_before is not None:
+            what += f", contact due before {due_before.date().isoformat()}"
+        title = f"{cfg.name}: {what} ({number(len(frame))})"
+        columns = CUSTOMER_COLUMNS + (PREDICTED_COLUMNS if predicted else ())
+        print_rows(DATA, columns, _customer_rows(frame, predicted), title=title, right=RIGHT)
     return 0
 
 
 CUSTOMER_COLUMNS = ("name", "email", "place", "orders", "revenue", "last order")
-RIGHT = ("orders", "revenue")
+PREDICTED_COLUMNS = ("p(active)", "clv", "contact due")
+RIGHT = ("orders", "revenue", "p(active)", "clv")
 
 
-def _customer_rows(frame: Any) -> list[tuple[str, ...]]:
-    """Readable rows: name, contact, place, orders, revenue, last order (CSV/JSON have all
-    columns, including the ids)."""
+def _customer_rows(frame: Any, predicted: bool = False) -> list[tuple[str, ...]]:
+    """Readable rows: name, contact, place, orders, revenue, last order, and with `predicted`
+    P(active), CLV and the contact-due day (CSV/JSON have all columns, including the ids)."""
 
     def text(value: Any) -> str:
         return "" if value is None or value != value else str(value)
@@ -136,7 +156,11 @@ def _customer_rows(frame: Any) -> list[tuple[str, ...]]:
         place = " ".join(filter(None, (text(row.country), text(row.postcode), text(row.city))))
         last = text(row.last_order_at)[:10]
         revenue = f"{row.revenue:,.2f}"
-        rows.append((name, text(row.email), place, number(row.orders), revenue, last))
+        extra: tuple[str, ...] = ()
+        if predicted:
+            alive, clv = (f"{v:,.2f}" if v == v else "" for v in (row.p_alive, row.clv))
+            extra = (alive, clv, text(row.contact_due_at)[:10])
+        rows.append((name, text(row.email), place, number(row.orders), revenue, last, *extra))
     return rows
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from loyalsync.connectors import simulator_names
 from loyalsync.core.mirror.push import load_contacts
 from loyalsync.core.records import utcnow
 from loyalsync.sync.commands_sync import report_failures
@@ -92,7 +93,11 @@ def _plan_or_push(
 
 @command()
 @click.option(
-    "--platform", default="shopware", show_default=True, help="Which simulated shop to start."
+    "--platform",
+    type=click.Choice(simulator_names()),
+    default=simulator_names()[0],
+    show_default=True,
+    help="Which simulated shop to start.",
 )
 @click.option(
     "--dir",
@@ -111,7 +116,13 @@ def demo(app: AppContext, platform: str, directory: str | None, customers: int, 
 
 
 @command()
-@click.option("--platform", default="shopware", show_default=True, help="Which shop to simulate.")
+@click.option(
+    "--platform",
+    type=click.Choice(simulator_names()),
+    default=simulator_names()[0],
+    show_default=True,
+    help="Which shop to simulate.",
+)
 @click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free).")
 @click.option("--customers", default=2000, show_default=True, help="Number of customers.")
 @click.option("--seed", default=42, show_default=True, help="Seed of the synthetic data.")

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from loyalsync.connectors import platform_names
 from loyalsync.core.config import ShopConfig
-from loyalsync.core.plan.protect import check_protected_groups
+from loyalsync.core.plan.protect import check_protected_groups, protection_slots
 from loyalsync.core.records import utcnow
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import as_of_problem, newest_segment_as_of, run_cycle
@@ -46,8 +47,8 @@ def check_stored_as_of(app: AppContext, shops: tuple[ShopConfig, ...], as_of: da
 )
 @click.option(
     "--platform",
-    type=click.Choice(["shopware", "prestashop", "jtl"]),
-    default="shopware",
+    type=click.Choice(platform_names()),
+    default=platform_names()[0],
     show_default=True,
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
@@ -67,10 +68,11 @@ def init(app: AppContext, path: str, platform: str, force: bool) -> int:
 def _check_one(app: AppContext, cfg: ShopConfig) -> dict[str, Any]:
     connector = app.connector(cfg)
     result = connector.check()
-    if cfg.protected_groups and connector.capabilities.groups:
+    if cfg.protected_groups and connector.slots:
         state = connector.current_state()
-        groups = [(g.id, g.name) for g in state.groups]
-        check_protected_groups(cfg.name, cfg.protected_groups, groups)
+        chosen = {s.name for s in protection_slots(connector.slots)}
+        values = [(v.id, v.name) for v in state.values if v.slot in chosen]
+        check_protected_groups(cfg.name, cfg.protected_groups, values)
     caps = connector.capabilities
     return {
         "ok": result.ok,

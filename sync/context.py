@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loyalsync.connectors import build_connector, platform_names
+from loyalsync.connectors import build_connector, platform_options
 from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig, load_config
 from loyalsync.core.errors import ConfigError, LoyalsyncError
@@ -61,7 +61,7 @@ class AppContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path, platforms=platform_names)
+            self._config = load_config(self.config_path, platforms=platform_options)
         return self._config
 
     @property

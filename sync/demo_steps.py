@@ -4,13 +4,14 @@ output worded for a shop admin."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from loyalsync.core.mirror import managed_view
-from loyalsync.core.records import utcnow
+from loyalsync.core.records import TAGS, Slot, utcnow
 from loyalsync.sync.context import AppContext
 from loyalsync.sync.cycle import segment_recorded
 from loyalsync.sync.lock import MirrorLock
@@ -51,7 +52,8 @@ class DemoRun:
     def _run(self, shop: object, moment: datetime) -> None:
         from loyalsync.core.config import ShopConfig
 
-        assert isinstance(shop, ShopConfig)
+        if not isinstance(shop, ShopConfig):
+            raise TypeError(f"demo step needs a ShopConfig, got {type(shop).__name__}")
         app, out = self.app, self.out
         connector = app.connector(shop)
         self.step(f"1. backfill: reading the shop's whole history into {app.config.database}")
@@ -77,7 +79,7 @@ class DemoRun:
         out.print(f"   {pushed.summary()}")
         for reason, n in pushed.reasons():
             out.print(f"   [red]{n} rejected by the shop:[/red] {reason}")
-        self._show_shop(shop.name)
+        self._show_shop(shop.name, connector.slots)
         self.step("5. a second push right away: nothing left to do, zero writes")
         again = push_shop(connector, app.mirror, shop, app.config, as_of=moment)
         out.print(f"   {again.summary()}")
@@ -88,14 +90,16 @@ class DemoRun:
         out.print(f"   HTML report: {report}", markup=False)
         out.print(f"   config: {app.config.source}", markup=False)
 
-    def _show_shop(self, shop: str) -> None:
+    def _show_shop(self, shop: str, slots: Sequence[Slot]) -> None:
         view = managed_view(self.app.mirror, shop)
-        for title, key, column in (
-            ("the shop now has, per customer group:", "groups", "customer group"),
-            ("customers per tag (ls: tags are managed by loyalsync):", "tags", "tag"),
-            ("personal discount codes:", "codes", "campaign"),
-        ):
-            if view[key]:
+        prefix = self.app.config.push.tag_prefix
+        ours = f" ({prefix} ones are managed by loyalsync)" if prefix else ""
+        shown = [
+            (f"customers per {s.label}{ours if s.name == TAGS else ''}:", s.name, s.label)
+            for s in slots
+        ]
+        for title, key, column in (*shown, ("personal discount codes:", "codes", "campaign")):
+            if view.get(key):
                 self.out.print(f"   {title}", markup=False)
                 rows = [(name, number(n)) for name, n in view[key]]
                 print_rows(self.out, (column, "count"), rows, right=("count",))

@@ -32,7 +32,7 @@ def parse_as_of(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _date_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def date_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     try:
         return parse_as_of(value)
     except ValueError as exc:
@@ -108,13 +108,13 @@ as_of_option = click.option(
     "--as-of",
     "as_of",
     metavar="DATE",
-    callback=_date_callback,
+    callback=date_callback,
     help="Evaluate as of this date (default: now). Segments are a function of data and date.",
 )
 since_option = click.option(
     "--since",
     metavar="DATE",
-    callback=_date_callback,
+    callback=date_callback,
     help="Only records created or changed since DATE.",
 )
 

@@ -100,15 +100,14 @@ def pull_entity(
     since: datetime | None = None,
     run_id: int | None = None,
     on_page: PageCallback | None = None,
-    now: Callable[[], datetime] = utcnow,
 ) -> EntityCounts:
     """Pull one entity page by page, committing each page with its cursor."""
     key = f"backfill:{entity}" if backfill else entity
     cursor = mirror.get_cursor(shop, key)
     if cursor is None:
-        cursor = Cursor(since=since if backfill else None, started=now())
-    elif cursor.after is None and not backfill:
-        cursor = replace(cursor, started=now())  # a new incremental pass
+        cursor = Cursor(since=since if backfill else None)
+    elif cursor.after is None:
+        cursor = replace(cursor, high=None, started=None)  # a new pass: the connector asks
     counts = EntityCounts()
     for page in _iterate(connector, entity, cursor):
         saved = mirror.save_page(
@@ -137,7 +136,7 @@ def _finish_pass(
     # hand over to the incremental cursor only when the shop has none yet: a shop already in
     # daily use keeps its own window; changes during the backfill are caught by it anyway
     if mirror.get_cursor(shop, entity) is None:
-        mirror.save_cursor(shop, entity, Cursor(since=cursor.started))
+        mirror.save_cursor(shop, entity, Cursor(since=cursor.next_since()))
     mirror.delete_cursor(shop, key)
 
 
@@ -159,10 +158,9 @@ def scan_deletions(connector: Connector, mirror: Mirror, shop: str, now: datetim
 
 
 def refresh_state(connector: Connector, mirror: Mirror, shop: str) -> None:
-    """Mirror the shop's customer groups and tags as it has them now."""
+    """Mirror the values of every membership slot (groups, tags, ...) as the shop has them."""
     state = connector.current_state()
-    mirror.replace_groups(shop, state.groups, state.default_group_id)
-    mirror.replace_tags(shop, state.tags)
+    mirror.replace_values(shop, state.values, state.defaults)
 
 
 def pull_shop(
@@ -177,8 +175,13 @@ def pull_shop(
     should_stop: Callable[[], bool] | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> PullResult:
-    """One pull of one shop: groups and tags, customers, orders, and (incremental pulls, when
-    due or asked for) the deletion scan. Recorded in `_runs` with its counts and outcome."""
+    """One pull of one shop: customers, orders, and (incremental pulls, when due or asked for)
+    the deletion scan. Recorded in `_runs` with its counts and outcome.
+
+    Cheap on the shop's API: the values of the membership slots (groups, tags) are read by the
+    first pull or backfill of a shop (so segmentation knows their names) and by every plan and
+    push, not by every pull. A first full backfill lists every customer: it counts as the
+    deletion scan."""
     kind = "backfill" if backfill else "pull"
     with recorded_run(mirror, shop.name, kind) as run:
         result = PullResult(shop=shop.name, run_id=run.id)
@@ -187,7 +190,11 @@ def pull_shop(
         on_page = _beating(on_page, run, saved)
         if should_stop is not None:
             on_page = _stopping(on_page, should_stop)
-        refresh_state(connector, mirror, shop.name)
+        began = now()
+        # the shop's first backfill: no pass of it has ever finished (a resumed one still counts)
+        first = backfill and since is None and mirror.get_cursor(shop.name, "orders") is None
+        if connector.slots and (first or not mirror.count("slot_values", shop.name)):
+            refresh_state(connector, mirror, shop.name)
         for entity in ENTITIES:
             result.entities[entity] = pull_entity(
                 connector,
@@ -198,7 +205,6 @@ def pull_shop(
                 since=since,
                 run_id=run.id,
                 on_page=on_page,
-                now=now,
             )
         scan = deletion_scan
         if scan is None:
@@ -207,6 +213,9 @@ def pull_shop(
             )
         if scan and connector.capabilities.deletion_scan:
             result.deleted = scan_deletions(connector, mirror, shop.name, now())
+        elif first and deletion_scan is None:
+            # every customer the shop lists was just read into an empty mirror: nothing to mark
+            mirror.save_cursor(shop.name, DELETION_SCAN_KEY, Cursor(since=began))
         run.outcome = "partial" if result.quarantined else "ok"
     log.info(
         "[%s] %s done: %s",

@@ -13,7 +13,6 @@ written per batch, codes were recorded before sending, and connectors look up be
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -46,10 +45,11 @@ from loyalsync.core.plan import (
     check_limits,
     op_dict,
 )
-from loyalsync.core.plan.protect import check_protected_groups
-from loyalsync.core.records import OpResult, WriteOp
+from loyalsync.core.plan.protect import check_protected_groups, protection_slots
+from loyalsync.core.records import OpResult, Slot, WriteOp
 from loyalsync.core.segments.families import TRANSIENT_FAMILIES
 from loyalsync.core.segments.geography import address_segments
+from loyalsync.sync.pull import refresh_state
 from loyalsync.sync.render import push_summary
 from loyalsync.sync.runs import recorded_run
 
@@ -104,27 +104,35 @@ class PushResult:
 
 def build_current(state: dict[str, list[tuple[Any, ...]]]) -> Current:
     """The planner's view of the shop from the mirror's plain rows (`load_push_state`)."""
-    tag_names = {tid: name for tid, name in state["tags"]}
+    held: dict[str, dict[str, set[str]]] = {}
+    for cid, slot, value in state["memberships"]:
+        held.setdefault(cid, {}).setdefault(slot, set()).add(value)
     customers = {}
-    for cid, group_id, tags, born, is_guest, number, email in state["customers"]:
-        names: frozenset[str] = frozenset()
-        if tags and tags != "[]":  # most customers have none: skip the JSON parser
-            names = frozenset(tag_names[t] for t in json.loads(tags) if t in tag_names)
+    for cid, born, is_guest, number, email in state["customers"]:
+        values = {slot: frozenset(v) for slot, v in held.get(cid, {}).items()}
         customers[cid] = CustomerNow(
-            cid, group_id, names, parse_db_time(born), bool(is_guest), number, email
+            cid, values, parse_db_time(born), bool(is_guest), number, email
         )
     codes = tuple(
         CodeNow(campaign, cid, code, status, issued, parse_db_time(until))
         for campaign, cid, code, status, issued_at, until in state["codes"]
         if (issued := parse_db_time(issued_at)) is not None
     )
-    return Current(
-        customers=customers,
-        groups={gid: name for gid, name, _ in state["groups"]},
-        default_group_id=next((gid for gid, _, default in state["groups"] if default), None),
-        tags=frozenset(tag_names.values()),
-        codes=codes,
-    )
+    names: dict[str, dict[str, str]] = {}
+    defaults: dict[str, str] = {}
+    for slot, vid, name, is_default in state["values"]:
+        names.setdefault(slot, {})[vid] = name
+        if is_default:
+            defaults.setdefault(slot, vid)
+    return Current(customers=customers, values=names, defaults=defaults, codes=codes)
+
+
+def protected_value_pairs(current: Current, slots: Sequence[Slot]) -> list[tuple[str, str]]:
+    """(id, name) of the values `protected_groups` may name: those of the slots that drive
+    prices (every slot when the platform marks none), as the planner matches them."""
+    return [
+        pair for s in protection_slots(slots) for pair in current.values.get(s.name, {}).items()
+    ]
 
 
 def plan_rules(connector: Connector, shop: ShopConfig, config: Config) -> Rules:
@@ -154,18 +162,23 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
 def plan_shop(
     connector: Connector, mirror: Mirror, shop: ShopConfig, config: Config, *, as_of: datetime
 ) -> Plan:
-    """The plan a push would apply now. Sends nothing to the shop; in the mirror it only brings
-    code statuses up to date (redeemed on pulled orders, expired), as a push does first."""
+    """The plan a push would apply now. Writes nothing to the shop: it reads the shop's groups
+    and tags (pulls do not) into the mirror, and brings code statuses up to date (redeemed on
+    pulled orders, expired), as a push does first."""
+    if connector.slots:
+        refresh_state(connector, mirror, shop.name)
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
     desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
     current = build_current(load_push_state(mirror, shop.name))
-    check_protected_groups(shop.name, shop.protected_groups, current.groups.items())
+    slots = connector.slots
+    check_protected_groups(shop.name, shop.protected_groups, protected_value_pairs(current, slots))
     return build_plan(
         desired,
         current,
         as_of=as_of,
         push=config.push,
+        slots=slots,
         rules=plan_rules(connector, shop, config),
         can=connector.capabilities,
     )

@@ -79,20 +79,28 @@ def print_segments(
     print_rows(out, columns, rows, right=columns[1:])
 
 
+def _slot_changes(plan: Plan) -> list[str]:
+    """'3 customer groups set', '5 tags added, 2 removed': per slot, in declared order."""
+    c, parts = plan.counts, []
+    for slot in plan.slots:
+        if slot.cardinality == "one":
+            parts.append(f"{plural(c[f'{slot.name}_set'], slot.label)} set")
+        else:
+            added, removed = c[f"{slot.name}_added"], c[f"{slot.name}_removed"]
+            parts.append(f"{plural(added, slot.label)} added, {number(removed)} removed")
+    return parts
+
+
 def plan_summary(plan: Plan) -> str:
     """One sentence: what the plan changes, what it creates, whom it skips."""
     c = plan.counts
     text = "nothing to change"
     if not plan.is_empty:
-        text = (
-            f"{plural(c['customers_changed'], 'customer')}: "
-            f"{plural(c['moves'], 'group move')}, {plural(c['tag_adds'], 'tag')} added, "
-            f"{number(c['tag_removes'])} removed, {plural(c['codes'], 'code')}"
-        )
+        changes = [*_slot_changes(plan), plural(c["codes"], "code")]
+        text = f"{plural(c['customers_changed'], 'customer')}: {', '.join(changes)}"
     created = [
-        plural(c[key], noun) for key, noun in (("groups_to_create", "group"),
-                                               ("tags_to_create", "tag")) if c[key]
-    ]  # fmt: skip
+        plural(c[f"{s.name}_to_create"], s.label) for s in plan.slots if c[f"{s.name}_to_create"]
+    ]
     if created:
         text += f" (create {', '.join(created)})"
     skipped = Counter(s.reason for s in plan.skipped)
@@ -154,18 +162,17 @@ def _op_line(op: Any, contacts: Contacts | None) -> str:
 
 def _plan_rows(plan: Plan) -> list[tuple[str, str]]:
     counts = plan.counts
-    rows = [
-        (label, number(counts.get(key, 0)))
-        for label, key in (
-            ("groups to create", "groups_to_create"),
-            ("tags to create", "tags_to_create"),
-            ("customers moved between groups", "moves"),
-            ("tags added", "tag_adds"),
-            ("tags removed", "tag_removes"),
-            ("discount codes issued", "codes"),
-        )
-    ]
-    return rows + [
+    rows = [(f"{s.label} values to create", f"{s.name}_to_create") for s in plan.slots]
+    for s in plan.slots:
+        if s.cardinality == "one":
+            rows.append((f"customers given another {s.label}", f"{s.name}_set"))
+        else:
+            rows += [
+                (f"{s.label} added", f"{s.name}_added"),
+                (f"{s.label} removed", f"{s.name}_removed"),
+            ]
+    rows.append(("discount codes issued", "codes"))
+    return [(label, number(counts.get(key, 0))) for label, key in rows] + [
         (f"skipped: {reason}", number(n))
         for reason, n in sorted(Counter(s.reason for s in plan.skipped).items())
     ]
@@ -182,9 +189,13 @@ def print_plan(
 ) -> None:
     out.print(f"plan for {shop} (as of {plan.as_of:%Y-%m-%d}): {plan_summary(plan)}", markup=False)
     print_rows(out, ("change", "count"), _plan_rows(plan), right=("count",))
-    moves = Counter(f"{m.from_group or '?'} -> {m.group or 'default group'}" for m in plan.moves)
-    for move, n in moves.most_common(8):
-        out.print(f"  move {plural(n, 'customer')}: {move}", markup=False)
+    labels = {s.name: s.label for s in plan.slots}
+    moves = Counter(
+        (labels.get(m.slot, m.slot), f"{m.from_value or '?'} -> {m.value or 'the default'}")
+        for m in plan.sets
+    )
+    for (label, move), n in moves.most_common(8):
+        out.print(f"  {label} of {plural(n, 'customer')}: {move}", markup=False)
     if plan.over_limit and not forced:
         out.print(
             f"this plan changes {plural(plan.changed_customers, 'customer')}, more than "

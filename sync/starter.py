@@ -1,31 +1,30 @@
-"""The starter config written by `loyalsync init`, per platform. Kept valid by a test."""
+"""The starter config written by `loyalsync init`, per platform. Kept valid by a test.
+
+The shop section (url, credentials, the platform's own options) comes from the connector
+through the registry; this module only adds the generic parts."""
 
 from __future__ import annotations
 
-CREDENTIALS = {
-    "shopware": (
-        "      client_id: ${SHOPWARE_CLIENT_ID}          # Integration: Access key ID\n"
-        "      client_secret: ${SHOPWARE_CLIENT_SECRET}  # Integration: Secret access key\n"
-    ),
-    "prestashop": "      api_key: ${PRESTASHOP_API_KEY}   # Webservice key\n",
-    "jtl": "      api_key: ${JTL_API_KEY}   # JTL-Wawi REST API key of the registered app\n",
-}
+from loyalsync.connectors import starter_config as shop_section
 
 
 def starter_config(platform: str) -> str:
-    creds = CREDENTIALS.get(platform, "      {}\n")
-    return f"""# loyalsync config: see config.example.yaml in the repository for every option.
+    section = shop_section(platform)
+    return f"""# loyalsync config for one shop; every option of the shop's platform is listed below.
 # Secrets come from the environment (or a .env file next to this file).
 database: loyalsync.db
 
 shops:
   - name: my-shop
     platform: {platform}
-    url: https://shop.example.com
-    credentials:
-{creds}    currency: EUR
-    requests_per_second: 5
+{section}    currency: EUR
+    requests_per_second: 5        # token bucket per shop: be cheap on the shop's API
+    timeout: 30                   # read timeout in seconds
     protected_groups: []          # e.g. ["B2B / Händler"]: members are never modified
+    valid_states: []              # order states that count; empty: the platform default
+    lag_minutes: 10               # incremental pulls re-read this window before the cursor
+    page_size: 500                # records per request
+    deletion_scan_days: 7         # full id scan for customers deleted in the shop
 
 segmentation:
   revenue: gross

@@ -21,11 +21,13 @@ SHOWN = (
     "exited",
     "applied",
     "failed",
-    "moves",
-    "tag_adds",
-    "tag_removes",
     "codes",
 )
+SHOWN_ENDINGS = ("_set", "_added", "_removed")  # a push's per-slot counts
+
+
+def _shown(key: str) -> bool:
+    return key in SHOWN or key.endswith(SHOWN_ENDINGS)
 
 
 def _summarise_counts(counts: dict[str, Any]) -> str:
@@ -35,9 +37,9 @@ def _summarise_counts(counts: dict[str, Any]) -> str:
         if key == "customers" and "customers_changed" in counts:
             continue  # a push: the shop's size is noise, the changed customers are the news
         if isinstance(value, dict):
-            inner = ", ".join(f"{v:,} {k}" for k, v in value.items() if v and k in SHOWN)
+            inner = ", ".join(f"{v:,} {k}" for k, v in value.items() if v and _shown(k))
             parts.append(f"{key}: {inner or 'no changes'}")
-        elif value and key in SHOWN:
+        elif value and _shown(key):
             parts.append(f"{value:,} {key.replace('_', ' ')}")
     return "; ".join(parts) or "no changes"
 

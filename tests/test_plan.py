@@ -31,13 +31,13 @@ from loyalsync.core.plan import (
     personal_code,
 )
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
+    Slot,
 )
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -66,31 +66,39 @@ PUSH = PushConfig(
     ),
 )
 GROUPS = {"g-default": "Standard", "g-b2b": "B2B", "g-vip": "VIP (auto)", "g-hand": "Friends"}
-RULES = Rules(shop="s1", platform="shopware", protected_groups=frozenset({"B2B"}), min_age_days=14)
+RULES = Rules(shop="s1", platform="myshop", protected_groups=frozenset({"B2B"}), min_age_days=14)
+# a platform with one customer group per customer (it drives prices) and any number of tags
+SLOTS = (Slot("groups", "customer group", "one", prices=True), Slot("tags", "tag", "many"))
+SHOP_TAGS = ("newsletter", "ls:champions", "ls:slipping", "ls:old-mapping")
 
 
 def customer(
-    cid: str, group: str = "g-default", tags: tuple[str, ...] = (), **kw: object
+    cid: str, group: str | None = "g-default", tags: tuple[str, ...] = (), **kw: object
 ) -> CustomerNow:
+    """Tags by name here; the mirror holds ids, which equal the names in these tests."""
     base: dict[str, object] = {"born": OLD, "number": f"N-{cid}", "email": f"{cid}@example.com"}
     base.update(kw)
-    return CustomerNow(cid, group, frozenset(tags), **base)  # type: ignore[arg-type]
+    values = {"groups": frozenset({group} if group else ()), "tags": frozenset(tags)}
+    return CustomerNow(cid, {k: v for k, v in values.items() if v}, **base)  # type: ignore[arg-type]
 
 
-def current(*customers: CustomerNow, codes: tuple[CodeNow, ...] = (), **kw: object) -> Current:
-    base: dict[str, object] = {
-        "groups": GROUPS,
-        "default_group_id": "g-default",
-        "tags": frozenset({"newsletter", "ls:champions", "ls:slipping", "ls:old-mapping"}),
-    }
-    base.update(kw)
-    return Current({c.id: c for c in customers}, codes=codes, **base)  # type: ignore[arg-type]
+def current(
+    *customers: CustomerNow,
+    codes: tuple[CodeNow, ...] = (),
+    tags: tuple[str, ...] | frozenset[str] = SHOP_TAGS,
+) -> Current:
+    values = {"groups": dict(GROUPS), "tags": {t: t for t in tags}}
+    return Current({c.id: c for c in customers}, values, {"groups": "g-default"}, codes=codes)
 
 
 def plan_for(members: dict[str, set[str]], now: Current, **kw: object) -> Plan:
-    opts: dict[str, object] = {"as_of": NOW, "push": PUSH, "rules": RULES}
+    opts: dict[str, object] = {"as_of": NOW, "push": PUSH, "rules": RULES, "slots": SLOTS}
     opts.update(kw)
     return build_plan(build_desired(members, PUSH), now, **opts)  # type: ignore[arg-type]
+
+
+def group_of(c: CustomerNow) -> str | None:
+    return next(iter(c.of("groups")), None)
 
 
 # -- groups ------------------------------------------------------------------------------------
@@ -101,10 +109,10 @@ def test_first_matching_mapping_decides_and_missing_groups_are_created() -> None
         {"a": {"loyalty:frequent", "loyalty:vip"}, "b": {"loyalty:frequent"}},
         current(customer("a"), customer("b"), customer("c")),
     )
-    assert plan.groups_to_create == ["Frequent (auto)"]  # "VIP (auto)" exists already
-    assert plan.moves == (
-        SetCustomerGroup("a", "VIP (auto)", "Standard"),
-        SetCustomerGroup("b", "Frequent (auto)", "Standard"),
+    assert plan.to_create("groups") == ["Frequent (auto)"]  # "VIP (auto)" exists already
+    assert plan.sets == (
+        SetValue("a", "groups", "VIP (auto)", "Standard"),
+        SetValue("b", "groups", "Frequent (auto)", "Standard"),
     )
 
 
@@ -113,12 +121,12 @@ def test_leavers_return_to_default_only_from_managed_groups() -> None:
         {},
         current(customer("in-vip", "g-vip"), customer("friend", "g-hand"), customer("std")),
     )
-    assert plan.moves == (SetCustomerGroup("in-vip", None, "VIP (auto)"),)
+    assert plan.sets == (SetValue("in-vip", "groups", None, "VIP (auto)"),)
 
 
 def test_members_already_in_place_need_nothing() -> None:
     plan = plan_for({"a": {"loyalty:vip"}}, current(customer("a", "g-vip")))
-    assert plan.moves == ()
+    assert plan.sets == ()
     assert plan.changed_customers == 0
 
 
@@ -149,8 +157,8 @@ def test_too_young_customers_are_not_moved_into_managed_groups_but_tagged() -> N
         {"young": {"loyalty:vip", "rfm_segment:champions"}, "unknown": {"loyalty:vip"}},
         current(young, unknown),
     )
-    assert plan.moves == ()
-    assert plan.tag_adds == (AddTag("young", "ls:champions"),)
+    assert plan.sets == ()
+    assert plan.adds == (AddValue("young", "tags", "ls:champions"),)
     assert {(s.customer_id, s.reason) for s in plan.skipped} == {
         ("young", TOO_YOUNG),
         ("unknown", TOO_YOUNG),
@@ -166,25 +174,29 @@ def test_tags_added_on_entry_removed_on_exit_and_hand_made_tags_kept() -> None:
         customer("leave", tags=("newsletter", "ls:champions", "ls:old-mapping", "VIP-hand")),
     )
     plan = plan_for({"enter": {"rfm_segment:champions"}}, now)
-    assert plan.tag_adds == (AddTag("enter", "ls:champions"),)
-    assert plan.tag_removes == (
-        RemoveTag("leave", "ls:champions"),
-        RemoveTag("leave", "ls:old-mapping"),  # our prefix, mapping gone from the config
+    assert plan.adds == (AddValue("enter", "tags", "ls:champions"),)
+    assert plan.removes == (
+        RemoveValue("leave", "tags", "ls:champions"),
+        RemoveValue("leave", "tags", "ls:old-mapping"),  # our prefix, mapping gone from the config
     )
-    removed = {op.tag for op in plan.tag_removes}
+    removed = {op.value for op in plan.removes}
     assert not removed & {"newsletter", "VIP-hand"}
 
 
 def test_without_prefix_only_configured_tags_are_removed() -> None:
     push = replace(PUSH, tag_prefix="")
     now = current(customer("a", tags=("champions", "newsletter", "slipping-by-hand")))
-    plan = build_plan(build_desired({}, push), now, as_of=NOW, push=push, rules=RULES)
-    assert plan.tag_removes == (RemoveTag("a", "champions"),)
+    plan = build_plan(build_desired({}, push), now, as_of=NOW, push=push, rules=RULES, slots=SLOTS)
+    assert plan.removes == (RemoveValue("a", "tags", "champions"),)
 
 
 def test_missing_managed_tags_are_created() -> None:
     plan = plan_for({}, current(customer("a"), tags=frozenset({"ls:champions"})))
-    assert [op for op in plan.ensures if isinstance(op, EnsureTag)] == [EnsureTag("ls:slipping")]
+    assert plan.to_create("tags") == ["ls:slipping"]
+    assert [op for op in plan.ensures if isinstance(op, EnsureValue)] == [
+        EnsureValue("groups", "Frequent (auto)"),
+        EnsureValue("tags", "ls:slipping"),
+    ]
 
 
 # -- codes -------------------------------------------------------------------------------------
@@ -261,20 +273,23 @@ def test_a_code_clash_takes_the_next_serial() -> None:
 
 
 def test_what_the_platform_cannot_do_is_said_in_plain_words() -> None:
-    can = Everything(tags=False, personal_codes=False)
+    """A platform without a `tags` slot and without personal codes."""
     plan = plan_for(
         {"a": {"loyalty:vip", "rfm_segment:champions", "lifecycle:slipping"}},
         current(customer("a")),
-        rules=replace(RULES, platform="prestashop"),
-        can=can,
+        rules=replace(RULES, platform="othershop"),
+        can=Everything(personal_codes=False),
+        slots=SLOTS[:1],
     )
-    assert plan.tag_adds == () and plan.codes == () and plan.new_codes == ()
-    assert not any(isinstance(op, EnsureTag | EnsureCampaign) for op in plan.ensures)
-    assert plan.moves == (SetCustomerGroup("a", "VIP (auto)", "Standard"),)
+    assert plan.adds == () and plan.codes == () and plan.new_codes == ()
+    assert not any(
+        isinstance(op, EnsureCampaign) or getattr(op, "slot", "") == "tags" for op in plan.ensures
+    )
+    assert plan.sets == (SetValue("a", "groups", "VIP (auto)", "Standard"),)
     assert plan.unsupported == (
-        "prestashop cannot set customer tags, so push.tags is ignored for this shop: "
+        "othershop cannot set customer tags, so push.tags is ignored for this shop: "
         "2 changes for 1 customer not planned",
-        "prestashop cannot set personal discount codes, so push.discounts is ignored for this "
+        "othershop cannot set personal discount codes, so push.discounts is ignored for this "
         "shop: 1 change for 1 customer not planned",
     )
     assert {s.reason for s in plan.skipped} == {UNSUPPORTED}
@@ -313,8 +328,10 @@ def test_order_is_deterministic_and_safe() -> None:
         plans.append(plan_for(shuffled, current(*customers)))
     assert plans[0] == plans[1] == plans[2]
     kinds = [type(op) for op in plans[0].ops]
-    order = [EnsureGroup, EnsureTag, EnsureCampaign, SetCustomerGroup, AddTag, RemoveTag, IssueCode]
+    order = [EnsureValue, EnsureCampaign, SetValue, AddValue, RemoveValue, IssueCode]
     assert kinds == sorted(kinds, key=order.index)
+    ensured = [op.slot for op in plans[0].ensures if isinstance(op, EnsureValue)]
+    assert ensured == sorted(ensured, key=["groups", "tags"].index)  # slots in declared order
     json.dumps(plans[0].to_dict())  # --json output is plain data
 
 
@@ -323,30 +340,32 @@ def test_order_is_deterministic_and_safe() -> None:
 
 def applied(plan: Plan, now: Current) -> Current:
     """A faithful fake of the shop (and the mirror's view) after every op of `plan` succeeded."""
-    names = {name: gid for gid, name in now.groups.items()}
-    groups, tags = dict(now.groups), set(now.tags)
+    values = {slot: dict(v) for slot, v in now.values.items()}
     for op in plan.ensures:
-        if isinstance(op, EnsureGroup):
-            groups[f"g-{op.name}"] = op.name
-            names[op.name] = f"g-{op.name}"
-        elif isinstance(op, EnsureTag):
-            tags.add(op.name)
-    people = dict(now.customers)
-    for move in plan.moves:
-        target = names[move.group] if move.group else now.default_group_id
-        people[move.customer_id] = replace(people[move.customer_id], group_id=target)
-    for add in plan.tag_adds:
-        c = people[add.customer_id]
-        people[add.customer_id] = replace(c, tags=c.tags | {add.tag})
-    for remove in plan.tag_removes:
-        c = people[remove.customer_id]
-        people[remove.customer_id] = replace(c, tags=c.tags - {remove.tag})
+        if isinstance(op, EnsureValue):
+            vid = f"g-{op.name}" if op.slot == "groups" else op.name
+            values.setdefault(op.slot, {})[vid] = op.name
+    ids = {slot: {name: vid for vid, name in v.items()} for slot, v in values.items()}
+    people = {cid: {k: set(v) for k, v in c.values.items()} for cid, c in now.customers.items()}
+    for s in plan.sets:
+        target = ids[s.slot][s.value] if s.value else now.defaults[s.slot]
+        people[s.customer_id][s.slot] = {target}
+    for add in plan.adds:
+        people[add.customer_id].setdefault(add.slot, set()).add(ids[add.slot][add.value])
+    for remove in plan.removes:
+        people[remove.customer_id][remove.slot].discard(
+            ids[remove.slot].get(remove.value, remove.value)
+        )
+    customers = {
+        cid: replace(now.customers[cid], values={k: frozenset(v) for k, v in held.items()})
+        for cid, held in people.items()
+    }
     sent = {(c.campaign, c.customer_id, c.code) for c in plan.codes}
     codes = tuple(
         replace(c, status="issued") if (c.campaign, c.customer_id, c.code) in sent else c
         for c in (*now.codes, *plan.new_codes)
     )
-    return replace(now, customers=people, groups=groups, tags=frozenset(tags), codes=codes)
+    return replace(now, customers=customers, values=values, codes=codes)
 
 
 SEGMENTS = [
@@ -383,7 +402,62 @@ def test_second_plan_after_applying_is_empty(
     first = plan_for(members, now)
     second = plan_for(members, applied(first, now))
     assert second.is_empty, second.to_dict()
-    b2b = {c.id for c in people if c.group_id == "g-b2b"}
+    b2b = {c.id for c in people if group_of(c) == "g-b2b"}
     assert not {getattr(op, "customer_id", None) for op in first.ops} & b2b
-    for op in first.tag_removes:
-        assert op.tag.startswith("ls:")
+    for op in first.removes:
+        assert op.value.startswith("ls:")
+
+
+# -- a `many` group slot (a customer in several groups at once) ------------------------------
+
+MANY = (Slot("groups", "customer group", "many", prices=True, has_default=True),)
+
+
+def many(cid: str, *groups: str, **kw: object) -> CustomerNow:
+    base: dict[str, object] = {"born": OLD, "number": f"N-{cid}", "email": f"{cid}@example.com"}
+    base.update(kw)
+    return CustomerNow(cid, {"groups": frozenset(groups)}, **base)  # type: ignore[arg-type]
+
+
+def test_a_many_group_slot_adds_and_removes_only_managed_groups() -> None:
+    """Every mapping that applies is added (not just the first), managed groups that no
+    longer apply are removed, and the customer's other groups stay."""
+    now = current(
+        many("a", "g-default", "g-hand", "g-vip"),
+        many("b", "g-default"),
+        many("c", "g-vip", "g-hand"),
+    )
+    members = {"a": {"loyalty:frequent"}, "b": {"loyalty:vip", "loyalty:frequent"}}
+    plan = plan_for(members, now, slots=MANY, push=replace(PUSH, tags=(), discounts=()))
+    assert plan.sets == ()
+    assert plan.adds == (
+        AddValue("a", "groups", "Frequent (auto)"),
+        AddValue("b", "groups", "Frequent (auto)"),
+        AddValue("b", "groups", "VIP (auto)"),
+    )
+    assert plan.removes == (
+        RemoveValue("a", "groups", "VIP (auto)"),
+        RemoveValue("c", "groups", "VIP (auto)"),
+    )
+    assert plan.to_create("groups") == ["Frequent (auto)"]
+    assert plan.counts["groups_added"] == 3 and plan.counts["groups_removed"] == 2
+
+
+def test_a_protected_value_in_a_many_slot_keeps_the_customer_unmodified() -> None:
+    """B2B is one of several groups: the customer is still never modified (no group added
+    or removed, no code)."""
+    now = current(many("b2b", "g-default", "g-b2b", "g-vip"), many("ok", "g-default"))
+    members = {cid: {"loyalty:frequent", "lifecycle:slipping"} for cid in ("b2b", "ok")}
+    plan = plan_for(members, now, slots=MANY)
+    assert {op.customer_id for op in plan.ops if hasattr(op, "customer_id")} == {"ok"}
+    assert [(s.customer_id, s.reason, s.detail) for s in plan.skipped if s.reason == PROTECTED] == [
+        ("b2b", PROTECTED, "in protected customer group 'B2B'")
+    ]
+
+
+def test_too_young_customers_get_no_managed_group_in_a_many_slot() -> None:
+    now = current(many("young", "g-default", "g-vip", born=NOW - timedelta(days=2)))
+    plan = plan_for({"young": {"loyalty:frequent"}}, now, slots=MANY)
+    assert plan.adds == ()
+    assert plan.removes == (RemoveValue("young", "groups", "VIP (auto)"),)
+    assert [s.reason for s in plan.skipped] == [TOO_YOUNG]

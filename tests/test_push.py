@@ -235,6 +235,8 @@ class KilledAfter:
     def __init__(self, inner: Any, n: int) -> None:
         self.inner, self.left = inner, n
         self.platform, self.capabilities = inner.platform, inner.capabilities
+        self.slots = inner.slots
+        self.current_state = inner.current_state
 
     def apply(self, ops: Sequence[WriteOp]) -> list[OpResult]:
         if len(ops) <= self.left:

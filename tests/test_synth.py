@@ -117,16 +117,16 @@ def test_mean_orders_is_met() -> None:
 def test_shares_are_plausible(shop: SynthShop) -> None:
     customers, orders = shop.customers, shop.orders
     assert 0.09 <= sum(c.is_guest for c in customers) / len(customers) <= 0.15
-    b2b = [c for c in customers if c.group_id == B2B_GROUP_ID]
+    b2b = [c for c in customers if c.values("groups") == (B2B_GROUP_ID,)]
     assert 0.015 <= len(b2b) / len(customers) <= 0.045
     assert all(c.company and not c.is_guest for c in b2b)
-    assert all(c.company is None for c in customers if c.group_id == DEFAULT_GROUP_ID)
+    assert all(c.company is None for c in customers if c.values("groups") == (DEFAULT_GROUP_ID,))
     assert 0.03 <= sum(o.currency == "CHF" for o in orders) / len(orders) <= 0.15
     assert 0.035 <= sum(o.status == "cancelled" for o in orders) / len(orders) <= 0.065
     assert 0.004 <= sum(o.customer_id is None for o in orders) / len(orders) <= 0.03
     assert 0.55 <= sum(c.country == "DE" for c in customers) / len(customers) <= 0.75
     assert {c.country for c in customers} >= {"DE", "AT", "CH", "NL", "FR", "BE"}
-    assert 0 < sum(bool(c.tags) for c in customers) / len(customers) < 0.1
+    assert 0 < sum(bool(c.values("tags")) for c in customers) / len(customers) < 0.1
 
 
 def test_states_follow_age_and_validity(shop: SynthShop) -> None:
@@ -267,7 +267,8 @@ def test_catalogue_groups_and_tags() -> None:
 
 def test_tags_and_groups_on_customers_exist(shop: SynthShop) -> None:
     tag_ids = {t.id for t in HAND_TAGS}
-    assert all(set(c.tags) <= tag_ids for c in shop.customers)
+    assert all(set(c.values("tags")) <= tag_ids for c in shop.customers)
+    assert all(len(c.values("groups")) == 1 for c in shop.customers)
     assert all(isinstance(c, CustomerRecord) and c.raw == {} for c in shop.customers[:10])
 
 

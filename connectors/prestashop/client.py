@@ -13,7 +13,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +21,7 @@ import requests
 from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
 from loyalsync.connectors.http import HttpClient
 from loyalsync.connectors.prestashop import mapping, parse, pulls, spec
+from loyalsync.connectors.prestashop.state import PrestaShopState, all_names, build_state
 from loyalsync.connectors.prestashop.writer import apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import AuthError, ConfigError
@@ -90,13 +90,12 @@ class PrestaShopConnector:
             raise ConfigError("credentials.api_key is missing (the webservice key)", shop=shop.name)
         http.add_secret(key)
         self._auth = (key, "")  # Basic auth: the key is the user, the password is empty (§1.2)
-        self.limit = int(self.settings["page_size"])
+        self.limit = shop.page_size
         self.version: str | None = None
-        self.shop_clock: datetime | None = None  # the shop's Date header of the last answer
         self._ref: mapping.Reference | None = None
         self.anonymous_id: str | None = None
         self.denied: set[str] = set()  # optional resources the key may not read
-        self.managed: set[str] = set()  # group names known to be managed (legacy.py)
+        self._state: PrestaShopState | None = None
         self.campaigns: dict[str, Any] = {}  # EnsureCampaign ops seen (codes need them)
         self.codes: dict[str, str] = {}  # cart rule id -> code (redemptions)
 
@@ -125,12 +124,6 @@ class PrestaShopConnector:
         version = response.headers.get("PSWS-Version")
         if version:
             self.version = version
-        stamp = response.headers.get("Date")
-        if stamp:
-            try:
-                self.shop_clock = parsedate_to_datetime(stamp)
-            except (TypeError, ValueError):
-                self.shop_clock = None
 
     def fetch_rows(
         self, resource: str, params: dict[str, str], *, optional: bool = False
@@ -175,14 +168,6 @@ class PrestaShopConnector:
         for row in self.fetch_rows("order_states", {"display": "full"}, optional=True):
             state = mapping.map_state(row, ref.language)
             ref.states[state.id] = state
-        if self.shop.protected_groups:
-            wanted = set(self.shop.protected_groups)
-            groups = self.fetch_rows("groups", {"display": "[id,name]"})
-            ref.protected = frozenset(
-                str(g["id"])
-                for g in groups
-                if str(g["id"]) in wanted or wanted & set(_names(g.get("name")))
-            )
         anonymous = self.fetch_rows(
             "customers", {"display": "[id]", "filter[email]": f"[{mapping.ANONYMOUS_EMAIL}]"}
         )
@@ -235,11 +220,22 @@ class PrestaShopConnector:
         return len(ids - {exclude})
 
     def current_state(self) -> CurrentState:
-        ref = self.reference()
-        rows = self.fetch_rows("groups", {"display": "full", "sort": "[id_ASC]"})
-        groups = tuple(sorted((mapping.map_group(r, ref.language) for r in rows), key=_gid))
-        default = ref.config.get("PS_CUSTOMER_GROUP") or "3"
-        return CurrentState(groups=groups, tags=(), default_group_id=default)
+        return self.shop_state(refresh=True).current()
+
+    def shop_state(self, refresh: bool = False) -> PrestaShopState:
+        """The groups with their names in every language, the default and protected group
+        ids (one request; read by plan and push, not by pulls)."""
+        if self._state is None or refresh:
+            ref = self.reference()
+            rows = self.fetch_rows("groups", {"display": "full", "sort": "[id_ASC]"})
+            wanted = set(self.shop.protected_groups)
+            protected = frozenset(
+                str(g["id"])
+                for g in rows
+                if str(g["id"]) in wanted or wanted & set(all_names(g.get("name")))
+            )
+            self._state = build_state(rows, ref.language, ref.config, protected)
+        return self._state
 
     # -- pulls ----------------------------------------------------------------------------
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:
@@ -256,21 +252,11 @@ class PrestaShopConnector:
         return apply_ops(self, ops)
 
 
-def _names(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v.get("value")) for v in value if isinstance(v, dict)]
-    return [str(value)] if value else []
-
-
-def _gid(group: Any) -> tuple[int, str]:
-    return (int(group.id) if group.id.isdigit() else 0, group.id)
-
-
 def api_permissions(xml_text: str) -> dict[str, set[str]]:
     """`GET /api/`: resource -> the methods whose attribute is "true" (§1.3)."""
     start = xml_text.find("<")
     try:
-        root = ET.fromstring(xml_text[start:] if start >= 0 else xml_text)
+        root = ET.fromstring(xml_text[start:] if start >= 0 else xml_text)  # noqa: S314 (expat: no external entities; entity expansion capped)
     except ET.ParseError:
         return {}
     api = root.find("api")

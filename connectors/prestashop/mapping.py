@@ -18,16 +18,15 @@ from zoneinfo import ZoneInfo
 from loyalsync.connectors.prestashop import parse
 from loyalsync.core.errors import RecordError
 from loyalsync.core.records import (
+    GROUPS,
     CustomerRecord,
-    GroupRecord,
     OrderItemRecord,
     OrderRecord,
+    SlotValue,
     memberships,
 )
 
 ANONYMOUS_EMAIL = "anonymous@psgdpr.com"
-GROUPS = "groups"
-BUILTIN_GROUPS = ("1", "2", "3")  # Visitor, Guest, Customer in a default install
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,6 @@ class Reference:
     states: dict[str, OrderState] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)  # PS_* configuration values
     base_currency: str = "EUR"
-    protected: frozenset[str] = frozenset()  # ids of the shop's protected_groups
 
     def state_status(self, state_id: str | None) -> tuple[str, bool]:
         """(normalised status, counts as a sale) of an order state, from its flags and the
@@ -92,9 +90,11 @@ def map_state(raw: dict[str, Any], language: str | None) -> OrderState:
     )
 
 
-def map_group(raw: dict[str, Any], language: str | None) -> GroupRecord:
+def map_group(raw: dict[str, Any], language: str | None) -> SlotValue:
+    """A group as a value of the `groups` slot (its name in the shop's default language)."""
     gid = str(raw.get("id"))
-    return GroupRecord(id=gid, name=parse.language_text(raw.get("name"), language) or gid, raw=raw)
+    name = parse.language_text(raw.get("name"), language) or gid
+    return SlotValue(GROUPS, gid, name, raw=raw)
 
 
 def map_address(raw: dict[str, Any], ref: Reference) -> Address:
@@ -123,21 +123,6 @@ def is_anonymous(raw: dict[str, Any]) -> bool:
     return (parse.text(raw.get("email")) or "").lower() == ANONYMOUS_EMAIL
 
 
-def legacy_group_id(
-    groups: list[str], default: str | None, protected: frozenset[str] = frozenset()
-) -> str | None:
-    """The single group the current (one-group) planner and mirror column see: a protected
-    group when the customer has one (so a customer whose list contains it is never touched),
-    else the group with the highest id, which is a group added to the shop later (ours, or
-    one made by hand) rather than the built-in Visitor/Guest/Customer; else the default.
-    A bridge for core/plan until it reads `memberships`; remove with the old group ops."""
-    guarded = sorted((g for g in groups if g in protected), key=lambda g: (len(g), g))
-    if guarded:
-        return guarded[0]
-    numeric = sorted((g for g in groups if g.isdigit()), key=int)
-    return numeric[-1] if numeric else default
-
-
 def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -> CustomerRecord:
     cid = parse.text(raw.get("id"))
     if cid is None:
@@ -153,7 +138,6 @@ def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -
         first_name=parse.text(raw.get("firstname")),
         last_name=parse.text(raw.get("lastname")),
         company=parse.text(raw.get("company")),
-        group_id=legacy_group_id(groups, default, ref.protected),
         is_guest=parse.flag(raw.get("is_guest")),
         country=address.country if address else None,
         city=address.city if address else None,
@@ -163,7 +147,7 @@ def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -
         raw={k: v for k, v in raw.items() if k not in ("passwd", "secure_key")},
         memberships=memberships(groups=groups),
         defaults=((GROUPS, default),) if default else (),
-        newsletter=parse.flag(raw.get("newsletter")) or parse.flag(raw.get("optin")),
+        newsletter=_consent(raw),
     )
 
 
@@ -228,3 +212,11 @@ def map_order(
         codes=codes,
         raw={k: v for k, v in raw.items() if k != "secure_key"},
     )
+
+
+def _consent(raw: dict[str, Any]) -> bool | None:
+    """Newsletter consent (`newsletter`, or the partner opt-in `optin`); None when the
+    payload carries neither field (a `display=[...]` list without them)."""
+    if "newsletter" not in raw and "optin" not in raw:
+        return None
+    return parse.flag(raw.get("newsletter")) or parse.flag(raw.get("optin"))

@@ -4,17 +4,18 @@ Owns research/prestashop.md §2.8: every pass is an id keyset (`filter[id]=[last
 `sort=[id_ASC]`, `limit=N`), stable under concurrent updates and free of duplicates; an
 incremental pass adds `date=1` and the inclusive window `filter[date_upd]=[start,far]`, where
 start is the newest `date_upd` seen (by the shop's clock, written in its time zone) minus the
-lag. The pass start is taken from the shop's `Date` header, so the next window never starts
-after a change the keyset had already passed, whatever our clock says. Per page of customers
-the addresses (most recent active, else the latest order's); per page of orders the cart rules
-used. The deletion scan reads `display=[id]` keyset windows.
+lag. A pass starts by asking the shop for its newest `date_upd` (one request, limit 1): that
+is `Cursor.started`, where the next window begins, so a change the keyset had already passed
+is never lost, whatever our clock or the `Date` header says (the clock contract of issue
+11). Per page of customers the addresses (most recent active, else the latest order's); per
+page of orders the cart rules used. The deletion scan reads `display=[id]` keyset windows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from loyalsync.connectors.prestashop import mapping, parse
@@ -50,11 +51,35 @@ def window_start(c: PrestaShopConnector, cursor: Cursor) -> str | None:
     return parse.shop_text(start, c.reference().tz)
 
 
+def newest_change(c: PrestaShopConnector, resource: str) -> datetime | None:
+    """The shop's newest change time of `resource`, from its own data: the row with the
+    latest `date_upd` (one request, limit 1). None for an empty shop."""
+    params = {
+        "display": "[id,date_add,date_upd]",
+        "sort": "[date_upd_DESC]",
+        "limit": "1",
+        "date": "1",
+    }
+    tz = c.reference().tz
+    stamps = []
+    for row in c.fetch_rows(resource, params):
+        for key in ("date_upd", "date_add"):
+            try:
+                stamps.append(parse.shop_time(row.get(key), tz))
+            except RecordError:
+                continue
+    return max((s for s in stamps if s is not None), default=None)
+
+
 def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator[Page]:
+    """One pass: an id keyset, inside the `date_upd` window when the cursor has one. A new
+    pass first asks the shop for its newest change: every page's cursor carries it as
+    `started`, where the next window begins (changes made during the pass are newer)."""
     ref = c.reference()
+    if cursor.after is None and cursor.started is None:
+        cursor = replace(cursor, started=newest_change(c, resource))
     start = window_start(c, cursor)
     after = int(cursor.after) if cursor.after else 0
-    first = cursor.after is None
     while True:
         params = {
             "display": "full",
@@ -65,16 +90,9 @@ def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator
         if start is not None:
             params.update({"date": "1", "filter[date_upd]": f"[{start},{FAR}]"})
         rows = c.fetch_rows(resource, params)
-        if first and c.shop_clock is not None:
-            # this pass began at the shop's now: the next window may not start any later
-            cursor = replace(cursor, started=c.shop_clock.astimezone(UTC))
-            first = False
-        ceiling = cursor.started if c.shop_clock is not None else None
         records, quarantined, seen = _map_page(c, resource, rows, ref)
         ids = [int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()]
         after = max([after, *ids])
-        if seen is not None and ceiling is not None:
-            seen = min(seen, ceiling)
         cursor = cursor.advance(after=str(after) if after else None, seen=seen)
         yield Page(tuple(records), cursor, tuple(quarantined))
         if len(rows) < c.limit:

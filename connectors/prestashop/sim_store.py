@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from loyalsync.core.records import GROUPS, TAGS
 from loyalsync.core.synth import B2B_GROUP_ID, CURRENCIES, HAND_TAGS, SynthShop
 from loyalsync.core.synth_data import _COUNTRIES
 
@@ -83,7 +84,7 @@ class ShopTables:
         return new_id
 
     def names(self, text: str) -> dict[int, str]:
-        return {lang: text for lang in self.languages}
+        return dict.fromkeys(self.languages, text)
 
     # -- seeding --------------------------------------------------------------------------
     def _seed_reference(self) -> None:
@@ -151,7 +152,7 @@ class ShopTables:
         for c in shop.customers:
             guest = c.is_guest
             groups = [GUEST_GROUP] if guest else [CUSTOMER_GROUP]
-            if c.group_id == B2B_GROUP_ID:
+            if B2B_GROUP_ID in c.values(GROUPS):
                 groups = [B2B_GROUP, CUSTOMER_GROUP]
             row = self._customer_row(
                 email=c.email or "",
@@ -161,7 +162,7 @@ class ShopTables:
                 created=local(c.created_at, self.tz),
                 guest=guest,
                 company=c.company or "",
-                newsletter=newsletter_tag in c.tags,
+                newsletter=newsletter_tag in c.values(TAGS),
             )
             row["id_default_group"] = str(groups[0])
             row["date_upd"] = local(c.updated_at or c.created_at, self.tz)
@@ -197,7 +198,7 @@ class ShopTables:
         company: str = "",
         newsletter: bool = False,
     ) -> Row:
-        secret = hashlib.md5(f"{email}{created}".encode()).hexdigest()
+        secret = hashlib.md5(f"{email}{created}".encode(), usedforsecurity=False).hexdigest()
         return {
             "id_default_group": str(groups[0]),
             "id_lang": "1",

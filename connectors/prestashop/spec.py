@@ -33,7 +33,6 @@ OPTIONS = (
         "the shop's time zone when the key may not read configurations (PS_TIMEZONE); "
         "shop dates are local wall-clock time",
     ),
-    OptionSpec("page_size", 1000, "records per list request (1-5000)", type="int"),
     OptionSpec(
         "change_default_group",
         False,
@@ -42,20 +41,12 @@ OPTIONS = (
         type="bool",
     ),
 )
+MAX_PAGE_SIZE = 5000  # the webservice sets no maximum; keep each answer reasonable
 CREDENTIAL_KEYS = ("api_key",)
 STARTER_CONFIG = """\
-  - name: my-prestashop
-    platform: prestashop
-    url: https://shop.example.com
-    credentials:
-      api_key: ${PRESTASHOP_API_KEY}   # Advanced Parameters > Webservice: 32-character key
-    currency: EUR
-    requests_per_second: 5
-    protected_groups: []          # a customer whose groups contain one is never modified
-    options:
-      timezone: Europe/Berlin     # used only when the key may not read configurations
-      page_size: 1000
-      change_default_group: false
+    url: https://shop.example.com   # the shop's base URL, without /api
+    credentials:                    # Advanced Parameters > Webservice: the 32-character key
+      api_key: ${PRESTASHOP_API_KEY}
 """
 CAPABILITIES = Capabilities(
     groups=True,
@@ -86,10 +77,11 @@ def settings(shop: ShopConfig) -> dict[str, Any]:
                 shop=shop.name,
             )
         values[name] = value
-    size = values["page_size"]
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 5000:
+    if not 1 <= shop.page_size <= MAX_PAGE_SIZE:
         raise ConfigError(
-            f"prestashop.page_size: expected an integer 1-5000, got {size!r}", shop=shop.name
+            f"page_size: expected 1-{MAX_PAGE_SIZE} records per request for PrestaShop, "
+            f"got {shop.page_size}",
+            shop=shop.name,
         )
     if not isinstance(values["change_default_group"], bool):
         raise ConfigError("prestashop.change_default_group: expected true or false", shop=shop.name)

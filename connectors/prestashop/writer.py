@@ -20,9 +20,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from loyalsync.connectors.prestashop import legacy, mapping, parse
+from loyalsync.connectors.prestashop import parse
+from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
 from loyalsync.core.records import (
+    GROUPS,
     AddValue,
     EnsureCampaign,
     EnsureValue,
@@ -43,6 +45,14 @@ JSON = {"Output-Format": "JSON"}
 XLINK = "http://www.w3.org/1999/xlink"
 CREATE_ATTEMPTS = 4
 MAX_GROUP_NAME = 32
+NO_DEFAULT_CHANGE = (
+    "making {name!r} the customer's default group changes prices; set "
+    "change_default_group: true to let loyalsync do it"
+)
+DEFAULT_REMOVED = (
+    "group {name!r} is the customer's default group; set change_default_group: true to "
+    "let loyalsync change it"
+)
 ET.register_namespace("xlink", XLINK)
 
 
@@ -68,18 +78,13 @@ class Writer:
     def __init__(self, c: PrestaShopConnector) -> None:
         self.c = c
         self.ref = c.reference()
-        self._groups: dict[str, str] | None = None  # name -> id
+        self.state = c.shop_state()
         self._langs: list[str] | None = None
 
     # -- lookups --------------------------------------------------------------------------
-    def groups(self, refresh: bool = False) -> dict[str, str]:
-        if self._groups is None or refresh:
-            rows = self.c.fetch_rows("groups", {"display": "full", "sort": "[id_ASC]"})
-            self._groups = {}
-            for row in rows:
-                for name in _all_names(row.get("name")):
-                    self._groups.setdefault(name, str(row["id"]))
-        return self._groups
+    def refresh(self) -> PrestaShopState:
+        self.state = self.c.shop_state(refresh=True)
+        return self.state
 
     def languages(self) -> list[str]:
         if self._langs is None:
@@ -87,32 +92,27 @@ class Writer:
             self._langs = [str(r["id"]) for r in rows] or [self.ref.language or "1"]
         return self._langs
 
-    def builtin_names(self) -> set[str]:
-        ids = {self.ref.config.get(k) for k in ("PS_UNIDENTIFIED_GROUP", "PS_GUEST_GROUP")}
-        ids |= {self.ref.config.get("PS_CUSTOMER_GROUP")} | set(mapping.BUILTIN_GROUPS)
-        return {name for name, gid in self.groups().items() if gid in ids}
-
     # -- groups ---------------------------------------------------------------------------
     def ensure_group(self, name: str) -> str:
+        """The group's id; created (a name in every language, reduction 0, the default
+        group's price display) when the shop has no group of that name in any language."""
         if len(name) > MAX_GROUP_NAME:
             raise LoyalsyncError(f"group name {name!r} is longer than {MAX_GROUP_NAME} characters")
-        if name in self.groups():
-            return self.groups()[name]
-        default = self.ref.config.get("PS_CUSTOMER_GROUP") or "3"
-        rows = self.c.fetch_rows("groups", {"display": "[id,price_display_method]"})
-        method = next(
-            (parse.text(r.get("price_display_method")) for r in rows if str(r["id"]) == default),
-            None,
-        )
+        found = self.state.names.get(name)
+        if found:
+            return found
+        default = self.state.default_group_id or "3"
         body = _doc(
             "group",
             "<id></id>"
             + _field("reduction", "0")
-            + _field("price_display_method", method or "0")
+            + _field("price_display_method", self.state.price_display.get(default, "0"))
             + _field("show_prices", "1")
             + _languages("name", name, self.languages()),
         )
-        return self._create("groups", body, lambda: self.groups(refresh=True).get(name))
+        gid = self._create("groups", body, lambda: self.refresh().names.get(name))
+        self.refresh()
+        return gid
 
     def _create(self, resource: str, body: bytes, lookup: Any) -> str:
         """POST, and after an answer that never came, look before posting again."""
@@ -130,7 +130,6 @@ class Writer:
                 continue
             rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
             if rows:
-                self._groups = None if resource == "groups" else self._groups
                 return str(rows[0]["id"])
             found = lookup()
             if found:
@@ -156,7 +155,7 @@ class Writer:
             if doc is None:
                 return f"customer {customer} does not exist"
             groups, default = _xml_groups(doc)
-        guarded = set(groups) & self.ref.protected
+        guarded = set(groups) & self.state.protected
         if guarded:  # read from the shop just now: a hand-made change since the pull counts
             return f"customer {customer} is in a protected group (id {min(guarded)}): not modified"
         wanted, new_default, error = self._target(groups, default, ops)
@@ -182,7 +181,8 @@ class Writer:
                 idempotent=True,  # the complete list: sending it twice changes nothing
             )
         else:
-            assert doc is not None  # read above for 1.7
+            if doc is None:  # read above for 1.7
+                raise TransientError(f"customer {customer}: its document was not read")
             body = _replace_groups(doc, wanted, new_default)
             self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
         return None
@@ -193,42 +193,36 @@ class Writer:
             return None
         text = response.text
         start = text.find("<?xml")
-        return ET.fromstring(text[start if start >= 0 else text.find("<prestashop") :])
+        return ET.fromstring(text[start if start >= 0 else text.find("<prestashop") :])  # noqa: S314 (expat: no external entities; entity expansion capped)
 
     def _target(
         self, groups: list[str], default: str, ops: list[SlotOp]
     ) -> tuple[list[str], str, str | None]:
-        names = self.groups()
-        wanted = list(groups)
-        new_default = default
+        """The customer's new list and default group after `ops`, or an error."""
+        change_default = bool(self.c.settings["change_default_group"])
+        wanted, new_default = list(groups), default
         for op in ops:
-            name = getattr(op, "value", None)
-            gid = names.get(name or "")
+            name = getattr(op, "value", None) or ""
+            gid = self.state.group_id(name)
             if gid is None and isinstance(op, RemoveValue):
                 continue  # a group the shop does not have is nobody's group
             if gid is None:
                 return groups, default, f"the shop has no group {name!r}"
-            if isinstance(op, AddValue) and gid not in wanted:
-                wanted.append(gid)
-            elif isinstance(op, RemoveValue) and gid in wanted:
-                if gid == new_default:
-                    if not self.c.settings["change_default_group"]:
-                        return (
-                            groups,
-                            default,
-                            (
-                                f"group {name!r} is the customer's default group; set "
-                                "change_default_group: true to let loyalsync change it"
-                            ),
-                        )
-                    new_default = ""
-                wanted.remove(gid)
-            elif isinstance(op, SetDefault):
+            if isinstance(op, AddValue | SetDefault):
+                if isinstance(op, SetDefault) and not change_default:
+                    return groups, default, NO_DEFAULT_CHANGE.format(name=name)
                 if gid not in wanted:
                     wanted.append(gid)
-                new_default = gid
+                if change_default:  # the managed group also decides the customer's prices
+                    new_default = gid
+            elif isinstance(op, RemoveValue) and gid in wanted:
+                if gid == new_default:
+                    if not change_default:
+                        return groups, default, DEFAULT_REMOVED.format(name=name)
+                    new_default = ""
+                wanted.remove(gid)
         if not new_default:
-            fallback = self.ref.config.get("PS_CUSTOMER_GROUP") or "3"
+            fallback = self.state.default_group_id or "3"
             new_default = fallback if fallback in wanted else (wanted[0] if wanted else fallback)
         if new_default not in wanted:
             wanted.append(new_default)
@@ -301,16 +295,10 @@ class Writer:
         return _doc("cart_rule", inner)
 
 
-def _all_names(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [t for v in value if isinstance(v, dict) and (t := parse.text(v.get("value")))]
-    found = parse.language_text(value)
-    return [found] if found else []
-
-
 def _xml_groups(doc: ET.Element) -> tuple[list[str], str]:
     customer = doc.find("customer")
-    assert customer is not None
+    if customer is None:
+        raise TransientError("the shop's customer document has no <customer> element")
     groups = [
         (g.findtext("id") or "").strip() for g in customer.findall("./associations/groups/group")
     ]
@@ -320,7 +308,8 @@ def _xml_groups(doc: ET.Element) -> tuple[list[str], str]:
 def _replace_groups(doc: ET.Element, groups: list[str], default: str) -> bytes:
     """The customer document exactly as read, with only its groups (and default) changed."""
     customer = doc.find("customer")
-    assert customer is not None
+    if customer is None:
+        raise TransientError("the shop's customer document has no <customer> element")
     node = customer.find("id_default_group")
     if node is not None:
         node.text = default
@@ -343,41 +332,29 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
     write per customer for all of its membership operations, then codes."""
     w = Writer(c)
     results: dict[int, OpResult] = {}
-    unmanaged = w.builtin_names()
     members: dict[str, list[tuple[int, SlotOp]]] = {}
     for i, op in enumerate(ops):
-        slot = legacy.slot_ops(
-            op,
-            managed=c.managed,
-            unmanaged=unmanaged,
-            change_default=c.settings["change_default_group"],
-        )
-        todo: Sequence[Any] = slot if slot is not None else [op]
-        for sub in todo:
-            if isinstance(sub, EnsureValue | AddValue | RemoveValue | SetDefault | SetValue) and (
-                sub.slot != "groups"
-            ):
-                results[i] = OpResult(op, False, f"PrestaShop has no slot {sub.slot!r}")
-            elif isinstance(sub, SetValue):
-                results[i] = OpResult(op, False, "groups is a many slot: use AddValue/RemoveValue")
-            elif isinstance(sub, EnsureValue):
-                results[i] = _attempt(op, lambda n=sub.name: w.ensure_group(n))
-            elif isinstance(sub, EnsureCampaign):
-                c.campaigns[sub.name] = sub
-                results[i] = OpResult(op, True)
-            elif isinstance(sub, AddValue | RemoveValue | SetDefault):
-                members.setdefault(sub.customer_id, []).append((i, sub))
-            elif not isinstance(sub, IssueCode):
-                results[i] = OpResult(op, False, f"{type(sub).__name__} is not supported")
-        if slot == []:
+        if isinstance(op, EnsureValue | AddValue | RemoveValue | SetDefault | SetValue) and (
+            op.slot != GROUPS
+        ):
+            results[i] = OpResult(op, False, f"PrestaShop has no slot {op.slot!r}")
+        elif isinstance(op, SetValue):
+            results[i] = OpResult(op, False, "groups is a many slot: use AddValue/RemoveValue")
+        elif isinstance(op, EnsureValue):
+            results[i] = _attempt(op, lambda n=op.name: w.ensure_group(n))
+        elif isinstance(op, EnsureCampaign):
+            c.campaigns[op.name] = op
             results[i] = OpResult(op, True)
+        elif isinstance(op, AddValue | RemoveValue | SetDefault):
+            members.setdefault(op.customer_id, []).append((i, op))
+        elif not isinstance(op, IssueCode):
+            results[i] = OpResult(op, False, f"{type(op).__name__} is not supported")
     for customer, items in members.items():
-        pending = [i for i, _ in items if i not in results]
         try:
             error = w.change_groups(customer, [s for _, s in items])
         except LoyalsyncError as exc:
             error = str(exc)
-        for i in pending:
+        for i, _ in items:
             results[i] = OpResult(ops[i], error is None, error, customer)
     for i, op in enumerate(ops):
         if isinstance(op, IssueCode):

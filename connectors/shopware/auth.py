@@ -17,11 +17,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from loyalsync.connectors.http import HttpClient, error_code, json_body
+from loyalsync.connectors.http import HttpClient, json_body
+from loyalsync.connectors.shopware.platform import error_code
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.errors import ApiError, AuthError, ConfigError
 
-TOKEN_PATH = "/api/oauth/token"
+TOKEN_PATH = "/api/oauth/token"  # noqa: S105 (a URL path, not a secret)
 JSON = "application/json"
 AUTH_THROTTLED = "FRAMEWORK__AUTH_THROTTLED"
 DEFAULT_TTL = 600

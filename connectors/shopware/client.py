@@ -10,7 +10,7 @@ layer does). Research: ../shared/research/shopware.md §2 (reading), §3 (writin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -19,11 +19,13 @@ import requests
 from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
 from loyalsync.connectors.http import HttpClient, json_body
 from loyalsync.connectors.shopware import criteria, mapping
+from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.auth import TokenAuth
+from loyalsync.connectors.shopware.state import ShopwareState
 from loyalsync.connectors.shopware.writer import DEFAULT_BATCH, apply_ops
-from loyalsync.core.config import ShopConfig
+from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import ApiError, LoyalsyncError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, WriteOp
+from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
 
 QUERY_LIMIT_EXCEEDED = "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
 ACCESSOR_NOT_ALLOWED = "FRAMEWORK__ACCESSOR_NOT_ALLOWED"
@@ -39,6 +41,11 @@ class ShopwareConnector:
     """Pulls customers and orders from, and pushes groups, tags and codes to, one shop."""
 
     platform: ClassVar[str] = "shopware"
+    slots: ClassVar[tuple[Slot, ...]] = declared.SLOTS
+    options: ClassVar[tuple[OptionSpec, ...]] = declared.OPTIONS
+    credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
+    starter_config: ClassVar[str] = declared.STARTER_CONFIG
+    parse_error = staticmethod(declared.parse_error)
     simulator: ClassVar[str] = "loyalsync.connectors.shopware.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
@@ -140,38 +147,50 @@ class ShopwareConnector:
         data = json_body(response)
         return str(data.get("version")) if isinstance(data, dict) and data.get("version") else None
 
-    def iter_all(self, entity: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every row of a small entity (groups, tags, sales channels), page by page."""
+    def iter_all(
+        self,
+        entity: str,
+        includes: dict[str, list[str]],
+        associations: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a small entity (groups, tags), page by page."""
         page = 1
         while True:
-            body = criteria.everything({entity: fields}, page, self.limit)
+            body = criteria.everything(includes, page, self.limit, associations)
             rows = self.search(entity, body).get("data") or []
             yield from rows
             if len(rows) < body["limit"]:
                 return
             page += 1
 
-    def current_state(self) -> CurrentState:
+    def shop_state(self) -> ShopwareState:
+        """Groups, tags, the default group and the storefronts, typed (the writer's view).
+        Two requests for a shop with fewer than `page_size` groups and tags: the sales channels
+        come with the groups they default to."""
+        raw_groups = list(
+            self.iter_all("customer_group", criteria.GROUP_INCLUDES, criteria.GROUP_ASSOCIATIONS)
+        )
         groups = [
-            mapping.map_group(g)
-            for g in self.iter_all("customer_group", ["id", "name", "displayGross"])
+            mapping.map_group({k: v for k, v in g.items() if k != "salesChannels"})
+            for g in raw_groups
         ]
-        tags = [mapping.map_tag(t) for t in self.iter_all("tag", ["id", "name"])]
-        channels = list(
-            self.iter_all("sales_channel", ["id", "name", "typeId", "customerGroupId", "active"])
+        tags = [mapping.map_tag(t) for t in self.iter_all("tag", {"tag": ["id", "name"]})]
+        channels = sorted(
+            (c for g in raw_groups for c in (g.get("salesChannels") or ()) if isinstance(c, dict)),
+            key=lambda c: str(c.get("id")),
         )
         storefronts = [c for c in channels if c.get("typeId") == STOREFRONT_TYPE_ID] or channels
-        default = storefronts[0].get("customerGroupId") if storefronts else None
-        return CurrentState(
+        return ShopwareState(
             groups=tuple(sorted(groups, key=lambda g: g.id)),
             tags=tuple(sorted(tags, key=lambda t: t.id)),
-            default_group_id=default,
-            extra={
-                "sales_channels": tuple(c["id"] for c in storefronts),
-                "sales_channel_names": {c["id"]: c.get("name") for c in channels},
-                "display_gross": {g.id: bool(g.raw.get("displayGross", True)) for g in groups},
-            },
+            default_group_id=storefronts[0].get("customerGroupId") if storefronts else None,
+            storefronts=tuple(c["id"] for c in storefronts),
+            channel_names={c["id"]: c.get("name") for c in channels},
+            display_gross={g.id: bool(g.raw.get("displayGross", True)) for g in groups},
         )
+
+    def current_state(self) -> CurrentState:
+        return self.shop_state().current()
 
     # -- pulls ----------------------------------------------------------------------------
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:
@@ -187,8 +206,10 @@ class ShopwareConnector:
     def iter_orders(self, cursor: Cursor) -> Iterator[Page]:
         since = self._window_start(cursor)
         placed = None
-        if since is not None:
-            placed = self.now() - timedelta(days=self.shop.recent_orders_days)
+        if cursor.since is not None:
+            # recent orders by the shop's newest order time (the cursor), never by our clock
+            days = declared.option(self.shop, "recent_orders_days")
+            placed = cursor.since - timedelta(days=days)
         return self._iter_pass(
             "order",
             "orders",
@@ -211,23 +232,24 @@ class ShopwareConnector:
         build: Callable[..., dict[str, Any]],
     ) -> Iterator[Page]:
         position = _Position.parse(cursor.after, keyset=self.keyset)
-        count = cursor.after is None  # the exact total only at the start of a pass
-        # a row changed after the pass began may sit behind the keyset already: the next
-        # window must not start later than this pass did (by our clock; the lag covers skew)
-        ceiling = cursor.started or self.now()
+        start = cursor.after is None  # the exact total and the shop's newest change: at the start
         total: int | None = None
+        read = 0
         while True:
-            body, data, rows = self._next_page(entity, build, position, count)
-            if count:
-                total, count = data.get("total"), False
+            body, data, rows = self._next_page(entity, build, position, start)
+            if start:
+                # a row changed after the pass began may sit behind the keyset already: the
+                # next window starts at the shop's newest change when the pass began, by the
+                # shop's own data (aggregated with the first page: no extra request)
+                total, start = data.get("total"), False
+                cursor = replace(cursor, started=mapping.newest_change(data.get("aggregations")))
             records, quarantined = _map_rows(rows, map_row, mirror_entity)
             seen = max((t for t in map(mapping.change_time, rows) if t), default=None)
-            cursor = cursor.advance(
-                after=position.advance(rows, body["limit"]),
-                seen=min(seen, ceiling) if seen is not None else None,
-            )
+            cursor = cursor.advance(after=position.advance(rows, body["limit"]), seen=seen)
             yield Page(tuple(records), cursor, tuple(quarantined), total)
-            if len(rows) < body["limit"]:
+            read += len(rows)
+            # rows added since the pass began are newer than `started`: the next pass has them
+            if len(rows) < body["limit"] or (total is not None and read >= total):
                 return
 
     def _next_page(
@@ -240,6 +262,8 @@ class ShopwareConnector:
                 body = build(limit=self.limit, page=(at.done or 0) // self.limit + 1, count=count)
             else:
                 body = build(limit=self.limit, after=at.after, count=count)
+            if count:
+                body["aggregations"] = criteria.NEWEST_CHANGE
             try:
                 data = self.search(entity, body)
                 rows = list(data.get("data") or [])
@@ -264,11 +288,12 @@ class ShopwareConnector:
 
     # -- deletion scan --------------------------------------------------------------------
     def iter_customer_ids(self) -> Iterator[list[str]]:
-        """Every live customer id, for the deletion scan (§2.6). Windows of `limit`
-        autoIncrement values: no offsets, so rows deleted meanwhile never shift others out."""
+        """Every live customer id, for the deletion scan (§2.6): a keyset over autoIncrement
+        (no offsets, so rows deleted meanwhile never shift others out), id and autoIncrement
+        only, stopping at the first page's exact total: ceil(customers / limit) requests."""
         if self.keyset:
             try:
-                yield from self._ids_by_window("customer")
+                yield from self._ids_by_keyset("customer")
                 return
             except LoyalsyncError as exc:
                 if not _keyset_refused(exc):
@@ -284,34 +309,24 @@ class ShopwareConnector:
                 return
             page += 1
 
-    def _ids_by_window(self, entity: str) -> Iterator[list[str]]:
-        top = self._edge(entity, "DESC")
-        low = self._edge(entity, "ASC")
-        if top is None or low is None:
-            return
-        low -= 1
-        while low < top:
-            high = min(top, low + self.limit)
-            body = criteria.id_window(low, high, self.limit)
-            ids = list(self.search(entity, body, ids_only=True).get("data") or [])
+    def _ids_by_keyset(self, entity: str) -> Iterator[list[str]]:
+        after: int | None = None
+        total: int | None = None
+        read = 0
+        while True:
+            body = criteria.id_keyset(after, self.limit, count=total is None)
+            data = self.search(entity, body)
+            rows = [r for r in data.get("data") or [] if isinstance(r, dict)]
+            if total is None:
+                total = data.get("total") if isinstance(data.get("total"), int) else -1
+            ids = [str(r["id"]) for r in rows if r.get("id")]
             if ids:
                 yield ids
-                low = high
-            else:  # a gap (deleted rows, burnt auto-increment values): jump to the next row
-                low = self._next_after(entity, high)
-                low = top if low is None else low - 1
-
-    def _edge(self, entity: str, order: str) -> int | None:
-        body = criteria.newest(entity)
-        body["sort"] = [{"field": "autoIncrement", "order": order}]
-        return _last_auto_increment(self.search(entity, body).get("data") or [])
-
-    def _next_after(self, entity: str, value: int) -> int | None:
-        body = criteria.newest(entity)
-        body["sort"] = criteria.KEYSET_SORT
-        body["filter"] = [{"type": "range", "field": "autoIncrement", "parameters": {"gt": value}}]
-        body["total-count-mode"] = 0
-        return _last_auto_increment(self.search(entity, body).get("data") or [])
+            read += len(rows)
+            last = _last_auto_increment(rows)
+            if len(rows) < body["limit"] or last is None or 0 <= total <= read:
+                return
+            after = last
 
     # -- writes ---------------------------------------------------------------------------
     def apply(self, ops: Sequence[WriteOp], *, batch_size: int | None = None) -> list[OpResult]:

@@ -82,6 +82,13 @@ KEYSET_SORT = [{"field": "autoIncrement", "order": "ASC"}]
 PAGE_SORT = [{"field": "createdAt", "order": "ASC"}, {"field": "id", "order": "ASC"}]
 
 
+# the shop's newest change, by its own data: asked with the first page of every pass
+NEWEST_CHANGE: list[dict[str, Any]] = [
+    {"name": "newest_updated", "type": "max", "field": "updatedAt"},
+    {"name": "newest_created", "type": "max", "field": "createdAt"},
+]
+
+
 def sql_time(value: datetime) -> str:
     """A tz-aware time as the UTC text Shopware binds raw into DATETIME(3) comparisons."""
     if value.tzinfo is None:
@@ -184,16 +191,18 @@ def order_page(
     )
 
 
-def id_window(low: int, high: int, limit: int) -> dict[str, Any]:
-    """search-ids for autoIncrement in (low, high]: a window never wider than the page, so no
-    offset is involved and concurrent deletions cannot shift rows past the scan (§2.6)."""
-    return {
+def id_keyset(after: int | None, limit: int, *, count: bool) -> dict[str, Any]:
+    """Ids for the deletion scan: autoIncrement > after, sorted by it; only id and
+    autoIncrement travel. `count` asks for the exact total (first page)."""
+    body: dict[str, Any] = {
         "limit": limit,
-        "filter": [
-            {"type": "range", "field": "autoIncrement", "parameters": {"gt": low, "lte": high}}
-        ],
+        "total-count-mode": 1 if count else 0,
         "sort": KEYSET_SORT,
+        "includes": {"customer": ["id", "autoIncrement"]},
     }
+    if after is not None:
+        body["filter"] = [{"type": "range", "field": "autoIncrement", "parameters": {"gt": after}}]
+    return body
 
 
 def id_page(page: int, limit: int) -> dict[str, Any]:
@@ -201,26 +210,33 @@ def id_page(page: int, limit: int) -> dict[str, Any]:
     return {"page": page, "limit": limit, "sort": [{"field": "id", "order": "ASC"}]}
 
 
-def newest(entity_alias: str) -> dict[str, Any]:
-    """The row with the highest autoIncrement, and the exact row count."""
-    return {
-        "limit": 1,
-        "total-count-mode": 1,
-        "sort": [{"field": "autoIncrement", "order": "DESC"}],
-        "includes": {entity_alias: ["id", "autoIncrement"]},
-    }
-
-
 def by_ids(ids: list[str], includes: dict[str, list[str]], **extra: Any) -> dict[str, Any]:
     """Direct lookup: `ids` removes the limit (§2.2), so one call reads a whole batch."""
     return {"ids": ids, "includes": includes, **extra}
 
 
-def everything(includes: dict[str, list[str]], page: int, limit: int) -> dict[str, Any]:
-    """A small entity (groups, tags, sales channels) page by page, sorted by the unique id."""
-    return {
+def everything(
+    includes: dict[str, list[str]],
+    page: int,
+    limit: int,
+    associations: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A small entity (groups, tags) page by page, sorted by the unique id."""
+    body: dict[str, Any] = {
         "page": page,
         "limit": limit,
         "sort": [{"field": "id", "order": "ASC"}],
         "includes": includes,
     }
+    if associations:
+        body["associations"] = associations
+    return body
+
+
+# customer groups with the sales channels that use each as their default group (the
+# OneToMany `customer_group.salesChannels`): groups and default group in one request
+GROUP_INCLUDES = {
+    "customer_group": ["id", "name", "displayGross", "salesChannels"],
+    "sales_channel": ["id", "name", "typeId", "customerGroupId", "active"],
+}
+GROUP_ASSOCIATIONS: dict[str, Any] = {"salesChannels": {}}

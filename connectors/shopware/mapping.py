@@ -25,11 +25,13 @@ from typing import Any
 
 from loyalsync.core.errors import RecordError
 from loyalsync.core.records import (
+    GROUPS,
+    TAGS,
     CustomerRecord,
-    GroupRecord,
     OrderItemRecord,
     OrderRecord,
-    TagRecord,
+    SlotValue,
+    memberships,
 )
 
 DEFAULT_VALID_STATES = ("open", "in_progress", "completed")  # order.state minus cancelled
@@ -56,6 +58,24 @@ def parse_time(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def newest_change(aggregations: Any) -> datetime | None:
+    """The newest `updatedAt` / `createdAt` from the NEWEST_CHANGE max aggregations of a search
+    (`{"newest_updated": {"max": "2025-10-09 12:10:54.416"}, ...}`: the raw DATETIME(3) value,
+    UTC). None when the shop has no rows or the answer carries no usable value."""
+    if not isinstance(aggregations, dict):
+        return None
+    found = []
+    for name in ("newest_updated", "newest_created"):
+        result = aggregations.get(name)
+        try:
+            value = parse_time(result.get("max")) if isinstance(result, dict) else None
+        except ValueError:
+            value = None
+        if value is not None:
+            found.append(value)
+    return max(found, default=None)
 
 
 def decimal(value: Any) -> Decimal:
@@ -145,8 +165,10 @@ def _customer(raw: Mapping[str, Any]) -> CustomerRecord:
         first_name=_text(raw.get("firstName")),
         last_name=_text(raw.get("lastName")),
         company=_text(raw.get("company")),
-        group_id=shop_id(raw.get("groupId")),
-        tags=tuple(sorted({t for t in (shop_id(x) for x in tag_ids) if t})),
+        memberships=memberships(
+            groups=shop_id(raw.get("groupId")),
+            tags=[t for t in (shop_id(x) for x in tag_ids) if t],
+        ),
         is_guest=bool(raw.get("guest")),
         country=_text(country.get("iso")),
         city=_text(address.get("city")),
@@ -256,13 +278,15 @@ def _items(raw_items: Any, factor: Decimal) -> tuple[OrderItemRecord, ...]:
 # Groups and tags
 
 
-def map_group(raw: Mapping[str, Any]) -> GroupRecord:
+def map_group(raw: Mapping[str, Any]) -> SlotValue:
+    """A customer group: a value of the `groups` slot."""
     name = _text(raw.get("name")) or _text((raw.get("translated") or {}).get("name"))
-    return GroupRecord(_required_id("customer_group", raw), name or "", raw=dict(raw))
+    return SlotValue(GROUPS, _required_id("customer_group", raw), name or "", raw=dict(raw))
 
 
-def map_tag(raw: Mapping[str, Any]) -> TagRecord:
-    return TagRecord(_required_id("tag", raw), _text(raw.get("name")) or "")
+def map_tag(raw: Mapping[str, Any]) -> SlotValue:
+    """A tag: a value of the `tags` slot."""
+    return SlotValue(TAGS, _required_id("tag", raw), _text(raw.get("name")) or "")
 
 
 def _required_id(entity: str, raw: Mapping[str, Any]) -> str:

@@ -81,6 +81,7 @@ class Query:
     total_mode: int = 0
     includes: dict[str, list[str]] = field(default_factory=dict)
     associations: dict[str, Any] = field(default_factory=dict)
+    aggregations: list[tuple[str, str, str]] = field(default_factory=list)  # (name, type, field)
 
     @property
     def offset(self) -> int:
@@ -141,9 +142,36 @@ def parse(body: Any, entity: str, known: Callable[[str], bool], max_limit: int |
             problems.append(_unmapped(name, entity, f"/sort/{n}"))
             continue
         q.sort.append((name, str(srt.get("order", "ASC")).upper() == "DESC"))
+    for n, agg in enumerate(body.get("aggregations") or ()):
+        _check_aggregation(agg, f"/aggregations/{n}", entity, known, q, problems)
     if problems:
         raise SimError(400, problems)
     return q
+
+
+METRICS = frozenset({"max", "min", "count", "sum", "avg"})
+
+
+def _check_aggregation(
+    agg: Any,
+    pointer: str,
+    entity: str,
+    known: Callable[[str], bool],
+    q: Query,
+    problems: list[dict[str, Any]],
+) -> None:
+    """The metric aggregations (the bucket ones are not simulated: a visible 400, not a guess)."""
+    kind = agg.get("type") if isinstance(agg, dict) else None
+    name = agg.get("name") if isinstance(agg, dict) else None
+    if kind not in METRICS or not isinstance(name, str) or not name:
+        detail = f"Unsupported aggregation type: {kind}" if name else "Aggregation name missing"
+        problems.append(error(400, "FRAMEWORK__INVALID_AGGREGATION_QUERY", detail, pointer=pointer))
+        return
+    column = _field(agg.get("field"), entity)
+    if not column or not known(column):
+        problems.append(_unmapped(column, entity, f"{pointer}/field"))
+        return
+    q.aggregations.append((name, kind, column))
 
 
 def _positive(value: Any, name: str, problems: list[dict[str, Any]]) -> int:
@@ -312,6 +340,39 @@ def order_rows(
 
         rows.sort(key=key, reverse=desc)
     return rows
+
+
+def sql_value(value: Any) -> Any:
+    """A raw column value as MySQL hands it to PHP: DATETIME(3) as `YYYY-MM-DD HH:MM:SS.fff`
+    (UTC). EntityAggregator puts that raw value into MaxResult/MinResult unconverted."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + (
+            f"{value.microsecond // 1000:03d}"
+        )
+    return value
+
+
+def aggregate(rows: Iterable[Any], q: Query, values: Values, entity: str) -> dict[str, Any]:
+    """The query's metric aggregations over every row its filters match (paging and sorting do
+    not apply: EntityAggregator resets them), keyed by name like AggregationResultCollection."""
+    tests = [compile_filter(f, values, entity) for f in q.filters]
+    matched = [r for r in rows if all(t(r) for t in tests)]
+    results: dict[str, Any] = {}
+    for name, kind, column in q.aggregations:
+        found = [v for r in matched for v in values(r, column) if v is not None]
+        normed = [_norm(v, column) for v in found]
+        if kind == "count":
+            body: dict[str, Any] = {"count": len(matched)}
+        elif kind in ("max", "min"):
+            pick = max if kind == "max" else min
+            best = pick(range(len(normed)), key=lambda i: normed[i], default=None)
+            body = {kind: None if best is None else sql_value(found[best])}
+        elif kind == "sum":
+            body = {"sum": sum(float(v) for v in found)}
+        else:
+            body = {"avg": sum(float(v) for v in found) / len(found) if found else None}
+        results[name] = {**body, "extensions": [], "apiAlias": f"{name}_aggregation"}
+    return results
 
 
 def select(

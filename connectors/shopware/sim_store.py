@@ -33,7 +33,7 @@ from loyalsync.connectors.shopware.sim_render import (
     millis,
     order_json,
 )
-from loyalsync.core.records import OrderItemRecord, OrderRecord
+from loyalsync.core.records import GROUPS, TAGS, OrderItemRecord, OrderRecord
 from loyalsync.core.synth import CURRENCIES, DEFAULT_GROUP_ID, PRODUCTS, SynthShop, synth_id
 
 SMALL_FIELDS: dict[str, set[str]] = {
@@ -96,44 +96,45 @@ class ShopStore:
             ai += 1 + (int(c.id[:4], 16) % 50 == 0)  # burnt auto-increment values: gaps
             created = _ms(c.created_at) + millis(c.id) if c.created_at else self.clock()
             updated = _ms(c.updated_at) + millis(c.id[3:]) if c.updated_at else None
+            group = next(iter(c.values(GROUPS)), DEFAULT_GROUP_ID)
             self._add(
                 "customer",
-                CustomerRow(ai, c, c.group_id or DEFAULT_GROUP_ID, list(c.tags), created, updated),
+                CustomerRow(ai, c, group, list(c.values(TAGS)), created, updated),
             )
         for ai, o in enumerate(sorted(shop.orders, key=lambda o: (o.placed_at, o.id)), start=1):
             self._add("order", self._order_row(ai, o, _ms(o.placed_at) + millis(o.id)))
         tables = self.tables
         for g in shop.groups:
             gross = g.id == DEFAULT_GROUP_ID  # B2B shows net prices
-            tables["customer_group"][g.id] = dict(
-                id=g.id,
-                name=g.name,
-                displayGross=gross,
-                registrationActive=False,
-                customFields=None,
-            )
+            tables["customer_group"][g.id] = {
+                "id": g.id,
+                "name": g.name,
+                "displayGross": gross,
+                "registrationActive": False,
+                "customFields": None,
+            }
         tables["tag"].update({t.id: {"id": t.id, "name": t.name} for t in shop.tags})
         channels = (
             (STOREFRONT_ID, "Storefront", STOREFRONT_TYPE_ID),
             (HEADLESS_ID, "Headless", HEADLESS_TYPE_ID),
         )
         for cid, name, kind in channels:
-            tables["sales_channel"][cid] = dict(
-                id=cid,
-                name=name,
-                typeId=kind,
-                customerGroupId=DEFAULT_GROUP_ID,
-                active=True,
-                currencyId=currency_id("EUR"),
-            )
+            tables["sales_channel"][cid] = {
+                "id": cid,
+                "name": name,
+                "typeId": kind,
+                "customerGroupId": DEFAULT_GROUP_ID,
+                "active": True,
+                "currencyId": currency_id("EUR"),
+            }
         for iso, factor in CURRENCIES.items():
-            tables["currency"][currency_id(iso)] = dict(
-                id=currency_id(iso),
-                isoCode=iso,
-                factor=factor,
-                isSystemDefault=factor == 1.0,
-                name=iso,
-            )
+            tables["currency"][currency_id(iso)] = {
+                "id": currency_id(iso),
+                "isoCode": iso,
+                "factor": factor,
+                "isSystemDefault": factor == 1.0,
+                "name": iso,
+            }
 
     def _order_row(self, ai: int, o: OrderRecord, created: datetime) -> OrderRow:
         factor = CURRENCIES.get(o.currency, 1.0)
@@ -162,6 +163,16 @@ class ShopStore:
         if entity == "order":
             return order_json(row, assoc, self.tables)
         data = entity_json(entity, row)
+        if entity == "customer_group":  # the sales channels whose default group this is
+            data["salesChannels"] = (
+                [
+                    entity_json("sales_channel", r)
+                    for r in self.tables["sales_channel"].values()
+                    if r.get("customerGroupId") == row["id"]
+                ]
+                if "salesChannels" in assoc
+                else None
+            )
         if entity == "promotion":
             for name, child in _PROMOTION_CHILDREN.items():
                 found = [
@@ -223,16 +234,24 @@ class ShopStore:
             data = [self.render(entity, r, q.associations) for r in page]
         if q.includes:
             data = apply_includes(data, {alias: set(f) for alias, f in q.includes.items()})
-        return {"total": total, "data": data, "aggregations": []}
+        aggregations: Any = []
+        if q.aggregations:
+            with self.lock:
+                aggregations = self._aggregate(entity, q)
+        return {"total": total, "data": data, "aggregations": aggregations}
+
+    def _aggregate(self, entity: str, q: crit.Query) -> dict[str, Any]:
+        table = self._table(entity)
+        rows = [table[i] for i in q.ids if i in table] if q.ids is not None else table.values()
+        return crit.aggregate(rows, q, self.values(entity), entity)
+
+    def _table(self, entity: str) -> dict[str, Any]:
+        if entity == "customer":
+            return self.customers
+        return self.orders if entity == "order" else self.tables[entity]
 
     def _candidates(self, entity: str, q: crit.Query) -> tuple[Iterable[Any], bool]:
-        table = (
-            self.customers
-            if entity == "customer"
-            else self.orders
-            if entity == "order"
-            else self.tables[entity]
-        )
+        table = self._table(entity)
         if q.ids is not None:
             return [table[i] for i in q.ids if i in table], not q.sort
         if entity not in self.index or q.sort not in (

@@ -232,8 +232,8 @@ class Batch:
             ("salesChannels", "promotion_sales_channel"),
             ("discounts", "promotion_discount"),
         ):
-            for item in children.get(name) or ():
-                item = {**item, "promotionId": row["id"]}
+            for given in children.get(name) or ():
+                item = {**given, "promotionId": row["id"]}
                 item.setdefault("id", synth_id("sim", child, row["id"], repr(sorted(item.items()))))
                 changed |= self.store_upsert(child, item)
         for persona in children.get("personaCustomers") or ():

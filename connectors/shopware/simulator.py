@@ -18,7 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +90,7 @@ class ShopwareSimulator:
         faults: Faults | None = None,
         latency: float = 0.0,
         clock: Callable[[], datetime] | None = None,
+        clock_offset: timedelta = timedelta(0),
         keyset: bool = True,
         throttle_after: int = 10,
         seed: int = 0,
@@ -97,7 +99,10 @@ class ShopwareSimulator:
         self.client_id, self.client_secret = client_id, client_secret
         self.faults = faults or Faults()
         self.latency = latency
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # the shop's clock: ours (or the injected one) moved by `clock_offset`, as a shop whose
+        # server clock or time zone is off would be; it stamps every row it writes and `Date`
+        base = clock or (lambda: datetime.now(UTC))
+        self.clock = base if not clock_offset else (lambda: base() + clock_offset)
         self.store = ShopStore(shop, self.clock, seed)
         self.api = AdminApi(
             self.store, self.clock, client_id=client_id, client_secret=client_secret,
@@ -299,6 +304,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header by the shop's clock (a hint to clients, never ground truth)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return format_datetime(self.simulator.clock().astimezone(UTC), usegmt=True)
 
     def _serve(self) -> None:
         self.simulator.handle(self)

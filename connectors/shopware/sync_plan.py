@@ -17,14 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loyalsync.core.records import (
-    AddTag,
+    GROUPS,
+    TAGS,
+    AddValue,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
     OpResult,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
     WriteOp,
 )
 
@@ -44,7 +45,9 @@ OPERATIONS = (
 
 def stable_id(kind: str, *parts: str) -> str:
     """A deterministic Shopware id for something loyalsync creates."""
-    return hashlib.md5(":".join(("loyalsync", kind, *parts)).encode()).hexdigest()
+    return hashlib.md5(
+        ":".join(("loyalsync", kind, *parts)).encode(), usedforsecurity=False
+    ).hexdigest()
 
 
 def group_id(name: str) -> str:
@@ -129,25 +132,32 @@ Planned = tuple[list[tuple[str, str, dict[str, Any]]], str | None]
 
 
 def _plan(op: WriteOp, view: ShopView) -> Planned:
-    if isinstance(op, EnsureGroup):
+    """The slot operations map onto Shopware's two slots: `groups` (one: `customer.groupId`)
+    and `tags` (many: `customer_tag` rows)."""
+    if isinstance(op, EnsureValue) and op.slot == GROUPS:
         return _ensure_group(op, view)
-    if isinstance(op, SetCustomerGroup):
+    if isinstance(op, SetValue) and op.slot == GROUPS:
         return _set_group(op, view)
-    if isinstance(op, EnsureTag):
+    if isinstance(op, EnsureValue) and op.slot == TAGS:
         if op.name in view.tags:
             return [], view.tags[op.name]
         view.tags[op.name] = tag_id(op.name)
         return [("tag", "upsert", {"id": tag_id(op.name), "name": op.name})], tag_id(op.name)
-    if isinstance(op, AddTag | RemoveTag):
+    if isinstance(op, AddValue | RemoveValue) and op.slot == TAGS:
         return _tag(op, view)
     if isinstance(op, EnsureCampaign):
         return _campaign(op, view)
     if isinstance(op, IssueCode):
         return _code(op, view)
-    raise _Refused(f"operation {type(op).__name__} is not supported by Shopware")
+    slot = getattr(op, "slot", None)
+    if slot == GROUPS:
+        raise _Refused(f"a Shopware customer has exactly one group: {type(op).__name__} is not "
+                       "possible in the groups slot (SetValue is)")  # fmt: skip
+    where = f" in slot {slot!r}" if slot else ""
+    raise _Refused(f"operation {type(op).__name__}{where} is not supported by Shopware")
 
 
-def _ensure_group(op: EnsureGroup, view: ShopView) -> Planned:
+def _ensure_group(op: EnsureValue, view: ShopView) -> Planned:
     if op.name in view.groups:
         return [], view.groups[op.name]
     gid = group_id(op.name)
@@ -165,15 +175,15 @@ def _customer(view: ShopView, customer_id: str) -> CustomerState:
     return state
 
 
-def _set_group(op: SetCustomerGroup, view: ShopView) -> Planned:
-    if op.group is None:
+def _set_group(op: SetValue, view: ShopView) -> Planned:
+    if op.value is None:
         target = view.default_group_id
         if target is None:
             raise _Refused("the shop has no default customer group (storefront sales channel)")
-    elif op.group in view.groups:
-        target = view.groups[op.group]
+    elif op.value in view.groups:
+        target = view.groups[op.value]
     else:
-        raise _Refused(f"customer group {op.group!r} does not exist; ensure it first")
+        raise _Refused(f"customer group {op.value!r} does not exist; ensure it first")
     state = _customer(view, op.customer_id)
     names = {gid: name for name, gid in view.groups.items()}
     for gid in (state.group_id, target):
@@ -181,24 +191,24 @@ def _set_group(op: SetCustomerGroup, view: ShopView) -> Planned:
             raise _Refused(f"customer group {names.get(gid, gid)!r} is protected")
     if state.group_id == target:
         return [], op.customer_id
-    if op.from_group and op.from_group not in (state.group_id, names.get(state.group_id or "")):
+    if op.from_value and op.from_value not in (state.group_id, names.get(state.group_id or "")):
         # someone moved the customer since the plan was made: their decision stands
         now = names.get(state.group_id or "", state.group_id)
-        raise _Refused(f"customer is in group {now!r} now, not {op.from_group!r}; re-plan")
+        raise _Refused(f"customer is in group {now!r} now, not {op.from_value!r}; re-plan")
     state.group_id = target
     return [("customer", "upsert", {"id": op.customer_id, "groupId": target})], op.customer_id
 
 
-def _tag(op: AddTag | RemoveTag, view: ShopView) -> Planned:
+def _tag(op: AddValue | RemoveValue, view: ShopView) -> Planned:
     state = _customer(view, op.customer_id)
-    tid = view.tags.get(op.tag)
-    if isinstance(op, RemoveTag):
+    tid = view.tags.get(op.value)
+    if isinstance(op, RemoveValue):
         if tid is None or tid not in state.tag_ids:
             return [], tid
         state.tag_ids.discard(tid)
         return [("customer_tag", "delete", {"customerId": op.customer_id, "tagId": tid})], tid
     if tid is None:
-        raise _Refused(f"tag {op.tag!r} does not exist; ensure it first")
+        raise _Refused(f"tag {op.value!r} does not exist; ensure it first")
     if tid in state.tag_ids:
         return [], tid
     state.tag_ids.add(tid)

@@ -13,9 +13,11 @@ errors whose `source.pointer` is `/{operationKey}/{index}/{field}`. Rows named t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loyalsync.connectors.shopware import criteria
+from loyalsync.connectors.shopware import platform as declared
+from loyalsync.connectors.shopware.state import ShopwareState, SyncTarget
 from loyalsync.connectors.shopware.sync_plan import (
     OPERATIONS,
     CustomerState,
@@ -27,28 +29,24 @@ from loyalsync.connectors.shopware.sync_plan import (
 )
 from loyalsync.core.errors import ApiError, TransientError
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     EnsureCampaign,
     IssueCode,
     OpResult,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetDefault,
+    SetValue,
     WriteOp,
 )
-
-if TYPE_CHECKING:
-    from loyalsync.connectors.shopware.client import ShopwareConnector
 
 SYNC_PATH = "/api/_action/sync"
 DEFAULT_BATCH = 500
 # 6.4 reads these; 6.5+ ignores them and always runs one transaction per request (§3.4)
 SYNC_HEADERS = {"single-operation": "1", "fail-on-error": "1"}
-_CUSTOMER_OPS = (SetCustomerGroup, AddTag, RemoveTag, IssueCode)
+_CUSTOMER_OPS = (SetValue, AddValue, RemoveValue, SetDefault, IssueCode)
 
 
-def apply_ops(
-    connector: ShopwareConnector, ops: Sequence[WriteOp], batch_size: int
-) -> list[OpResult]:
+def apply_ops(connector: SyncTarget, ops: Sequence[WriteOp], batch_size: int) -> list[OpResult]:
     if not ops:
         return []
     view = fetch_view(connector, ops)
@@ -75,7 +73,7 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 
 def _by_ids(
-    connector: ShopwareConnector, entity: str, ids: Iterable[str], body: dict[str, Any]
+    connector: SyncTarget, entity: str, ids: Iterable[str], body: dict[str, Any]
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for chunk in _chunks(sorted(set(ids)), criteria.MAX_LIMIT):
@@ -83,15 +81,15 @@ def _by_ids(
     return found
 
 
-def fetch_view(connector: ShopwareConnector, ops: Sequence[WriteOp]) -> ShopView:
+def fetch_view(connector: SyncTarget, ops: Sequence[WriteOp]) -> ShopView:
     """What the shop has now for these operations: one read per kind (`ids` lookups)."""
-    state = connector.current_state()
+    state = connector.shop_state()
     view = ShopView(
         groups={g.name: g.id for g in state.groups},
-        display_gross=dict(state.extra.get("display_gross") or {}),  # type: ignore[call-overload]
+        display_gross=dict(state.display_gross),
         default_group_id=state.default_group_id,
         tags={t.name: t.id for t in state.tags},
-        sales_channels=_channels(connector, state.extra),
+        sales_channels=_channels(connector, state),
         protected=frozenset(connector.shop.protected_groups),
     )
     customer_ids = {op.customer_id for op in ops if isinstance(op, _CUSTOMER_OPS)}
@@ -112,15 +110,13 @@ def fetch_view(connector: ShopwareConnector, ops: Sequence[WriteOp]) -> ShopView
     return view
 
 
-def _channels(connector: ShopwareConnector, extra: dict[str, Any]) -> tuple[str, ...]:
+def _channels(connector: SyncTarget, state: ShopwareState) -> tuple[str, ...]:
     """The promotion's sales channels: the configured ones (ids or names), else every
     storefront: a promotion outside the buyer's channel is never found at checkout (§3.5)."""
-    storefronts = tuple(extra.get("sales_channels") or ())
-    wanted = connector.shop.sales_channels
+    wanted = tuple(declared.option(connector.shop, "sales_channels"))
     if not wanted:
-        return storefronts
-    names = extra.get("sales_channel_names") or {}
-    by_name = {name: cid for cid, name in names.items()}
+        return state.storefronts
+    by_name = {name: cid for cid, name in state.channel_names.items()}
     return tuple(by_name.get(w, w) for w in wanted)
 
 
@@ -147,7 +143,7 @@ def sync_body(rows: Sequence[Row]) -> tuple[dict[str, Any], dict[tuple[str, int]
     return body, where
 
 
-def send_rows(connector: ShopwareConnector, rows: Sequence[Row], batch_size: int) -> dict[int, str]:
+def send_rows(connector: SyncTarget, rows: Sequence[Row], batch_size: int) -> dict[int, str]:
     """Send rows in batches; returns the error per failed operation index."""
     failed: dict[int, str] = {}
     for start in range(0, len(rows), batch_size):
@@ -161,7 +157,7 @@ def send_rows(connector: ShopwareConnector, rows: Sequence[Row], batch_size: int
     return failed
 
 
-def _send_batch(connector: ShopwareConnector, batch: list[Row], failed: dict[int, str]) -> None:
+def _send_batch(connector: SyncTarget, batch: list[Row], failed: dict[int, str]) -> None:
     pending = batch
     while pending:
         body, where = sync_body(pending)
@@ -185,9 +181,7 @@ def _send_batch(connector: ShopwareConnector, batch: list[Row], failed: dict[int
         return
 
 
-def _halve(
-    connector: ShopwareConnector, rows: list[Row], failed: dict[int, str], reason: str
-) -> None:
+def _halve(connector: SyncTarget, rows: list[Row], failed: dict[int, str], reason: str) -> None:
     """Find the operations behind an error without pointers: the request was rolled back as a
     whole, so resending halves (in dependency order) is safe and isolates them in log2 steps."""
     ops = list(dict.fromkeys(r.op for r in rows))

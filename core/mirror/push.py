@@ -5,7 +5,6 @@ shop's own version whatever it is."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -13,16 +12,16 @@ from typing import Any
 
 import pandas as pd
 
-from loyalsync.core.mirror.rows import db_time, json_text
+from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import (
-    AddTag,
-    EnsureGroup,
-    EnsureTag,
+    AddValue,
+    EnsureValue,
     IssueCode,
     OpResult,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetDefault,
+    SetValue,
 )
 
 _CODE_COLUMNS = "campaign, customer_id, code, status, issued_at, valid_until"
@@ -31,15 +30,22 @@ _BORN = "MIN(COALESCE(c.created_at, f.first), COALESCE(f.first, c.created_at))"
 
 
 def load_push_state(mirror: Mirror, shop: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Plain rows for the push planner: live customers (id, group_id, tags JSON, born,
-    is_guest, number, email), groups (id, name, is_default), tags (id, name) and codes
-    (campaign, customer_id, code, status, issued_at, valid_until)."""
+    """Plain rows for the push planner: live customers (id, born, is_guest, number, email),
+    their memberships (customer_id, slot, value id), the values each slot has in the shop
+    (slot, id, name, is_default) and codes (campaign, customer_id, code, status, issued_at,
+    valid_until)."""
     customers = mirror.conn.execute(
-        f"SELECT c.id, c.group_id, c.tags, {_BORN}, c.is_guest, c.number, c.email "
+        f"SELECT c.id, {_BORN}, c.is_guest, c.number, c.email "
         "FROM customers c LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first FROM orders "
         "WHERE shop = ? AND is_valid GROUP BY customer_id) f ON f.customer_id = c.id "
         "WHERE c.shop = ? AND c.deleted_at IS NULL ORDER BY c.id",
         (shop, shop),
+    ).fetchall()
+    held = mirror.conn.execute(
+        "SELECT m.customer_id, m.slot, m.value FROM memberships m JOIN customers c "
+        "ON c.shop = m.shop AND c.id = m.customer_id AND c.deleted_at IS NULL "
+        "WHERE m.shop = ? ORDER BY 1, 2, 3",
+        (shop,),
     ).fetchall()
 
     def rows(columns: str, table: str) -> list[tuple[Any, ...]]:
@@ -48,8 +54,8 @@ def load_push_state(mirror: Mirror, shop: str) -> dict[str, list[tuple[Any, ...]
 
     return {
         "customers": customers,
-        "groups": rows("id, name, is_default", "groups"),
-        "tags": rows("id, name", "tags"),
+        "memberships": held,
+        "values": rows("slot, id, name, is_default", "slot_values"),
         "codes": rows(_CODE_COLUMNS, "codes"),
     }
 
@@ -108,23 +114,15 @@ def save_push_results(mirror: Mirror, shop: str, results: Sequence[OpResult]) ->
 
 def _save_push_result(conn: sqlite3.Connection, shop: str, result: OpResult) -> None:
     op = result.op
-    if isinstance(op, EnsureGroup | EnsureTag):
-        table = "groups" if isinstance(op, EnsureGroup) else "tags"
-        sql = f"SELECT 1 FROM {table} WHERE shop = ? AND name = ?"
-        if not conn.execute(sql, (shop, op.name)).fetchone():
+    if isinstance(op, EnsureValue):
+        sql = "SELECT 1 FROM slot_values WHERE shop = ? AND slot = ? AND name = ?"
+        if not conn.execute(sql, (shop, op.slot, op.name)).fetchone():
             conn.execute(
-                f"INSERT INTO {table} (shop, id, name) VALUES (?, ?, ?)",
-                (shop, result.remote_id or op.name, op.name),
+                "INSERT INTO slot_values (shop, slot, id, name) VALUES (?, ?, ?, ?)",
+                (shop, op.slot, result.remote_id or op.name, op.name),
             )
-    elif isinstance(op, SetCustomerGroup):
-        where, args = ("name = ?", (op.group,)) if op.group else ("is_default = 1", ())
-        conn.execute(
-            "UPDATE customers SET row_hash = 'pushed', group_id = (SELECT id FROM groups "
-            f"WHERE shop = ? AND {where} ORDER BY id LIMIT 1) WHERE shop = ? AND id = ?",
-            (shop, *args, shop, op.customer_id),
-        )
-    elif isinstance(op, AddTag | RemoveTag):
-        _save_customer_tag(conn, shop, op, result.remote_id)
+    elif isinstance(op, SetValue | AddValue | RemoveValue | SetDefault):
+        _save_membership(conn, shop, op, result.remote_id)
     elif isinstance(op, IssueCode):
         conn.execute(
             "UPDATE codes SET status = 'issued' WHERE shop = ? AND campaign = ? AND "
@@ -133,23 +131,51 @@ def _save_push_result(conn: sqlite3.Connection, shop: str, result: OpResult) -> 
         )
 
 
-def _save_customer_tag(
-    conn: sqlite3.Connection, shop: str, op: AddTag | RemoveTag, remote_id: str | None
-) -> None:
+def _value_id(
+    conn: sqlite3.Connection, shop: str, slot: str, name: str | None, remote_id: str | None
+) -> str | None:
+    """The id of a slot's value by name (None: the slot's default value)."""
+    where, args = ("name = ?", (name,)) if name is not None else ("is_default = 1", ())
     found = conn.execute(
-        "SELECT id FROM tags WHERE shop = ? AND name = ?", (shop, op.tag)
+        f"SELECT id FROM slot_values WHERE shop = ? AND slot = ? AND {where} ORDER BY id LIMIT 1",
+        (shop, slot, *args),
     ).fetchone()
-    tag_id = found[0] if found else remote_id
-    row = conn.execute(
-        "SELECT tags FROM customers WHERE shop = ? AND id = ?", (shop, op.customer_id)
-    ).fetchone()
-    if row is None or tag_id is None:
-        return
-    tags = set(json.loads(row[0] or "[]"))
-    tags = tags | {tag_id} if isinstance(op, AddTag) else tags - {tag_id}
+    return found[0] if found else remote_id if name is not None else None
+
+
+def _save_membership(
+    conn: sqlite3.Connection,
+    shop: str,
+    op: SetValue | AddValue | RemoveValue | SetDefault,
+    remote_id: str | None,
+) -> None:
+    """The customer's rows in the op's slot after the shop accepted it; the customer row gets
+    row_hash 'pushed' so the next pull takes the shop's own version whatever it is."""
+    remote = remote_id if isinstance(op, AddValue | RemoveValue) else None  # the value's id
+    value_id = _value_id(conn, shop, op.slot, op.value, remote)
+    key = (shop, op.customer_id, op.slot)
+    if isinstance(op, SetValue):
+        conn.execute("DELETE FROM memberships WHERE shop = ? AND customer_id = ? AND slot = ?", key)
+    if isinstance(op, RemoveValue):
+        conn.execute(
+            "DELETE FROM memberships WHERE shop = ? AND customer_id = ? AND slot = ? AND value = ?",
+            (*key, value_id),
+        )
+    elif isinstance(op, SetDefault) and value_id is not None:
+        conn.execute(
+            "UPDATE memberships SET is_default = (value = ?) "
+            "WHERE shop = ? AND customer_id = ? AND slot = ?",
+            (value_id, *key),
+        )
+    elif value_id is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO memberships (shop, customer_id, slot, value) "
+            "VALUES (?, ?, ?, ?)",
+            (*key, value_id),
+        )
     conn.execute(
-        "UPDATE customers SET tags = ?, row_hash = 'pushed' WHERE shop = ? AND id = ?",
-        (json_text(sorted(tags)), shop, op.customer_id),
+        "UPDATE customers SET row_hash = 'pushed' WHERE shop = ? AND id = ?",
+        (shop, op.customer_id),
     )
 
 
@@ -180,25 +206,23 @@ def record_redemptions(mirror: Mirror, shop: str) -> int:
 
 
 def managed_view(mirror: Mirror, shop: str) -> dict[str, list[tuple[str, int]]]:
-    """What the shop holds now as mirrored: customers per group, per tag, codes per status."""
-    groups = mirror.conn.execute(
-        "SELECT COALESCE(g.name, c.group_id), COUNT(*) FROM customers c LEFT JOIN groups g "
-        "ON g.shop = c.shop AND g.id = c.group_id WHERE c.shop = ? AND c.deleted_at IS NULL "
-        "GROUP BY 1 ORDER BY 2 DESC",
+    """What the shop holds now as mirrored: per slot the live customers per value (by name),
+    and under "codes" the codes per campaign and status."""
+    view: dict[str, list[tuple[str, int]]] = {}
+    for slot, name, count in mirror.conn.execute(
+        "SELECT m.slot, COALESCE(v.name, m.value), COUNT(*) FROM memberships m "
+        "JOIN customers c ON c.shop = m.shop AND c.id = m.customer_id AND c.deleted_at IS NULL "
+        "LEFT JOIN slot_values v ON v.shop = m.shop AND v.slot = m.slot AND v.id = m.value "
+        "WHERE m.shop = ? GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
         (shop,),
-    ).fetchall()
-    tags = mirror.conn.execute(
-        "SELECT COALESCE(t.name, j.value), COUNT(*) FROM customers c, json_each(c.tags) j "
-        "LEFT JOIN tags t ON t.shop = c.shop AND t.id = j.value WHERE c.shop = ? "
-        "GROUP BY 1 ORDER BY 2 DESC",
-        (shop,),
-    ).fetchall()
-    codes = mirror.conn.execute(
+    ):
+        view.setdefault(slot, []).append((name, count))
+    view["codes"] = mirror.conn.execute(
         "SELECT campaign || ': ' || status, COUNT(*) FROM codes WHERE shop = ? "
         "GROUP BY 1 ORDER BY 1",
         (shop,),
     ).fetchall()
-    return {"groups": groups, "tags": tags, "codes": codes}
+    return view
 
 
 def load_contacts(mirror: Mirror, shop: str) -> dict[str, tuple[Any, ...]]:

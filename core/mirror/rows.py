@@ -66,11 +66,21 @@ def json_text(value: Any) -> str:
 
 def customer_row(shop: str, c: CustomerRecord, now: str) -> tuple[Any, ...]:
     body = (
-        shop, c.id, c.number, c.email, c.first_name, c.last_name, c.company, c.group_id,
-        json_text(sorted(c.tags)), int(c.is_guest), c.country, c.city, c.postcode,
-        db_time(c.created_at), db_time(c.updated_at), None, json_text(c.raw),
+        shop, c.id, c.number, c.email, c.first_name, c.last_name, c.company, int(c.is_guest),
+        c.country, c.city, c.postcode, db_time(c.created_at), db_time(c.updated_at), None,
+        json_text(c.raw),
     )  # fmt: skip
-    return (*body, content_hash(body), now)
+    return (*body, content_hash((body, c.memberships, c.defaults)), now)
+
+
+def membership_rows(shop: str, c: CustomerRecord) -> list[tuple[str, str, str, str, int]]:
+    """(shop, customer_id, slot, value, is_default) for every value the customer carries."""
+    defaults = dict(c.defaults)
+    return [
+        (shop, c.id, slot, value, int(defaults.get(slot) == value))
+        for slot, values in c.memberships
+        for value in values
+    ]
 
 
 def order_row(shop: str, o: OrderRecord, now: str) -> tuple[Any, ...]:
@@ -99,6 +109,10 @@ def _upsert_sql(table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
 
 CUSTOMER_UPSERT = _upsert_sql("customers", CUSTOMER_COLUMNS, ("shop", "id"))
 ORDER_UPSERT = _upsert_sql("orders", ORDER_COLUMNS, ("shop", "id"))
+MEMBERSHIP_INSERT = (
+    "INSERT OR IGNORE INTO memberships (shop, customer_id, slot, value, is_default) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 ITEM_INSERT = (
     f"INSERT INTO order_items ({', '.join(ITEM_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ITEM_COLUMNS))})"

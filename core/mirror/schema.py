@@ -134,13 +134,47 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                 'exit', c.at, c.run_id FROM segment_changes c, json_each(c.exited) j;
         """,
     ),
+    (
+        4,
+        # Memberships as sets, platform-neutral (issue 12 §1): one row per (customer, slot,
+        # value) in one table, whatever slots the shop's connector declares; `is_default`
+        # marks a slot's distinguished member (PrestaShop's id_default_group). The values a
+        # slot has in the shop (groups, tags, categories) share one table too. Files written
+        # before knew two slots, `groups` (customers.group_id, a set of one) and `tags`
+        # (customers.tags, a JSON array): their rows move here and the old columns go.
+        """
+        CREATE TABLE memberships (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, slot TEXT NOT NULL,
+            value TEXT NOT NULL, is_default INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (shop, customer_id, slot, value)
+        ) WITHOUT ROWID;
+        INSERT INTO memberships (shop, customer_id, slot, value)
+            SELECT shop, id, 'groups', group_id FROM customers WHERE group_id IS NOT NULL
+            UNION
+            SELECT c.shop, c.id, 'tags', j.value FROM customers c, json_each(c.tags) j
+            WHERE c.tags != '[]' AND j.value IS NOT NULL;
+        CREATE TABLE slot_values (
+            shop TEXT NOT NULL, slot TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+            is_default INTEGER NOT NULL DEFAULT 0, raw TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (shop, slot, id)
+        );
+        INSERT INTO slot_values (shop, slot, id, name, is_default, raw)
+            SELECT shop, 'groups', id, name, is_default, raw FROM groups
+            UNION ALL
+            SELECT shop, 'tags', id, name, 0, '{}' FROM tags;
+        DROP TABLE groups;
+        DROP TABLE tags;
+        ALTER TABLE customers DROP COLUMN group_id;
+        ALTER TABLE customers DROP COLUMN tags;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 CUSTOMER_COLUMNS = (
-    "shop", "id", "number", "email", "first_name", "last_name", "company", "group_id", "tags",
-    "is_guest", "country", "city", "postcode", "created_at", "updated_at", "deleted_at", "raw",
-    "row_hash", "synced_at",
+    "shop", "id", "number", "email", "first_name", "last_name", "company", "is_guest",
+    "country", "city", "postcode", "created_at", "updated_at", "deleted_at", "raw", "row_hash",
+    "synced_at",
 )  # fmt: skip
 ORDER_COLUMNS = (
     "shop", "id", "number", "customer_id", "email", "placed_at", "status", "is_valid",

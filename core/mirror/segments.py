@@ -19,6 +19,7 @@ import pandas as pd
 from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
+from loyalsync.core.records import GROUPS
 from loyalsync.core.segments import diff, identity
 
 # revenue of one valid order in the base currency; refunds are gross amounts, so the net
@@ -36,7 +37,9 @@ _SEG_AGGREGATES = (
 _SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
 _SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
 _SEG_CUSTOMERS = (
-    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, c.group_id, "
+    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, (SELECT m.value FROM "
+    "memberships m WHERE m.shop = c.shop AND m.customer_id = c.id AND m.slot = :groups "
+    "ORDER BY m.is_default DESC, m.value LIMIT 1) AS group_id, "
     "c.country, c.city, c.postcode FROM customers c NOT INDEXED "
     "WHERE c.shop = :shop AND c.deleted_at IS NULL"
 )
@@ -95,11 +98,13 @@ def load_summary(
     refunds subtracted, invalid orders left out. `distinct_products` costs a join over every
     order line, so it is only counted when `products` is true (0 otherwise). Without
     `contacts` the number, names and company stay empty (less memory for a segment run)."""
-    params = {"shop": shop, "as_of": db_time(as_of)}
+    params = {"shop": shop, "as_of": db_time(as_of), "groups": GROUPS}
     aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
     names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
     customers = _seg_frame(mirror, _SEG_CUSTOMERS.format(contacts=names), params)
-    groups = mirror.conn.execute("SELECT id, name FROM groups WHERE shop = ?", (shop,))
+    groups = mirror.conn.execute(
+        "SELECT id, name FROM slot_values WHERE shop = ? AND slot = ?", (shop, GROUPS)
+    )
     customers["group_name"] = customers["group_id"].map(dict(groups.fetchall()))
     partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
     merge = cfg.merge_guests_by_email

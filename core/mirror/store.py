@@ -20,22 +20,23 @@ from loyalsync.core.errors import ConfigError
 from loyalsync.core.mirror.rows import (
     CUSTOMER_UPSERT,
     ITEM_INSERT,
+    MEMBERSHIP_INSERT,
     ORDER_UPSERT,
     UpsertCounts,
     content_hash,
     customer_row,
     db_time,
     json_text,
+    membership_rows,
     order_row,
 )
 from loyalsync.core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
 from loyalsync.core.records import (
     Cursor,
     CustomerRecord,
-    GroupRecord,
     OrderRecord,
     Quarantined,
-    TagRecord,
+    SlotValue,
     utcnow,
 )
 
@@ -210,11 +211,23 @@ class Mirror:
         return changed, UpsertCounts(new, updated, unchanged)
 
     def _upsert_customers(self, shop: str, records: Sequence[CustomerRecord]) -> UpsertCounts:
+        """Changed customers are written with their memberships: the rows of every slot are
+        replaced by the set the shop has now."""
         now = db_time(utcnow()) or ""
+        by_id = {c.id: c for c in records}
         rows, counts = self._classify(
-            "customers", shop, [customer_row(shop, c, now) for c in records]
+            "customers", shop, [customer_row(shop, c, now) for c in by_id.values()]
         )
         self.conn.executemany(CUSTOMER_UPSERT, rows)
+        changed = [by_id[row[1]] for row in rows]
+        self.conn.executemany(
+            "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
+            [(shop, c.id) for c in changed],
+        )
+        self.conn.executemany(
+            MEMBERSHIP_INSERT,
+            [m for c in changed if c.memberships for m in membership_rows(shop, c)],
+        )
         return counts
 
     def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
@@ -240,22 +253,21 @@ class Mirror:
         )  # fmt: skip
         return counts
 
-    def replace_groups(
-        self, shop: str, groups: Iterable[GroupRecord], default_id: str | None = None
+    def replace_values(
+        self, shop: str, values: Iterable[SlotValue], defaults: Iterable[tuple[str, str]] = ()
     ) -> None:
+        """The values every membership slot has in the shop now (groups, tags, ...), with
+        each slot's default value (`defaults`: (slot, value id) pairs)."""
+        default = set(defaults)
         with self.transaction():
-            self.conn.execute("DELETE FROM groups WHERE shop = ?", (shop,))
+            self.conn.execute("DELETE FROM slot_values WHERE shop = ?", (shop,))
             self.conn.executemany(
-                "INSERT INTO groups (shop, id, name, is_default, raw) VALUES (?, ?, ?, ?, ?)",
-                [(shop, g.id, g.name, int(g.id == default_id), json_text(g.raw)) for g in groups],
-            )
-
-    def replace_tags(self, shop: str, tags: Iterable[TagRecord]) -> None:
-        with self.transaction():
-            self.conn.execute("DELETE FROM tags WHERE shop = ?", (shop,))
-            self.conn.executemany(
-                "INSERT INTO tags (shop, id, name) VALUES (?, ?, ?)",
-                [(shop, t.id, t.name) for t in tags],
+                "INSERT OR REPLACE INTO slot_values (shop, slot, id, name, is_default, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (shop, v.slot, v.id, v.name, int((v.slot, v.id) in default), json_text(v.raw))
+                    for v in values
+                ],
             )
 
     def mark_deleted(self, shop: str, live_ids: set[str], at: datetime) -> int:
@@ -273,9 +285,13 @@ class Mirror:
             self.conn.executemany(
                 "UPDATE customers SET deleted_at = ?, email = NULL, number = NULL, "
                 "first_name = NULL, last_name = NULL, company = NULL, city = NULL, "
-                "postcode = NULL, tags = '[]', raw = '{}', row_hash = NULL "
+                "postcode = NULL, raw = '{}', row_hash = NULL "
                 "WHERE shop = ? AND id = ?",
                 [(stamp, shop, cid) for cid in gone],
+            )
+            self.conn.executemany(
+                "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
+                [(shop, cid) for cid in gone],
             )
             self.conn.executemany(
                 "UPDATE orders SET email = NULL, raw = '{}' WHERE shop = ? AND customer_id = ?",
@@ -340,7 +356,7 @@ class Mirror:
     def quarantine_counts(self, shop: str | None = None) -> dict[str, int]:
         where, params = ("WHERE shop = ?", (shop,)) if shop else ("", ())
         sql = f"SELECT shop || ':' || entity, COUNT(*) FROM _quarantine {where} GROUP BY 1"
-        return {k: v for k, v in self.conn.execute(sql, params)}
+        return dict(self.conn.execute(sql, params))
 
     def log_push(
         self,

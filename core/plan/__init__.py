@@ -1,19 +1,24 @@
 """Desired segment memberships vs the shop as mirrored -> a frozen, sorted Plan of writes.
 
-Owns the rules of what a push changes in a shop (issue 5): managed customer groups (the first
-matching `push.groups` mapping wins; customers matching none go back to the default group only
-when they sit in a managed group), managed tags (`push.tag_prefix` + tag; only managed tags are
-ever removed), personal discount codes (one per member, none within `cooldown_days`, none while
-an unused one is still valid), protected groups (never touched), `min_age_days` (nobody younger
-is moved into a managed group; tags and codes still apply, they change no prices) and
+Owns the rules of what a push changes in a shop (issues 5 and 12), per membership slot the
+platform declares (`core.records.Slot`; `push.groups` addresses the slot `groups`, `push.tags`
+the slot `tags`): in a `one` slot the first matching mapping wins and customers matching none
+go back to the slot's default only from a managed value; in a `many` slot every managed value
+that applies is added and managed values that no longer apply are removed (`push.tag_prefix`:
+values in that namespace are ours too); values no mapping manages are never touched. Personal
+discount codes (one per member, none within `cooldown_days`, none while
+an unused one is still valid), protected values (`protected_groups`, in the slots that drive
+prices: a customer holding one is never modified, in any slot), `min_age_days` (nobody younger
+gets a managed value in a slot that drives prices; tags and codes still apply) and
 `max_changes`. Pure: plain data in, plain data out, the clock arrives as `as_of`; no I/O.
 
 Codes are deterministic (`personal_code`): the n-th code of a customer in a campaign is always
 the same string, and `sync/push.py` records it before sending, so a retried or resumed push
 never gives anybody a second code.
 
-    model.py  inputs, the Plan and its limits, personal codes
-    build.py  build_plan
+    model.py    inputs (slot mappings, Want, Current), the Plan and its limits, personal codes
+    build.py    build_plan: the per-slot diff
+    protect.py  which slots protected values live in; the check that each names a value
 """
 
 from loyalsync.core.plan.build import build_plan
@@ -28,11 +33,14 @@ from loyalsync.core.plan.model import (
     Everything,
     Plan,
     Rules,
+    SlotMapping,
+    Want,
     build_desired,
     change_limit,
     check_limits,
     op_dict,
     personal_code,
+    slot_mappings,
 )
 
 __all__ = [
@@ -46,10 +54,13 @@ __all__ = [
     "Everything",
     "Plan",
     "Rules",
+    "SlotMapping",
+    "Want",
     "build_desired",
     "build_plan",
     "change_limit",
     "check_limits",
     "op_dict",
     "personal_code",
+    "slot_mappings",
 ]

@@ -1,12 +1,13 @@
 """Building the plan: desired memberships vs the shop as mirrored -> `model.Plan` (the rules
 are in the package docstring). Pure: plain data in, plain data out, the clock arrives as
-`as_of`."""
+`as_of`. Memberships are diffed per slot the platform declares (`core.records.Slot`): a `one`
+slot gets its value set, a `many` slot gets managed values added and removed."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from loyalsync.core.config import PushConfig
 from loyalsync.core.plan.model import (
@@ -27,18 +28,21 @@ from loyalsync.core.plan.model import (
     Plan,
     Rules,
     Skip,
+    SlotMapping,
     Want,
     change_limit,
     personal_code,
+    slot_mappings,
 )
+from loyalsync.core.plan.protect import protection_slots
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
+    Slot,
     WriteOp,
 )
 
@@ -49,52 +53,62 @@ def build_plan(
     *,
     as_of: datetime,
     push: PushConfig,
+    slots: Sequence[Slot],
     rules: Rules = Rules(),
     can: Abilities = Everything(),
 ) -> Plan:
-    """Diff what customers should have against what the mirror says they have."""
+    """Diff what customers should have against what the mirror says they have, in the
+    membership `slots` the platform declares."""
+    declared = {s.name: s for s in slots}
+    mappings = [m for m in slot_mappings(push) if m.pairs or m.prefix]
+    diffs = [_SlotDiff(declared[m.slot], m, current, rules, as_of) for m in mappings
+             if m.slot in declared]  # fmt: skip
+    protection = _Protection(slots, current, rules)
     ops: list[WriteOp] = []
     skipped: list[Skip] = []
-    groups = _GroupRules(push, current, rules, as_of)
-    managed_tags = frozenset(push.tag_prefix + m.tag for m in push.tags)
-    managed_ids = {gid for gid, name in current.groups.items() if name in groups.managed}
     nothing = Want()
     for cid in sorted(current.customers):
         customer = current.customers[cid]
         want = desired.customers.get(cid, nothing)
-        if want is nothing and not customer.tags and customer.group_id not in managed_ids:
+        if want is nothing and not any(d.holds_managed(customer) for d in diffs):
             continue  # the common case on a big shop: nothing wanted, nothing managed held
         mine: list[WriteOp] = []
         why: list[Skip] = []
-        groups.diff(customer, want, mine, why)
-        removable = {t for t in customer.tags if _is_managed(t, managed_tags, push.tag_prefix)}
-        mine += [AddTag(cid, t) for t in sorted(want.tags - customer.tags)]
-        mine += [RemoveTag(cid, t) for t in sorted(removable - want.tags)]
-        if (mine or why) and (protected := _protection(customer, current, rules)):
-            why = [Skip(cid, PROTECTED, f"in protected group {protected!r}")]
+        for diff in diffs:
+            diff.diff(customer, want, mine, why)
+        if (mine or why) and (protected := protection.of(customer)):
+            why = [Skip(cid, PROTECTED, protected)]
             mine = []
         ops += mine
         skipped += why
-    codes, new_codes, code_skips = _plan_codes(desired, current, as_of, push, rules)
-    ops, unsupported, cant = _drop_unsupported(ops + codes, push, rules.platform, can)
-    new_codes = new_codes if can.personal_codes else []
-    by_kind: dict[type[Any], list[Any]] = defaultdict(list)
-    for op in ops:
-        by_kind[type(op)].append(op)
+    codes, new_codes, code_skips = _plan_codes(desired, current, as_of, push, rules, protection)
+    unsupported, cant = _unsupported_slots(desired, current, mappings, declared, rules.platform)
+    if not can.personal_codes:
+        codes, message, code_cant = _drop_codes(codes, push, rules.platform)
+        unsupported += message
+        cant += code_cant
+        new_codes = []
+    issued = [op for op in codes if isinstance(op, IssueCode)]
     return Plan(
         shop=rules.shop,
         as_of=as_of,
-        ensures=tuple(_ensures(ops, current, push, can, new_codes, as_of)),
-        moves=tuple(sorted(by_kind[SetCustomerGroup], key=lambda op: op.customer_id)),
-        tag_adds=tuple(sorted(by_kind[AddTag])),
-        tag_removes=tuple(sorted(by_kind[RemoveTag])),
-        codes=tuple(sorted(by_kind[IssueCode], key=lambda op: (op.campaign, op.customer_id))),
+        ensures=tuple(_ensures(issued, current, push, diffs, new_codes, as_of)),
+        sets=tuple(
+            sorted(
+                (op for op in ops if isinstance(op, SetValue)),
+                key=lambda op: (op.customer_id, op.slot),
+            )
+        ),
+        adds=tuple(sorted(op for op in ops if isinstance(op, AddValue))),
+        removes=tuple(sorted(op for op in ops if isinstance(op, RemoveValue))),
+        codes=tuple(sorted(issued, key=lambda op: (op.campaign, op.customer_id))),
         new_codes=tuple(sorted(new_codes, key=lambda c: (c.campaign, c.customer_id))),
         skipped=tuple(sorted(set(skipped + cant + code_skips), key=_skip_key)),
         unsupported=tuple(unsupported),
         notes=tuple(_empty_segments(desired, push)),
         customer_count=len(current.customers),
         limit=change_limit(push.max_changes, len(current.customers)),
+        slots=tuple(slots),
     )
 
 
@@ -102,47 +116,98 @@ def _skip_key(skip: Skip) -> tuple[str, str, str]:
     return (skip.reason, skip.customer_id, skip.detail)
 
 
-def _is_managed(tag: str, managed: frozenset[str], prefix: str) -> bool:
-    """Configured managed tags, and (with a non-empty prefix) any tag in our namespace, so a
-    mapping dropped from the config is cleaned up too; hand-made tags never match."""
-    return tag in managed or (bool(prefix) and tag.startswith(prefix))
+class _Protection:
+    """Protected values ('never modify this customer'): names or ids of values in the slots
+    that drive prices (every slot when the platform marks none), on every slot kind."""
+
+    def __init__(self, slots: Sequence[Slot], current: Current, rules: Rules) -> None:
+        self.slots = protection_slots(slots)
+        self.current = current
+        self.protected = rules.protected_groups
+
+    def of(self, customer: CustomerNow) -> str | None:
+        """Why the customer is protected ('in protected customer group ...'), or None."""
+        if not self.protected:
+            return None
+        for slot in self.slots:
+            for value_id in sorted(customer.of(slot.name)):
+                name = self.current.name(slot.name, value_id)
+                if value_id in self.protected or name in self.protected:
+                    return f"in protected {slot.label} {name!r}"
+        return None
 
 
-def _protection(customer: CustomerNow, current: Current, rules: Rules) -> str | None:
-    name = current.group_name(customer.group_id)
-    for candidate in (customer.group_id, name):
-        if candidate and candidate in rules.protected_groups:
-            return name or candidate
-    return None
+class _SlotDiff:
+    """One slot's rules: which values we manage, what each customer should carry there."""
 
-
-class _GroupRules:
-    def __init__(self, push: PushConfig, current: Current, rules: Rules, as_of: datetime) -> None:
-        self.managed = frozenset(m.group for m in push.groups)
+    def __init__(
+        self, slot: Slot, mapping: SlotMapping, current: Current, rules: Rules, as_of: datetime
+    ) -> None:
+        self.slot = slot
+        self.mapping = mapping
         self.current = current
         self.min_age = timedelta(days=rules.min_age_days)
         self.as_of = as_of
-        self.default = current.group_name(current.default_group_id)
+        self.default = current.default_name(slot.name)
+
+    def holds_managed(self, customer: CustomerNow) -> bool:
+        slot = self.slot.name
+        return any(self.mapping.manages(self.current.name(slot, v)) for v in customer.of(slot))
 
     def diff(self, c: CustomerNow, want: Want, ops: list[WriteOp], skipped: list[Skip]) -> None:
-        now = self.current.group_name(c.group_id) if c.group_id else self.default
-        if want.group is None:
-            if now in self.managed:  # returned only from groups we manage
-                ops.append(SetCustomerGroup(c.id, None, now))
-            return
-        if now == want.group:
-            return
+        if self.slot.cardinality == "one":
+            self._diff_one(c, want.of(self.slot.name)[:1], ops, skipped)
+        else:
+            self._diff_many(c, set(want.of(self.slot.name)), ops, skipped)
+
+    def _too_young(self, c: CustomerNow, target: str, skipped: list[Skip]) -> bool:
+        """Values that drive prices are not given to customers younger than min_age_days."""
+        if not self.slot.prices:
+            return False
         age = (self.as_of - c.born) if c.born else None
-        if age is None or age < self.min_age:
-            days = "unknown" if age is None else f"{age.days} days"
-            need = f"{want.group!r} needs {self.min_age.days} days"
-            skipped.append(Skip(c.id, TOO_YOUNG, f"customer age {days}, {need}"))
-            return  # stays where it is, even in another managed group
-        ops.append(SetCustomerGroup(c.id, want.group, now))
+        if age is not None and age >= self.min_age:
+            return False
+        days = "unknown" if age is None else f"{age.days} days"
+        need = f"{target!r} needs {self.min_age.days} days"
+        skipped.append(Skip(c.id, TOO_YOUNG, f"customer age {days}, {need}"))
+        return True
+
+    def _diff_one(
+        self, c: CustomerNow, want: tuple[str, ...], ops: list[WriteOp], skipped: list[Skip]
+    ) -> None:
+        held = sorted(c.of(self.slot.name))
+        now = self.current.name(self.slot.name, held[0]) if held else self.default
+        if not want:
+            if now is not None and self.mapping.manages(now):  # returned only from ours
+                ops.append(SetValue(c.id, self.slot.name, None, now))
+            return
+        if now == want[0] or self._too_young(c, want[0], skipped):
+            return  # a young customer stays where it is, even in another managed value
+        ops.append(SetValue(c.id, self.slot.name, want[0], now))
+
+    def _diff_many(
+        self, c: CustomerNow, want: set[str], ops: list[WriteOp], skipped: list[Skip]
+    ) -> None:
+        slot = self.slot.name
+        held = {self.current.name(slot, v) for v in c.of(slot)}
+        adds = sorted(want - held)
+        if adds and self._too_young(c, adds[0], skipped):
+            adds = []
+        ops += [AddValue(c.id, slot, name) for name in adds]
+        ops += [
+            RemoveValue(c.id, slot, name)
+            for name in sorted(held - want)
+            if self.mapping.manages(name)
+        ]
 
 
 def _plan_codes(
-    desired: Desired, current: Current, as_of: datetime, push: PushConfig, rules: Rules
+    desired: Desired,
+    current: Current,
+    as_of: datetime,
+    push: PushConfig,
+    rules: Rules,
+    protection: _Protection,
 ) -> tuple[list[WriteOp], list[CodeNow], list[Skip]]:
     """Planned codes are re-sent as they were recorded (a resumed push); members without a
     code in the cooldown and without a valid unused one get the next deterministic code."""
@@ -168,8 +233,8 @@ def _plan_codes(
             wanted = campaign.name in desired.customers.get(cid, Want()).campaigns
             if not pending and not (wanted and _may_issue(past, as_of, campaign.cooldown_days)):
                 continue
-            if (protected := _protection(customer, current, rules)) is not None:
-                skipped.append(Skip(cid, PROTECTED, f"in protected group {protected!r}"))
+            if (protected := protection.of(customer)) is not None:
+                skipped.append(Skip(cid, PROTECTED, protected))
                 continue
             if customer.is_guest:
                 skipped.append(Skip(cid, GUEST, "a guest checkout has no account for a code"))
@@ -200,29 +265,45 @@ def _may_issue(past: list[CodeNow], as_of: datetime, cooldown_days: int) -> bool
     return True
 
 
-def _drop_unsupported(
-    ops: list[WriteOp], push: PushConfig, platform: str, can: Abilities
-) -> tuple[list[WriteOp], list[str], list[Skip]]:
-    checks = (
-        (can.groups, bool(push.groups), (SetCustomerGroup,), "customer groups", "push.groups"),
-        (can.tags, bool(push.tags), (AddTag, RemoveTag), "customer tags", "push.tags"),
-        (can.personal_codes, bool(push.discounts), (IssueCode,), "personal discount codes",
-         "push.discounts"),
-    )  # fmt: skip
+def _unsupported_slots(
+    desired: Desired,
+    current: Current,
+    mappings: Sequence[SlotMapping],
+    declared: dict[str, Slot],
+    platform: str,
+) -> tuple[list[str], list[Skip]]:
+    """Mappings for a slot the platform does not declare: said in plain words, with what
+    they would have changed, and every customer concerned skipped as unsupported."""
     messages: list[str] = []
     skipped: list[Skip] = []
-    for able, configured, kinds, what, key in checks:
-        if able or not configured:
+    for mapping in mappings:
+        if mapping.slot in declared or not mapping.pairs:
             continue
-        dropped = [op for op in ops if isinstance(op, kinds)]
-        ops = [op for op in ops if not isinstance(op, kinds)]
-        who = {getattr(op, "customer_id", "") for op in dropped}
+        wanted = {
+            cid: len(want.of(mapping.slot))
+            for cid, want in desired.customers.items()
+            if want.of(mapping.slot) and cid in current.customers
+        }
         messages.append(
-            f"{platform} cannot set {what}, so {key} is ignored for this shop: "
-            f"{_count(len(dropped), 'change')} for {_count(len(who), 'customer')} not planned"
+            f"{platform} cannot set {mapping.what}, so {mapping.key} is ignored for this shop: "
+            f"{_count(sum(wanted.values()), 'change')} for {_count(len(wanted), 'customer')} "
+            "not planned"
         )
-        skipped += [Skip(cid, UNSUPPORTED, what) for cid in sorted(who)]
-    return ops, messages, skipped
+        skipped += [Skip(cid, UNSUPPORTED, mapping.what) for cid in sorted(wanted)]
+    return messages, skipped
+
+
+def _drop_codes(
+    codes: list[WriteOp], push: PushConfig, platform: str
+) -> tuple[list[WriteOp], list[str], list[Skip]]:
+    if not push.discounts:
+        return [], [], []
+    who = {op.customer_id for op in codes if isinstance(op, IssueCode)}
+    message = (
+        f"{platform} cannot set personal discount codes, so push.discounts is ignored for this "
+        f"shop: {_count(len(codes), 'change')} for {_count(len(who), 'customer')} not planned"
+    )
+    return [], [message], [Skip(cid, UNSUPPORTED, "personal discount codes") for cid in who]
 
 
 def _count(n: int, word: str) -> str:
@@ -230,24 +311,22 @@ def _count(n: int, word: str) -> str:
 
 
 def _ensures(
-    ops: list[WriteOp],
+    codes: list[IssueCode],
     current: Current,
     push: PushConfig,
-    can: Abilities,
+    diffs: Sequence[_SlotDiff],
     new_codes: list[CodeNow],
     as_of: datetime,
-) -> list[EnsureGroup | EnsureTag | EnsureCampaign]:
-    """Managed groups and tags the shop lacks; a campaign whenever codes are sent for it, with
-    a validity covering every code of the campaign (stable between runs that issue nothing)."""
-    ensures: list[EnsureGroup | EnsureTag | EnsureCampaign] = []
-    names = set(current.groups.values())
-    if can.groups:
-        wanted = dict.fromkeys(m.group for m in push.groups)
-        ensures += [EnsureGroup(g) for g in wanted if g not in names]
-    if can.tags:
-        tags = dict.fromkeys(push.tag_prefix + m.tag for m in push.tags)
-        ensures += [EnsureTag(t) for t in tags if t not in current.tags]
-    sending = {op.campaign for op in ops if isinstance(op, IssueCode)}
+) -> list[EnsureValue | EnsureCampaign]:
+    """Managed values the shop lacks, slot by slot (where the platform may create them); a
+    campaign whenever codes are sent for it, with a validity covering every code of the
+    campaign (stable between runs that issue nothing)."""
+    ensures: list[EnsureValue | EnsureCampaign] = []
+    for diff in diffs:
+        if diff.slot.creatable and not diff.slot.free_text:
+            have = current.names(diff.slot.name)
+            ensures += [EnsureValue(diff.slot.name, n) for n in diff.mapping.names if n not in have]
+    sending = {op.campaign for op in codes}
     for campaign in push.discounts:
         if campaign.name not in sending:
             continue

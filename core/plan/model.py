@@ -18,13 +18,15 @@ from typing import Any, Protocol
 from loyalsync.core.config import PushConfig
 from loyalsync.core.errors import PlanRejectedError
 from loyalsync.core.records import (
-    AddTag,
+    GROUPS,
+    TAGS,
+    AddValue,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
+    Slot,
     WriteOp,
 )
 
@@ -37,20 +39,14 @@ PLANNED, ISSUED, REDEEMED, EXPIRED = "planned", "issued", "redeemed", "expired"
 
 
 class Abilities(Protocol):
-    """What the platform can write (`connectors.base.Capabilities` fits)."""
+    """What the platform can do besides its slots (`connectors.base.Capabilities` fits)."""
 
-    @property
-    def groups(self) -> bool: ...
-    @property
-    def tags(self) -> bool: ...
     @property
     def personal_codes(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Everything:
-    groups: bool = True
-    tags: bool = True
     personal_codes: bool = True
 
 
@@ -59,13 +55,58 @@ class Everything:
 
 
 @dataclass(frozen=True, slots=True)
-class Want:
-    """What one customer should have: a managed group (None: none), managed tag names (with
-    the prefix) and the campaigns whose segment they are in."""
+class SlotMapping:
+    """The `push:` mappings that address one slot: (segment, value name) pairs in config order.
+    With a `prefix`, any value in that namespace is ours too (a mapping dropped from the
+    config is cleaned up); values outside it that no mapping names are never touched."""
 
-    group: str | None = None
-    tags: frozenset[str] = frozenset()
+    slot: str
+    key: str  # where in the config: "push.groups"
+    what: str  # plain words for a platform without the slot: "customer groups"
+    pairs: tuple[tuple[str, str], ...]
+    prefix: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for _, name in self.pairs))
+
+    def manages(self, name: str) -> bool:
+        return name in self.names or (bool(self.prefix) and name.startswith(self.prefix))
+
+
+def slot_mappings(push: PushConfig) -> tuple[SlotMapping, ...]:
+    """`push.groups` addresses the slot named GROUPS, `push.tags` (with `push.tag_prefix`)
+    the slot named TAGS, on any platform whose connector declares them."""
+    return (
+        SlotMapping(
+            GROUPS,
+            "push.groups",
+            "customer groups",
+            tuple((m.segment, m.group) for m in push.groups),
+        ),
+        SlotMapping(
+            TAGS,
+            "push.tags",
+            "customer tags",
+            tuple((m.segment, push.tag_prefix + m.tag) for m in push.tags),
+            push.tag_prefix,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """What one customer should have: per slot the managed value names that apply, in mapping
+    order (a `one` slot takes the first), and the campaigns whose segment they are in."""
+
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     campaigns: frozenset[str] = frozenset()
+
+    def of(self, slot: str) -> tuple[str, ...]:
+        for name, values in self.values:
+            if name == slot:
+                return values
+        return ()
 
 
 @dataclass(frozen=True)
@@ -78,28 +119,35 @@ def build_desired(members: Mapping[str, Iterable[str]], push: PushConfig) -> Des
     """customer id -> segment names ('family:value') turned into what each customer wants."""
     wants: dict[str, Want] = {}
     seen: set[str] = set()
+    mappings = [m for m in slot_mappings(push) if m.pairs]
     for customer_id, segments in members.items():
         mine = set(segments)
         seen |= mine
-        group = next((m.group for m in push.groups if m.segment in mine), None)
-        tags = frozenset(push.tag_prefix + m.tag for m in push.tags if m.segment in mine)
+        values = []
+        for mapping in mappings:
+            names = tuple(dict.fromkeys(name for seg, name in mapping.pairs if seg in mine))
+            if names:
+                values.append((mapping.slot, names))
         campaigns = frozenset(c.name for c in push.discounts if c.segment in mine)
-        if group or tags or campaigns:
-            wants[customer_id] = Want(group, tags, campaigns)
+        if values or campaigns:
+            wants[customer_id] = Want(tuple(values), campaigns)
     return Desired(wants, frozenset(seen))
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerNow:
-    """One customer as mirrored. `born` is the earlier of sign-up and first valid order."""
+    """One customer as mirrored: per slot the value ids it carries. `born` is the earlier of
+    sign-up and first valid order."""
 
     id: str
-    group_id: str | None = None
-    tags: frozenset[str] = frozenset()  # tag names
+    values: Mapping[str, frozenset[str]] = field(default_factory=dict)
     born: datetime | None = None
     is_guest: bool = False
     number: str | None = None
     email: str | None = None
+
+    def of(self, slot: str) -> frozenset[str]:
+        return self.values.get(slot, frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +167,20 @@ class Current:
     """The shop as mirrored by the last pull (plus what earlier pushes wrote)."""
 
     customers: Mapping[str, CustomerNow]
-    groups: Mapping[str, str] = field(default_factory=dict)  # id -> name
-    default_group_id: str | None = None
-    tags: frozenset[str] = frozenset()  # names of the tags the shop has
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # slot -> id -> name
+    defaults: Mapping[str, str] = field(default_factory=dict)  # slot -> its default value id
     codes: tuple[CodeNow, ...] = ()
 
-    def group_name(self, group_id: str | None) -> str | None:
-        return self.groups.get(group_id or "", group_id)
+    def name(self, slot: str, value_id: str) -> str:
+        """A value's name (its id when the shop has no such value)."""
+        return self.values.get(slot, {}).get(value_id, value_id)
+
+    def names(self, slot: str) -> set[str]:
+        return set(self.values.get(slot, {}).values())
+
+    def default_name(self, slot: str) -> str | None:
+        found = self.defaults.get(slot)
+        return None if found is None else self.name(slot, found)
 
 
 @dataclass(frozen=True)
@@ -152,14 +207,15 @@ class Skip:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one push writes, kind by kind, each sorted; `ops` is the order to send them in."""
+    """What one push writes, kind by kind, each sorted; `ops` is the order to send them in.
+    `slots` are the platform's membership slots (for counts and labels)."""
 
     shop: str
     as_of: datetime
-    ensures: tuple[EnsureGroup | EnsureTag | EnsureCampaign, ...] = ()
-    moves: tuple[SetCustomerGroup, ...] = ()
-    tag_adds: tuple[AddTag, ...] = ()
-    tag_removes: tuple[RemoveTag, ...] = ()
+    ensures: tuple[EnsureValue | EnsureCampaign, ...] = ()
+    sets: tuple[SetValue, ...] = ()
+    adds: tuple[AddValue, ...] = ()
+    removes: tuple[RemoveValue, ...] = ()
     codes: tuple[IssueCode, ...] = ()
     new_codes: tuple[CodeNow, ...] = ()  # to record as 'planned' before sending
     skipped: tuple[Skip, ...] = ()
@@ -167,18 +223,19 @@ class Plan:
     notes: tuple[str, ...] = ()
     customer_count: int = 0
     limit: int = 0  # most customers one run may change (push.max_changes)
+    slots: tuple[Slot, ...] = ()
 
     @property
     def ops(self) -> tuple[WriteOp, ...]:
-        return (*self.ensures, *self.moves, *self.tag_adds, *self.tag_removes, *self.codes)
+        return (*self.ensures, *self.sets, *self.adds, *self.removes, *self.codes)
 
-    @property
-    def groups_to_create(self) -> list[str]:
-        return [op.name for op in self.ensures if isinstance(op, EnsureGroup)]
+    def to_create(self, slot: str) -> list[str]:
+        """Names of the values the plan creates in `slot`."""
+        return [op.name for op in self.ensures if isinstance(op, EnsureValue) and op.slot == slot]
 
     @property
     def changed_customers(self) -> int:
-        changes = (self.moves, self.tag_adds, self.tag_removes, self.codes)
+        changes = (self.sets, self.adds, self.removes, self.codes)
         return len({op.customer_id for ops in changes for op in ops})
 
     @property
@@ -191,34 +248,23 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {
-            "groups_to_create": len(self.groups_to_create),
-            "tags_to_create": sum(isinstance(op, EnsureTag) for op in self.ensures),
-            "moves": len(self.moves),
-            "tag_adds": len(self.tag_adds),
-            "tag_removes": len(self.tag_removes),
-            "codes": len(self.codes),
-            "customers_changed": self.changed_customers,
-            "customers": self.customer_count,
-        }
+        """Per slot `<slot>_to_create` and `<slot>_set` (a `one` slot) or `<slot>_added` and
+        `<slot>_removed` (a `many` slot), then codes, customers and skips."""
+        counts: dict[str, int] = {}
+        for slot in self.slots:
+            counts[f"{slot.name}_to_create"] = len(self.to_create(slot.name))
+        for slot in self.slots:
+            if slot.cardinality == "one":
+                counts[f"{slot.name}_set"] = sum(op.slot == slot.name for op in self.sets)
+            else:
+                counts[f"{slot.name}_added"] = sum(op.slot == slot.name for op in self.adds)
+                counts[f"{slot.name}_removed"] = sum(op.slot == slot.name for op in self.removes)
+        counts["codes"] = len(self.codes)
+        counts["customers_changed"] = self.changed_customers
+        counts["customers"] = self.customer_count
         for reason, n in sorted(Counter(s.reason for s in self.skipped).items()):
             counts[f"skipped_{reason.replace(' ', '_')}"] = n
         return counts
-
-    def summary(self) -> str:
-        c = self.counts
-        text = "nothing to change"
-        if not self.is_empty:
-            text = (
-                f"{c['customers_changed']} customers: {c['moves']} group moves, "
-                f"{c['tag_adds']} tags added, {c['tag_removes']} removed, {c['codes']} codes"
-            )
-        if c["groups_to_create"] or c["tags_to_create"]:
-            text += f" (create {c['groups_to_create']} groups, {c['tags_to_create']} tags)"
-        skipped = Counter(s.reason for s in self.skipped)
-        if skipped:
-            text += "; skipped " + ", ".join(f"{n} {r}" for r, n in sorted(skipped.items()))
-        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,5 @@
-"""The check that every `protected_groups` entry names a group the shop has.
+"""Protected values: which slots `protected_groups` names values of, and the check that every
+entry names a value the shop has.
 
 A typo (`B2B/Haendler` for `B2B / Händler`) would otherwise protect nobody, and the plan would
 move those customers. Entries match a group's name or id exactly (the planner matches the same
@@ -8,9 +9,17 @@ way). Pure: the shop's groups come in as (id, name) pairs.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from loyalsync.core.errors import ConfigError
+from loyalsync.core.records import Slot
+
+
+def protection_slots(slots: Sequence[Slot]) -> list[Slot]:
+    """The slots whose values `protected_groups` names: those that drive prices (customer
+    groups), or every slot when the platform marks none. A customer holding a protected value
+    is never modified, whatever the kind of slot the change is in."""
+    return [s for s in slots if s.prices] or list(slots)
 
 
 def protected_group_problems(

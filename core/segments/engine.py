@@ -12,6 +12,7 @@
     inactive     4w|3m|6m (one bucket) buyers silent for at least the shortest window
     country, city                      customers with a known address
     postcode     8*, 80*, ...          one per configured prefix length
+    predict      churn_risk_high|medium|low, clv_top10   buyers, when predictions ran
     rule         <name>                any number: one per matching rule
 
 Single-valued families give a customer at most one segment; `postcode` and `rule` may give
@@ -21,6 +22,7 @@ several. `previous` (stored membership before this run) feeds the loyalty hyster
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import numpy as np
@@ -28,7 +30,7 @@ import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.errors import ConfigError
-from loyalsync.core.segments import abc, geography, inactivity, lifecycle, loyalty, rfm
+from loyalsync.core.segments import abc, geography, inactivity, lifecycle, loyalty, predictions, rfm
 from loyalsync.core.segments.families import FAMILIES, TRANSIENT_FAMILIES
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.rule_eval import RuleContext, evaluate
@@ -36,6 +38,7 @@ from loyalsync.core.segments.rules import parse_rule, referenced_segments, valid
 
 MEMBER_COLUMNS = ("customer_id", "segment", "family")
 Column = tuple[str, np.ndarray]  # (family, value per summary row; None: not in the family)
+log = logging.getLogger("loyalsync.predict")
 
 
 def config_problems(cfg: SegmentationConfig) -> list[str]:
@@ -46,6 +49,7 @@ def config_problems(cfg: SegmentationConfig) -> list[str]:
     names = rfm.effective_names(cfg.rfm.names, cfg.rfm.scale)
     problems.extend(f"rfm.{p}" for p in rfm.validate_names(names, cfg.rfm.scale))
     problems.extend(inactivity.validate_windows(cfg.inactivity))
+    problems.extend(predictions.config_problems(cfg.predict))
     problems.extend(validate_rules(cfg.rules))
     problems.extend(_rule_reference_problems(cfg))
     return problems
@@ -77,17 +81,43 @@ def build_columns(
         raise ConfigError("invalid segmentation settings: " + "; ".join(problems))
     scores = rfm.rfm_scores(summary, cfg.rfm.scale)
     codes = scores["code"].to_numpy()
+    predicted = build_predictions(summary, cfg, as_of)
+    overdue = predictions.overdue(predicted, as_of) if cfg.predict.use_in_lifecycle else None
     columns: list[Column] = [
         ("abc", abc.abc_classes(summary["revenue"].to_numpy(), cfg.abc.a, cfg.abc.b)),
         ("rfm", codes),
         ("rfm_segment", rfm.segment_names(codes, cfg.rfm.names, cfg.rfm.scale)),
         ("loyalty", loyalty.loyalty_tiers(summary, cfg.loyalty, previous)),
-        ("lifecycle", lifecycle.lifecycle_stages(summary, cfg.lifecycle)),
+        ("lifecycle", lifecycle.lifecycle_stages(summary, cfg.lifecycle, overdue)),
         ("inactive", inactivity.inactivity_buckets(summary["recency_days"], cfg.inactivity)),
         *geography.geography_columns(summary, cfg.geography),
+        *predictions.predict_columns(predicted),
     ]
-    columns.extend(rule_columns(summary, cfg, as_of, columns, bought))
+    fields = with_prediction_fields(summary, predicted) if cfg.rules else summary
+    columns.extend(rule_columns(fields, cfg, as_of, columns, bought))
     return columns
+
+
+def build_predictions(
+    summary: pd.DataFrame, cfg: SegmentationConfig, as_of: datetime
+) -> predictions.Predictions:
+    """The per-customer predictions, each warning (a skipped model) logged."""
+    predicted = predictions.customer_predictions(summary, cfg, as_of)
+    for warning in predicted.warnings:
+        log.warning("%s", warning)
+    return predicted
+
+
+def with_prediction_fields(
+    summary: pd.DataFrame, predicted: predictions.Predictions
+) -> pd.DataFrame:
+    """The summary with the prediction fields of rule conditions (NaN/NaT when skipped)."""
+    if predicted.frame is not None:
+        return pd.concat([summary, predicted.frame[list(predictions.FIELDS)]], axis=1)
+    empty = {name: np.full(len(summary), np.nan) for name in predictions.FIELDS}
+    frame = summary.assign(**empty)
+    frame["contact_due_at"] = pd.Series(pd.NaT, index=summary.index, dtype="datetime64[us, UTC]")
+    return frame
 
 
 def rule_columns(
@@ -121,8 +151,10 @@ def rule_columns(
     ctx = RuleContext(summary, as_of, in_segment, bought_mask)
     out: list[Column] = []
     for rule in cfg.rules:
-        condition = parse_rule(rule, [])
-        assert condition is not None  # config_problems has checked every rule
+        problems: list[str] = []
+        condition = parse_rule(rule, problems)
+        if condition is None:  # config_problems has checked every rule; never guess
+            raise ConfigError(f"rule {rule.name!r}: " + "; ".join(problems or ["not parseable"]))
         mask = evaluate(condition, ctx)
         masks[f"rule:{rule.name}"] = mask
         named = np.full(n, None, dtype=object)

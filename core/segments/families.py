@@ -8,7 +8,7 @@ from __future__ import annotations
 
 FAMILIES = (
     "abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city",
-    "postcode", "rule",
+    "postcode", "predict", "rule",
 )  # fmt: skip
 SINGLE_VALUED = ("abc", "rfm", "rfm_segment", "loyalty", "lifecycle", "inactive", "country", "city")
 BUYER_FAMILIES = ("rfm", "rfm_segment", "loyalty", "lifecycle")  # exactly one for each buyer

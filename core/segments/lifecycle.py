@@ -16,7 +16,9 @@ so a one-time buyer is judged by the shop's repurchase rhythm, a customer with t
 by their own gap, and a regular by their own mean interval. The shop interval is the configured
 `default_interval_days` or the median mean interval of the shop's repeat buyers. A weekly buyer
 silent for three weeks is slipping although a fixed four-week window still calls them active.
-The prediction issue refines this with a fitted repurchase model. Pure.
+With predictions (`predictions.py`, `segmentation.predict.use_in_lifecycle`) a buyer who is
+neither new nor lost is `slipping` once their contact-due date has passed (the fitted
+repurchase model's answer) and `active` before it. Pure.
 """
 
 from __future__ import annotations
@@ -53,16 +55,16 @@ def expected_interval(summary: pd.DataFrame, typical: float) -> np.ndarray:
     return np.maximum(blended, MIN_INTERVAL_DAYS)
 
 
-def lifecycle_stages(summary: pd.DataFrame, cfg: LifecycleConfig) -> np.ndarray:
-    """Stage name per customer (object array, None for customers without valid orders)."""
+def lifecycle_stages(
+    summary: pd.DataFrame, cfg: LifecycleConfig, overdue: np.ndarray | None = None
+) -> np.ndarray:
+    """Stage name per customer (object array, None for customers without valid orders).
+    `overdue` (contact-due date passed, from the predictions) replaces the slipping factor."""
     interval = expected_interval(summary, shop_interval(summary, cfg))
     recency = summary["recency_days"].to_numpy()
     tenure = summary["tenure_days"].to_numpy()
-    stage = np.where(
-        recency > cfg.lost_factor * interval,
-        3,
-        np.where(recency > cfg.slipping_factor * interval, 2, 1),
-    )
+    slipping = recency > cfg.slipping_factor * interval if overdue is None else overdue
+    stage = np.where(recency > cfg.lost_factor * interval, 3, np.where(slipping, 2, 1))
     stage = np.where(tenure <= cfg.new_days, 0, stage)
     names = np.asarray((*STAGES, None), dtype=object)
     return names[np.where(summary["orders"].to_numpy() > 0, stage, len(STAGES))]

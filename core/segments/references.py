@@ -12,6 +12,8 @@ closed set, the value is checked as well:
     loyalty      one_time | loyal | frequent | vip
     lifecycle    new | active | slipping | lost
     inactive     a window label of `inactivity`
+    predict      churn_risk_high | churn_risk_medium | churn_risk_low | clv_top10, while
+                 segmentation.predict.enabled
     rule         the name of a configured rule
     postcode     a configured prefix length of upper-case characters followed by '*'
     country      two upper-case letters (the engine upper-cases the ISO code)
@@ -28,7 +30,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from loyalsync.core.config import SegmentationConfig
-from loyalsync.core.segments import abc, lifecycle, loyalty, rfm
+from loyalsync.core.segments import abc, lifecycle, loyalty, predictions, rfm
 from loyalsync.core.segments.families import FAMILIES
 
 Check = Callable[[str, SegmentationConfig], str | None]
@@ -74,6 +76,12 @@ def _inactive(value: str, cfg: SegmentationConfig) -> str | None:
     if not cfg.inactivity:
         return "no inactivity windows are configured (segmentation.inactivity is empty)"
     return _one_of("inactivity window", value, list(cfg.inactivity))
+
+
+def _predict(value: str, cfg: SegmentationConfig) -> str | None:
+    if not cfg.predict.enabled:
+        return "predictions are off (segmentation.predict.enabled is false)"
+    return _one_of("prediction segment", value, predictions.VALUES)
 
 
 def _rule(value: str, cfg: SegmentationConfig) -> str | None:
@@ -152,5 +160,6 @@ _CHECKS: dict[str, Check] = {
     "country": _country,
     "city": _city,
     "postcode": _postcode,
+    "predict": _predict,
     "rule": _rule,
 }

@@ -13,6 +13,10 @@ A rule is `{name, when}`; `when` is one condition, and a condition is one of
     {segment: S} / {segment: [S, ...]}  member of any of the segments, e.g. "abc:A" or
                                         "rule:<a rule defined earlier>"
 
+The prediction fields (`predictions.FIELDS`: p_alive, expected_orders_90, expected_orders_365,
+expected_order_value, clv, contact_due_at) are there too, e.g. `{all: ["p_alive < 0.3",
+"clv > 200"]}`.
+
 Operators by field kind (`FIELDS`): numbers `> >= < <= == != in not_in`; text `== != in
 not_in starts_with` (case-insensitive); times `before after` (a date or time) and
 `within_days older_than_days` (counted back from as_of); flags `== !=`. A missing value (no
@@ -30,6 +34,7 @@ from typing import Any
 
 from loyalsync.core.config import RuleConfig
 from loyalsync.core.segments.families import FAMILIES
+from loyalsync.core.segments.predictions import FIELDS as PREDICTION_FIELDS
 from loyalsync.core.segments.rule_values import coerce_value
 
 FIELDS: dict[str, str] = {
@@ -42,6 +47,7 @@ FIELDS: dict[str, str] = {
     "company": "text", "country": "text", "city": "text", "postcode": "text",
     "group_id": "text", "group_name": "text",
     "is_guest": "flag",
+    **PREDICTION_FIELDS,  # p_alive, clv, ...: missing (every test false) when predictions skip
 }  # fmt: skip
 OPERATORS: dict[str, tuple[str, ...]] = {
     "number": (">", ">=", "<", "<=", "==", "!=", "in", "not_in"),

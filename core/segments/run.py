@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig, ShopConfig
-from loyalsync.core.errors import ConfigError
+from loyalsync.core.errors import ConfigError, LoyalsyncError
 from loyalsync.core.mirror import (
     Mirror,
     load_members,
@@ -27,16 +27,19 @@ from loyalsync.core.mirror import (
     save_segments,
 )
 from loyalsync.core.records import utcnow
-from loyalsync.core.segments import diff, engine, geography, identity
+from loyalsync.core.segments import diff, engine, geography, identity, predictions
 from loyalsync.core.segments.families import TRANSIENT_FAMILIES
 from loyalsync.core.segments.rules import Compare, Condition, parse_rule, referenced_products, walk
-from loyalsync.core.segments.summary import build_summary, segmentable
+from loyalsync.core.segments.summary import build_summary, segmentable, utc_timestamp
 
 TABLE_COLUMNS = (
     "customer_id", "number", "email", "first_name", "last_name", "company", "country", "city",
     "postcode", "orders", "revenue", "last_order_at",
 )  # fmt: skip
 RANK_BY = ("revenue", "orders")
+PREDICTION_COLUMNS = ("p_alive", "clv", "contact_due_at")
+SORT_BY = (*TABLE_COLUMNS, *PREDICTION_COLUMNS)
+DESCENDING = ("revenue", "orders", "clv")  # sorted highest first; everything else ascending
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,13 @@ def segment_shop(
     )  # fmt: skip
 
 
+class PredictionsUnavailable(LoyalsyncError):
+    """`customers --due-before / --sort clv` asked for predictions the data cannot support;
+    the message names the requirement that failed. Exits 2, like a refused option."""
+
+    exit_code = 2
+
+
 def customer_table(
     mirror: Mirror,
     shop: ShopConfig | str,
@@ -169,15 +179,20 @@ def customer_table(
     *,
     cfg: SegmentationConfig | None = None,
     as_of: datetime | None = None,
+    due_before: datetime | None = None,
 ) -> pd.DataFrame:
     """Customers with contact details (TABLE_COLUMNS): all segmented customers, or the members
     of `segment` (stored membership; address segments such as 'city:Berlin' are derived
     on the spot), ranked by `by` (revenue or orders, highest first), cut to `top`, then
-    sorted by `sort` (e.g. city, country, postcode) if given."""
+    sorted by `sort` (e.g. city, country, postcode; clv highest first) if given.
+
+    With `due_before`, only customers whose contact-due date (see predictions.py) is before it:
+    who to contact now. With `due_before` or a prediction column as `sort`, the table also has
+    PREDICTION_COLUMNS; when predictions are skipped, raises PredictionsUnavailable naming why."""
     if by not in RANK_BY:
         raise ValueError(f"--by must be one of {', '.join(RANK_BY)}, got {by!r}")
-    if sort is not None and sort not in TABLE_COLUMNS:
-        raise ValueError(f"cannot sort by {sort!r}; use one of {', '.join(TABLE_COLUMNS)}")
+    if sort is not None and sort not in SORT_BY:
+        raise ValueError(f"cannot sort by {sort!r}; use one of {', '.join(SORT_BY)}")
     cfg = cfg or SegmentationConfig()
     name, protected = (shop, ()) if isinstance(shop, str) else (shop.name, shop.protected_groups)
     moment = as_of or utcnow()
@@ -186,12 +201,36 @@ def customer_table(
         build_summary(raw, moment, min_age_days=cfg.min_age_days, protected_groups=protected),
         cfg.include_protected,
     )
+    columns = list(TABLE_COLUMNS)
+    if due_before is not None or sort in PREDICTION_COLUMNS:
+        summary = _with_predictions(summary, cfg, moment, need_clv=sort == "clv")
+        columns += PREDICTION_COLUMNS
+        if due_before is not None:
+            summary = summary.loc[summary["contact_due_at"] < utc_timestamp(due_before)]
     if segment is not None:
         summary = summary.loc[_in_segment(mirror, name, summary, segment, cfg)]
     ranked = _ranked(summary, by, top)
     if sort is not None:
-        ranked = ranked.sort_values(sort, kind="stable", na_position="last")
-    return ranked.loc[:, list(TABLE_COLUMNS)].reset_index(drop=True)
+        ascending = sort not in DESCENDING
+        ranked = ranked.sort_values(sort, ascending=ascending, kind="stable", na_position="last")
+    return ranked.loc[:, columns].reset_index(drop=True)
+
+
+def _with_predictions(
+    summary: pd.DataFrame, cfg: SegmentationConfig, as_of: datetime, need_clv: bool
+) -> pd.DataFrame:
+    """The summary with PREDICTION_COLUMNS (fitted on the same customers as `segment`)."""
+    if not cfg.predict.enabled:
+        raise PredictionsUnavailable(
+            "predictions are off (segmentation.predict.enabled: false): --due-before and "
+            "--sort clv need them"
+        )
+    predicted = predictions.customer_predictions(summary, cfg, as_of)
+    frame = predicted.frame
+    if frame is None or (need_clv and not np.isfinite(frame["clv"].to_numpy(float)).any()):
+        why = "; ".join(predicted.warnings) or "predictions skipped"
+        raise PredictionsUnavailable(f"{why}; --due-before and --sort clv need predictions")
+    return summary.assign(**{c: frame[c] for c in PREDICTION_COLUMNS})
 
 
 def _ranked(summary: pd.DataFrame, by: str, top: int | None) -> pd.DataFrame:

@@ -75,7 +75,7 @@ class Harness(Protocol):
 # ---------------------------------------------------------------------------------------------
 # Mirror helpers
 
-MIRROR_TABLES = ("customers", "orders", "order_items", "groups", "tags")
+MIRROR_TABLES = ("customers", "orders", "order_items", "memberships", "slot_values")
 
 
 def mirror_dump(mirror: Mirror) -> dict[str, list[tuple[Any, ...]]]:

@@ -20,11 +20,9 @@ from loyalsync.core.records import (
     AddValue,
     Cursor,
     EnsureCampaign,
-    EnsureGroup,
     EnsureValue,
     IssueCode,
     RemoveValue,
-    SetCustomerGroup,
     WriteOp,
 )
 from loyalsync.core.synth import SynthSpec
@@ -52,8 +50,8 @@ class PrestaShopHarness:
         clock_offset: timedelta = timedelta(0),
         **sim_options: Any,
     ) -> None:
-        self.clock = FakeClock(AS_OF + timedelta(hours=12))
-        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF)
+        self.clock = FakeClock(AS_OF + timedelta(hours=12))  # ours; the shop's is offset
+        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF + clock_offset)
         self.sim = PrestaShopSimulator.from_spec(
             spec, version=version, clock=self.clock, clock_offset=clock_offset, **sim_options
         )
@@ -64,7 +62,7 @@ class PrestaShopHarness:
             url=self.sim.url,
             credentials={"api_key": self.sim.key},
             requests_per_second=10_000,
-            options={"page_size": PAGE_SIZE},
+            page_size=PAGE_SIZE,
         )
         self.sleeps: list[float] = []
 
@@ -151,9 +149,9 @@ class PrestaShopHarness:
         c = self._customers()
         start = AS_OF + timedelta(days=1)
         return [
-            EnsureGroup("VIP (auto)"),
+            EnsureValue("groups", "VIP (auto)"),
             EnsureValue("groups", "Winback (auto)"),
-            SetCustomerGroup(c["a"], "VIP (auto)", from_group="Customer"),
+            AddValue(c["a"], "groups", "VIP (auto)"),
             AddValue(c["b"], "groups", "Winback (auto)"),
             RemoveValue(c["b2b"], "groups", "Customer"),
             EnsureCampaign("winback", 10.0, None, start, start + timedelta(days=30), "WB"),
@@ -178,8 +176,10 @@ class PrestaShopHarness:
 
 def _factory(version: str) -> Callable[[Path], AbstractContextManager[PrestaShopHarness]]:
     @contextmanager
-    def prestashop_harness(tmp_path: Path) -> Iterator[PrestaShopHarness]:
-        harness = PrestaShopHarness(version)
+    def prestashop_harness(
+        tmp_path: Path, clock_offset: timedelta = timedelta(0)
+    ) -> Iterator[PrestaShopHarness]:
+        harness = PrestaShopHarness(version, clock_offset=clock_offset)
         try:
             yield harness
         finally:

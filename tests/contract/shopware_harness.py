@@ -11,17 +11,17 @@ from typing import Any
 
 from loyalsync.connectors import build_connector
 from loyalsync.connectors.base import Connector
+from loyalsync.connectors.shopware.platform import option
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     Cursor,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
     WriteOp,
 )
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID, HAND_TAGS, SynthSpec
@@ -35,10 +35,18 @@ class ShopwareHarness:
     platform = "shopware"
     page_size = PAGE_SIZE
 
-    def __init__(self, customers: int = 300, seed: int = 7, **sim_options: Any) -> None:
-        self.clock = FakeClock(AS_OF + timedelta(hours=12))
-        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF)
-        self.sim = ShopwareSimulator.from_spec(spec, clock=self.clock, **sim_options)
+    def __init__(
+        self,
+        customers: int = 300,
+        seed: int = 7,
+        clock_offset: timedelta = timedelta(0),
+        **sim_options: Any,
+    ) -> None:
+        self.clock = FakeClock(AS_OF + timedelta(hours=12))  # ours; the shop's is offset
+        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF + clock_offset)
+        self.sim = ShopwareSimulator.from_spec(
+            spec, clock=self.clock, clock_offset=clock_offset, **sim_options
+        )
         self.sim.start()
         self.shop = ShopConfig(
             name="contract-shopware",
@@ -85,7 +93,8 @@ class ShopwareHarness:
         assert cursor.since is not None
         start = cursor.since - timedelta(minutes=self.shop.lag_minutes)
         rows = self.sim.customers if entity == "customers" else self.sim.orders
-        recent = self.clock() - timedelta(days=self.shop.recent_orders_days)
+        # by the shop's newest order time (the cursor), not by anyone's clock
+        recent = cursor.since - timedelta(days=option(self.shop, "recent_orders_days"))
         expected = set(changed)
         for row in rows.values():
             stamps = [row.created_at, row.updated_at]
@@ -96,7 +105,8 @@ class ShopwareHarness:
         return expected
 
     def pages_needed(self, rows: int) -> int:
-        return rows // PAGE_SIZE + 1  # keyset pages stop on the first short (or empty) page
+        # keyset pages stop on a short page or once the first page's exact total is read
+        return max(1, -(-rows // PAGE_SIZE))
 
     def read_requests(self, entity: str) -> int:
         path = "/api/search/" + {"customers": "customer", "orders": "order"}[entity]
@@ -131,13 +141,13 @@ class ShopwareHarness:
         c = self._customers()
         start = AS_OF + timedelta(days=1)
         return [
-            EnsureGroup("VIP (auto)"),
-            SetCustomerGroup(c["a"], "VIP (auto)"),
-            SetCustomerGroup(c["b2b"], None, from_group=B2B_GROUP_ID),
-            EnsureTag("ls:champions"),
-            AddTag(c["a"], "ls:champions"),
-            AddTag(c["b"], "ls:champions"),
-            RemoveTag(c["tagged"], HAND_TAGS[0].name),
+            EnsureValue("groups", "VIP (auto)"),
+            SetValue(c["a"], "groups", "VIP (auto)"),
+            SetValue(c["b2b"], "groups", None, from_value=B2B_GROUP_ID),
+            EnsureValue("tags", "ls:champions"),
+            AddValue(c["a"], "tags", "ls:champions"),
+            AddValue(c["b"], "tags", "ls:champions"),
+            RemoveValue(c["tagged"], "tags", HAND_TAGS[0].name),
             EnsureCampaign("winback", 10.0, None, start, start + timedelta(days=30), "WB"),
             IssueCode("winback", c["a"], "WB-AAAA1111"),
             IssueCode("winback", c["b"], "WB-BBBB2222"),
@@ -170,8 +180,10 @@ class ShopwareHarness:
 
 
 @contextmanager
-def shopware_harness(tmp_path: Path) -> Iterator[ShopwareHarness]:
-    harness = ShopwareHarness()
+def shopware_harness(
+    tmp_path: Path, clock_offset: timedelta = timedelta(0)
+) -> Iterator[ShopwareHarness]:
+    harness = ShopwareHarness(clock_offset=clock_offset)
     try:
         yield harness
     finally:

@@ -57,9 +57,11 @@ def test_check_reports_the_shop(harness: Harness) -> None:
 def test_current_state_lists_groups_tags_and_default_group(harness: Harness) -> None:
     state = harness.connector().current_state()
     assert isinstance(state, CurrentState)
-    assert state.default_group_id == harness.default_group_id()
-    assert harness.default_group_id() in {g.id for g in state.groups}
-    assert all(t.id and t.name for t in state.tags)
+    connector = harness.connector()
+    assert {v.slot for v in state.values} <= {s.name for s in connector.slots}
+    assert all(v.id and v.name for v in state.values)
+    assert state.default("groups") == harness.default_group_id()
+    assert harness.default_group_id() in {v.id for v in state.of("groups")}
 
 
 def test_full_pull_returns_everything_exactly_once(

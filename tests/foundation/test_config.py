@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loyalsync.connectors import platform_options
 from loyalsync.core.config import build_config, load_config, read_dotenv, resolve_path
 from loyalsync.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
+ENV = {"ID": "abc", "SECRET": "s3cr3t-value"}
 
 MINIMAL = {
     "shops": [
@@ -26,7 +28,9 @@ MINIMAL = {
 
 
 def test_minimal_config_with_env_interpolation() -> None:
-    config = build_config(MINIMAL, env={"ID": "abc", "SECRET": "s3cr3t-value"})
+    config = build_config(
+        MINIMAL, env={"ID": "abc", "SECRET": "s3cr3t-value"}, platforms=platform_options()
+    )
     shop = config.shops[0]
     assert shop.credentials == {"client_id": "abc", "client_secret": "s3cr3t-value"}
     assert config.database == "loyalsync.db"
@@ -36,7 +40,7 @@ def test_minimal_config_with_env_interpolation() -> None:
 
 def test_env_default_syntax() -> None:
     data = {**MINIMAL, "database": "${DB:-fallback.db}"}
-    config = build_config(data, env={"ID": "x", "SECRET": "y"})
+    config = build_config(data, env={"ID": "x", "SECRET": "y"}, platforms=platform_options())
     assert config.database == "fallback.db"
 
 
@@ -57,7 +61,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "schedule": {"cycle_at": "25:00"},
     }
     with pytest.raises(ConfigError) as info:
-        build_config(data, env={})
+        build_config(data, env={}, platforms=platform_options())
     problems = info.value.problems
     text = "\n".join(problems)
     assert "databse: unknown key (did you mean 'database'?)" in text
@@ -77,17 +81,48 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_wrong_nested_types_and_missing_shops() -> None:
     with pytest.raises(ConfigError) as info:
-        build_config({"segmentation": {"abc": {"a": 0.99, "b": 0.5}, "rfm": {"scale": 4}}}, env={})
+        build_config(
+            {"segmentation": {"abc": {"a": 0.99, "b": 0.5}, "rfm": {"scale": 4}}},
+            env={},
+            platforms=platform_options(),
+        )
     text = "\n".join(info.value.problems)
     assert "shops: at least one shop is required" in text
     assert "segmentation.abc: need 0 < a < b <= 1" in text
     assert "segmentation.rfm.scale: expected 3 or 5, got 4" in text
 
 
+def test_platform_section_is_checked_against_the_connectors_options() -> None:
+    shop = dict(MINIMAL["shops"][0])
+    config = build_config({"shops": [shop]}, env=ENV, platforms=platform_options())
+    assert config.shops[0].options == {"recent_orders_days": 14, "sales_channels": ()}
+    shop["shopware"] = {"sales_channels": ["Headless"], "recent_orders_days": "7"}
+    config = build_config({"shops": [shop]}, env=ENV, platforms=platform_options())
+    assert config.shops[0].options == {"recent_orders_days": 7, "sales_channels": ("Headless",)}
+    shop["shopware"] = {"sales_chanels": [], "recent_orders_days": "soon"}
+    with pytest.raises(ConfigError) as info:
+        build_config({"shops": [shop]}, env=ENV, platforms=platform_options())
+    text = "\n".join(info.value.problems)
+    assert "shops[0].shopware.sales_chanels: unknown key (did you mean 'sales_channels'?" in text
+    assert "shops[0].shopware.recent_orders_days: expected an integer" in text
+
+
+def test_a_platform_option_at_the_old_place_points_at_its_section() -> None:
+    shop = {**MINIMAL["shops"][0], "sales_channels": [], "recent_orders_days": 3}
+    with pytest.raises(ConfigError) as info:
+        build_config({"shops": [shop]}, env=ENV, platforms=platform_options())
+    text = "\n".join(info.value.problems)
+    assert (
+        "shops[0].sales_channels: unknown key (did you mean 'shops[0].shopware.sales_channels'"
+        in text
+    )
+    assert "did you mean 'shops[0].shopware.recent_orders_days'" in text
+
+
 def test_plugin_platform_names_are_accepted() -> None:
     data = {"shops": [{"name": "p", "platform": "myshop", "url": "http://127.0.0.1:1"}]}
     with pytest.raises(ConfigError):
-        build_config(data, env={})
+        build_config(data, env={}, platforms=platform_options())
     config = build_config(data, env={}, platforms=["shopware", "myshop"])
     assert config.shops[0].platform == "myshop"
 
@@ -98,7 +133,7 @@ def test_example_config_loads(tmp_path: Path) -> None:
     env = {name: f"value-{name.lower()}" for name in names}
     target = tmp_path / "loyalsync.yaml"
     target.write_text(text)
-    config = load_config(target, env=env)
+    config = load_config(target, env=env, platforms=platform_options)
     assert config.shops[0].credentials["client_secret"] == "value-shopware_client_secret"
     assert config.database == str(tmp_path / "loyalsync.db")  # relative to the config file
     assert config.push.groups and config.push.tags and config.push.discounts
@@ -111,17 +146,17 @@ def test_dotenv_next_to_config_is_read_and_environment_wins(tmp_path: Path) -> N
     import yaml
 
     target.write_text(yaml.safe_dump(MINIMAL))
-    config = load_config(target, env={"ID": "from-env"})
+    config = load_config(target, env={"ID": "from-env"}, platforms=platform_options)
     assert config.shops[0].credentials == {"client_id": "from-env", "client_secret": "quoted"}
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
-        load_config(tmp_path / "nope.yaml", env={})
+        load_config(tmp_path / "nope.yaml", env={}, platforms=platform_options)
     bad = tmp_path / "bad.yaml"
     bad.write_text("shops: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        load_config(bad, env={})
+        load_config(bad, env={}, platforms=platform_options)
 
 
 def test_resolve_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +177,7 @@ shops: [{name: a, platform: shopware, url: "https://a.example"}]
 def push_problems(text: str) -> list[str]:
     """The problems a config with these YAML lines (after the one shop) is rejected with."""
     with pytest.raises(ConfigError) as info:
-        build_config(yaml.safe_load(PUSH_SHOP + text), env={})
+        build_config(yaml.safe_load(PUSH_SHOP + text), env={}, platforms=platform_options())
     return info.value.problems
 
 
@@ -170,7 +205,8 @@ push:
     )
     assert problems == [
         "push.groups[0].segment: unknown family 'loyality' (did you mean 'loyalty'?); known: "
-        "abc, rfm, rfm_segment, loyalty, lifecycle, inactive, country, city, postcode, rule",
+        "abc, rfm, rfm_segment, loyalty, lifecycle, inactive, country, city, postcode, predict, "
+        "rule",
         "push.groups[1].segment: unknown loyalty tier 'VIP' (did you mean 'vip'?); known: "
         "one_time, loyal, frequent, vip",
         "push.tags[0].segment: no rule named 'big_spender' in segmentation.rules "
@@ -269,7 +305,7 @@ push:
   discounts:
     - {name: big, segment: "rule:big_spenders", percent: 5}
 """
-    config = build_config(yaml.safe_load(PUSH_SHOP + text), env={})
+    config = build_config(yaml.safe_load(PUSH_SHOP + text), env={}, platforms=platform_options())
     assert [name for _, name in config.push.segment_references()][:3] == [
         "loyalty:vip",
         "abc:A",

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from loyalsync.connectors.http import (
     HttpClient,
@@ -20,6 +21,7 @@ from loyalsync.connectors.http import (
     parse_retry_after,
     redact_url,
 )
+from loyalsync.connectors.shopware.platform import parse_error as shopware_parse_error
 from loyalsync.core.errors import (
     ApiError,
     AuthError,
@@ -147,7 +149,7 @@ def test_401_raises_auth_error_without_retry(server: tuple[str, Script]) -> None
     }
     script.responses = [(401, {}, body)]
     with pytest.raises(AuthError) as info:
-        client(url, []).get("/api/customer")
+        client(url, [], error_parser=shopware_parse_error).get("/api/customer")
     assert info.value.status == 401 and info.value.code == "9" and info.value.exit_code == 3
     assert info.value.shop == "test"
     assert len(script.seen) == 1
@@ -158,10 +160,32 @@ def test_other_4xx_is_api_error_with_payload(server: tuple[str, Script]) -> None
     body = {"errors": [{"code": "FRAMEWORK__QUERY_LIMIT_EXCEEDED", "status": "400"}]}
     script.responses = [(400, {}, body)]
     with pytest.raises(ApiError) as info:
-        client(url, []).post("/api/search/order", json={"limit": 9999})
+        client(url, [], error_parser=shopware_parse_error).post(
+            "/api/search/order", json={"limit": 9999}
+        )
     assert info.value.code == "FRAMEWORK__QUERY_LIMIT_EXCEEDED"
     assert info.value.payload == body
     assert len(script.seen) == 1
+
+
+def test_the_connectors_error_parser_gives_code_and_message(server: tuple[str, Script]) -> None:
+    """The shared client guesses no error shape: each platform's parser reads its own body
+    (here a JTL-like `ErrorCode`/`ErrorMessage`); its message reaches the error, redacted."""
+    url, script = server
+
+    def parse(response: requests.Response) -> tuple[str | None, str | None]:
+        body = response.json()
+        return str(body["ErrorCode"]), str(body["ErrorMessage"])
+
+    body = {"ErrorCode": 4711, "ErrorMessage": f"customer  not found (key {SECRET})"}
+    script.responses = [(404, {}, body), (404, {}, body)]
+    with pytest.raises(ApiError) as info:
+        client(url, [], error_parser=parse).get("/api/customers/9")
+    assert info.value.code == "4711"
+    assert "customer not found" in str(info.value) and SECRET not in str(info.value)
+    with pytest.raises(ApiError) as info:
+        client(url, []).get("/api/customers/9")  # no parser: no guessed code
+    assert info.value.code is None
 
 
 def test_500_retried_for_reads_only(server: tuple[str, Script]) -> None:

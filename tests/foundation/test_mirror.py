@@ -26,36 +26,36 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def customer(i: int, **kw: object) -> CustomerRecord:
-    base = dict(
-        id=f"c{i:04d}",
-        email=f"user{i}@example.com",
-        first_name="Ann",
-        last_name=f"L{i}",
-        country="DE",
-        city="Berlin",
-        postcode="10115",
-        created_at=T0 + timedelta(days=i),
-    )
+    base = {
+        "id": f"c{i:04d}",
+        "email": f"user{i}@example.com",
+        "first_name": "Ann",
+        "last_name": f"L{i}",
+        "country": "DE",
+        "city": "Berlin",
+        "postcode": "10115",
+        "created_at": T0 + timedelta(days=i),
+    }
     base.update(kw)
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
 
 def order(i: int, customer_id: str, **kw: object) -> OrderRecord:
-    base = dict(
-        id=f"o{i:05d}",
-        number=str(10000 + i),
-        customer_id=customer_id,
-        email="x@example.com",
-        placed_at=T0 + timedelta(days=i),
-        status="completed",
-        is_valid=True,
-        total_gross=119.0,
-        total_net=100.0,
-        currency="EUR",
-        base_currency_total_gross=119.0,
-        base_currency_total_net=100.0,
-        items=(OrderItemRecord(1, "p1", "SKU-1", "Thing", 1, 119.0, 119.0),),
-    )
+    base = {
+        "id": f"o{i:05d}",
+        "number": str(10000 + i),
+        "customer_id": customer_id,
+        "email": "x@example.com",
+        "placed_at": T0 + timedelta(days=i),
+        "status": "completed",
+        "is_valid": True,
+        "total_gross": 119.0,
+        "total_net": 100.0,
+        "currency": "EUR",
+        "base_currency_total_gross": 119.0,
+        "base_currency_total_net": 100.0,
+        "items": (OrderItemRecord(1, "p1", "SKU-1", "Thing", 1, 119.0, 119.0),),
+    }
     base.update(kw)
     return OrderRecord(**base)  # type: ignore[arg-type]
 

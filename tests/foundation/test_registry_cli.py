@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -135,16 +136,40 @@ def test_exit_codes_usage_and_config(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_init_writes_a_config_that_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For every registered platform: the starter config loads, names every option the
+    connector declares with its help, and the platform section holds the declared defaults."""
+    from loyalsync.connectors import connector_class, platform_options
     from loyalsync.core.config import load_config
 
-    for platform in ("shopware", "prestashop", "jtl"):
+    for platform in platform_names():
         target = tmp_path / f"{platform}.yaml"
         assert run(["init", "--path", str(target), "--platform", platform]) == 0
-        env = {
-            "SHOPWARE_CLIENT_ID": "a",
-            "SHOPWARE_CLIENT_SECRET": "b",
-            "PRESTASHOP_API_KEY": "c",
-            "JTL_API_KEY": "d",
-        }
-        assert load_config(target, env=env).shops[0].platform == platform
-    assert run(["init", "--path", str(tmp_path / "jtl.yaml")]) == 2  # refuses to overwrite
+        text = target.read_text()
+        env = dict.fromkeys(re.findall(r"\$\{([A-Z_]+)\}", text), "x")
+        shop = load_config(target, env=env, platforms=platform_options).shops[0]
+        assert shop.platform == platform
+        declared = connector_class(platform).options
+        assert shop.options == {o.name: o.default for o in declared}
+        for spec in declared:
+            assert f"# {spec.help}" in text and f"{spec.name}:" in text
+        assert set(shop.credentials) == set(connector_class(platform).credential_keys)
+    assert run(["init", "--path", str(tmp_path / "x.yaml"), "--platform", "prestashopp"]) == 2
+    assert not (tmp_path / "x.yaml").exists()
+    last = tmp_path / f"{platform_names()[-1]}.yaml"
+    assert run(["init", "--path", str(last)]) == 2  # refuses to overwrite
+
+
+def test_every_builtin_connector_declares_its_platform_knowledge() -> None:
+    """Slots, options, credentials, starter section and error parser live on the connector
+    class (core/ and sync/ name no platform): each built-in declares all of them."""
+    from loyalsync.core.config import OptionSpec
+    from loyalsync.core.records import Slot
+
+    for platform in platform_names():
+        cls = connector_class(platform)
+        assert cls.platform == platform
+        assert cls.slots and all(isinstance(s, Slot) for s in cls.slots)
+        assert len({s.name for s in cls.slots}) == len(cls.slots)
+        assert all(isinstance(o, OptionSpec) for o in cls.options)
+        assert cls.credential_keys and cls.starter_config.strip()
+        assert callable(cls.parse_error)

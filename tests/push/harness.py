@@ -216,7 +216,7 @@ class PrestaShopShop:
             credentials={"api_key": self.sim.key},
             requests_per_second=10_000,
             protected_groups=(self.protected_group,),
-            options={"page_size": 100},
+            page_size=100,
         )
 
     def connector(self) -> Connector:

@@ -56,9 +56,9 @@ def test_a_country_tag_reaches_exactly_the_segmented_customers_of_that_country(
     expected = set(free) - {unsegmented}
 
     plan = plan_shop(shop.connector(), shop.mirror, shop.shop, shop.config(SWISS), as_of=AS_OF)
-    assert {op.customer_id for op in plan.tag_adds} == expected
-    assert {op.tag for op in plan.tag_adds} == {"ls:swiss"}
-    assert not plan.moves and not plan.tag_removes and not plan.codes
+    assert {op.customer_id for op in plan.adds} == expected
+    assert {(op.slot, op.value) for op in plan.adds} == {("tags", "ls:swiss")}
+    assert not plan.sets and not plan.removes and not plan.codes
     assert {s.customer_id for s in plan.skipped if s.reason == PROTECTED} == set(protected)
     assert not plan.notes  # the segment has members: no "nobody is in it" note
 
@@ -75,7 +75,7 @@ def test_a_country_tag_reaches_exactly_the_segmented_customers_of_that_country(
     set_members(shop, {c: s for c, s in members.items() if c != gone}, AS_OF)
     later = AS_OF + timedelta(days=1)
     again = push_shop(shop.connector(), shop.mirror, shop.shop, shop.config(SWISS), as_of=later)
-    assert again.failed == 0 and [op.customer_id for op in again.plan.tag_removes] == [gone]
+    assert again.failed == 0 and [op.customer_id for op in again.plan.removes] == [gone]
     assert tagged(shop) == expected - {gone}
     assert {cid: shop.snapshot(cid) for cid in protected} == snapshots
 

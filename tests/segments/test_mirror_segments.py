@@ -21,7 +21,14 @@ from loyalsync.core.mirror import (
     load_summary,
     save_segments,
 )
-from loyalsync.core.records import Cursor, CustomerRecord, GroupRecord, OrderItemRecord, OrderRecord
+from loyalsync.core.records import (
+    Cursor,
+    CustomerRecord,
+    OrderItemRecord,
+    OrderRecord,
+    SlotValue,
+    memberships,
+)
 from loyalsync.core.segments.identity import bought_frame
 from loyalsync.core.segments.run import customer_table, segment_shop
 
@@ -33,39 +40,41 @@ T0 = AS_OF - timedelta(days=300)
 def cust(
     cid: str, email: str | None, *, guest: bool = False, days: int = 0, **kw: object
 ) -> CustomerRecord:
-    base: dict[str, object] = dict(
-        id=cid,
-        email=email,
-        is_guest=guest,
-        created_at=T0 + timedelta(days=days),
-        first_name="F",
-        last_name=cid,
-        country="DE",
-        city="Berlin",
-        postcode="10115",
-    )
+    base: dict[str, object] = {
+        "id": cid,
+        "email": email,
+        "is_guest": guest,
+        "created_at": T0 + timedelta(days=days),
+        "first_name": "F",
+        "last_name": cid,
+        "country": "DE",
+        "city": "Berlin",
+        "postcode": "10115",
+    }
+    if "group_id" in kw:
+        kw["memberships"] = memberships(groups=str(kw.pop("group_id")))
     base.update(kw)
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
 
 def order(oid: str, cid: str | None, day: int, gross: float, **kw: object) -> OrderRecord:
-    base: dict[str, object] = dict(
-        id=oid,
-        number=oid,
-        customer_id=cid,
-        email=kw.pop("email", None),
-        placed_at=T0 + timedelta(days=day),
-        status="completed",
-        is_valid=True,
-        total_gross=gross,
-        total_net=gross / 1.19,
-        currency="EUR",
-        base_currency_total_gross=gross,
-        base_currency_total_net=round(gross / 1.19, 2),
-        items=kw.pop(
+    base: dict[str, object] = {
+        "id": oid,
+        "number": oid,
+        "customer_id": cid,
+        "email": kw.pop("email", None),
+        "placed_at": T0 + timedelta(days=day),
+        "status": "completed",
+        "is_valid": True,
+        "total_gross": gross,
+        "total_net": gross / 1.19,
+        "currency": "EUR",
+        "base_currency_total_gross": gross,
+        "base_currency_total_net": round(gross / 1.19, 2),
+        "items": kw.pop(
             "items", (OrderItemRecord(1, f"p-{oid}", f"SKU-{oid}", "x", 1, gross, gross),)
         ),
-    )
+    }
     base.update(kw)
     return OrderRecord(**base)  # type: ignore[arg-type]
 
@@ -73,7 +82,9 @@ def order(oid: str, cid: str | None, day: int, gross: float, **kw: object) -> Or
 @pytest.fixture
 def mirror(tmp_path: Path) -> Iterator[Mirror]:
     with Mirror.open(tmp_path / "m.db") as m:
-        m.replace_groups(SHOP, [GroupRecord("g1", "Standard"), GroupRecord("g2", "B2B")])
+        m.replace_values(
+            SHOP, [SlotValue("groups", "g1", "Standard"), SlotValue("groups", "g2", "B2B")]
+        )
         customers = [
             cust("reg", "Anna@Example.com", days=10, group_id="g1"),
             cust("g-old", " anna@example.com", guest=True, days=1),

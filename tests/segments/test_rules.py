@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loyalsync.connectors import platform_options
 from loyalsync.core.config import RuleConfig, build_config
 from loyalsync.core.errors import ConfigError
 from loyalsync.core.segments.rule_eval import RuleContext, evaluate
@@ -89,7 +90,7 @@ def test_the_config_loader_prefixes_the_yaml_path() -> None:
         "segmentation": {"rules": [{"name": "big", "when": {"all": ["orders > 3", "revnue > 1"]}}]},
     }
     with pytest.raises(ConfigError) as err:
-        build_config(data, env={})
+        build_config(data, env={}, platforms=platform_options())
     assert "segmentation.rules[0].when.all[1].field: unknown field 'revnue'" in str(err.value)
 
 
@@ -120,7 +121,7 @@ def test_segment_conditions_name_segments_that_exist() -> None:
         },
     }
     with pytest.raises(ConfigError) as err:
-        build_config(data, env={})
+        build_config(data, env={}, platforms=platform_options())
     message = str(err.value)
     assert "rules[0]" not in message
     assert (

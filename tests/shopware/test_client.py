@@ -157,7 +157,7 @@ def test_refused_keyset_falls_back_to_page_paging_and_resumes(
 def test_recent_orders_are_reread_for_payment_changes(
     sim: ShopwareSimulator, connect: Connect, clock: FakeClock, tmp_path: Path
 ) -> None:
-    connector = connect(sim, recent_orders_days=14)
+    connector = connect(sim, options={"recent_orders_days": 14})
     recent = max(sim.orders.values(), key=lambda o: o.rec.placed_at)
     old = min(sim.orders.values(), key=lambda o: o.rec.placed_at)
     with Mirror.open(tmp_path / "m.db") as mirror:
@@ -219,9 +219,11 @@ def test_deletion_scan_windows_skip_gaps(
         sim.delete_customers(sorted(gone))
         sim.reset_logs()
         assert scan_deletions(connector, mirror, "sw-test", connector.now()) == len(gone)
-    id_calls = sim.requests("/api/search-ids/customer")
-    assert len(id_calls) <= len(sim.customers) // 20 + 3
-    assert all("page" not in r.body for r in id_calls)  # windows, never offsets
+    id_calls = searches(sim, "customer")
+    # a keyset, never offsets, no edge look-ups: exactly the pages the live customers fill
+    assert len(id_calls) == -(-len(sim.customers) // 20)
+    assert all("page" not in r.body for r in id_calls)
+    assert all(r.body["includes"] == {"customer": ["id", "autoIncrement"]} for r in id_calls)
 
 
 def test_check_and_current_state(sim: ShopwareSimulator, connect: Connect) -> None:
@@ -234,26 +236,46 @@ def test_check_and_current_state(sim: ShopwareSimulator, connect: Connect) -> No
     )
     state = connector.current_state()
     storefront = next(c for c in sim.table("sales_channel").values() if c["name"] == "Storefront")
-    assert state.default_group_id == storefront["customerGroupId"]
-    assert state.extra["sales_channels"] == (storefront["id"],)
-    assert {g.name for g in state.groups} == {
+    assert state.default("groups") == storefront["customerGroupId"]
+    assert connector.shop_state().storefronts == (storefront["id"],)
+    assert {g.name for g in state.of("groups")} == {
         g["name"] for g in sim.table("customer_group").values()
     }
+    assert {t.name for t in state.of("tags")} == {t["name"] for t in sim.table("tag").values()}
+    assert {v.slot for v in state.values} == {s.name for s in connector.slots}
     assert (
         ShopwareConnector.capabilities.personal_codes
         and not ShopwareConnector.capabilities.multiple_groups
     )
 
 
-def test_the_next_window_never_starts_after_this_pass_began(
-    sim: ShopwareSimulator, connect: Connect, clock: FakeClock
+def test_the_next_window_starts_at_the_shops_newest_change_when_the_pass_began(
+    sim: ShopwareSimulator, connect: Connect, clock: FakeClock, tmp_path: Path
 ) -> None:
-    began = clock()
-    clock.advance(hours=2)
-    sim.touch_customers(0.5, seed=2)  # changes while the pass runs, stamped after it began
-    pages = list(connect(sim).iter_customers(Cursor(started=began)))
-    assert pages[-1].cursor.high == began
-    assert pages[-1].cursor.finished().since == began
+    connector = connect(sim, page_size=20)
+    with Mirror.open(tmp_path / "m.db") as mirror:
+        pull(connector, mirror)
+        clock.advance(hours=1)
+        sim.touch_customers(0.1, seed=1)
+        newest = clock()
+        clock.advance(hours=2)
+        passed: list[str] = []
+        touched: list[str] = []
+        cursor = mirror.get_cursor("sw-test", "customers")
+        assert cursor is not None
+        for page in connector.iter_customers(cursor):
+            passed += [c.id for c in page.records]
+            if not touched:  # the keyset has passed these: changed while the pass runs
+                touched = passed[:3]
+                with sim.store.lock:
+                    for cid in touched:
+                        sim.customers[cid].updated_at = clock()
+            last = page.cursor
+    # the shop's own newest change when the pass began, not the newest row this pass saw
+    assert last.started == newest  # the touched rows were behind the keyset: never seen here
+    assert last.finished().since == newest
+    seen = [c.id for p in connector.iter_customers(last.finished()) for c in p.records]
+    assert set(touched) <= set(seen)
 
 
 def test_redeemed_personal_codes_come_back_with_the_orders(

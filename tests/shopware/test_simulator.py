@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from loyalsync.connectors import build_connector
+from loyalsync.connectors import build_connector, platform_options
 from loyalsync.connectors.shopware.simulator import Faults, ShopwareSimulator, config_snippet, serve
 from loyalsync.core.config import build_config
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
@@ -360,9 +360,30 @@ def test_serve_and_config_snippet_give_a_working_shop(sleeps: list[float]) -> No
         snippet = config_snippet(sim)
         env = dict(line[2:].split("=", 1) for line in snippet.splitlines() if line.startswith("# "))
         assert sim.client_secret not in snippet.replace(f"={sim.client_secret}", "")
-        config = build_config(yaml.safe_load(snippet), env=env)
+        config = build_config(yaml.safe_load(snippet), env=env, platforms=platform_options())
         connector = build_connector(config.shops[0], sleep=sleeps.append)
         assert connector.check().customers == 30
         assert sim.base_url == sim.url
     finally:
         sim.stop()
+
+
+def test_metric_aggregations_answer_raw_sql_times_over_the_filtered_rows(
+    sim: ShopwareSimulator, api: Api
+) -> None:
+    newest = max(r.created_at for r in sim.customers.values())
+    body = {
+        "limit": 1,
+        "aggregations": [
+            {"name": "newest_created", "type": "max", "field": "createdAt"},
+            {"name": "n", "type": "count", "field": "id"},
+        ],
+    }
+    answer = api.search("customer", body).json()
+    assert len(answer["data"]) == 1  # paging limits the rows, not the aggregation
+    got = answer["aggregations"]["newest_created"]["max"]
+    assert got == newest.strftime("%Y-%m-%d %H:%M:%S.") + f"{newest.microsecond // 1000:03d}"
+    assert answer["aggregations"]["n"]["count"] == len(sim.customers)
+    bad = api.search("customer", {"aggregations": [{"name": "x", "type": "terms", "field": "id"}]})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["code"] == "FRAMEWORK__INVALID_AGGREGATION_QUERY"

@@ -20,13 +20,12 @@ from loyalsync.connectors.shopware.sync_plan import (
 )
 from loyalsync.connectors.shopware.writer import Row, rejected_rows, sync_body
 from loyalsync.core.records import (
-    AddTag,
+    AddValue,
     EnsureCampaign,
-    EnsureGroup,
-    EnsureTag,
+    EnsureValue,
     IssueCode,
-    RemoveTag,
-    SetCustomerGroup,
+    RemoveValue,
+    SetValue,
     WriteOp,
 )
 from loyalsync.core.synth import B2B_GROUP_ID, DEFAULT_GROUP_ID
@@ -53,16 +52,16 @@ def view(**kw: object) -> ShopView:
 
 def test_plan_skips_what_the_shop_already_has_and_orders_by_dependency() -> None:
     ops: list[WriteOp] = [
-        AddTag(C1, "vip"),  # needs the tag ensured later in the list: refused
-        EnsureTag("vip"),
-        AddTag(C1, "vip"),
-        AddTag(C2, "newsletter"),  # already there
-        RemoveTag(C1, "newsletter"),  # not there
-        RemoveTag(C2, "newsletter"),
-        EnsureGroup("Standard"),  # exists by name
-        EnsureGroup("Gold"),
-        SetCustomerGroup(C1, "Gold"),
-        SetCustomerGroup(C2, None),
+        AddValue(C1, "tags", "vip"),  # needs the tag ensured later in the list: refused
+        EnsureValue("tags", "vip"),
+        AddValue(C1, "tags", "vip"),
+        AddValue(C2, "tags", "newsletter"),  # already there
+        RemoveValue(C1, "tags", "newsletter"),  # not there
+        RemoveValue(C2, "tags", "newsletter"),
+        EnsureValue("groups", "Standard"),  # exists by name
+        EnsureValue("groups", "Gold"),
+        SetValue(C1, "groups", "Gold"),
+        SetValue(C2, "groups", None),
     ]
     plan = plan_rows(ops, view())
     assert plan.done[0].ok is False and "ensure it first" in (plan.done[0].error or "")
@@ -87,8 +86,8 @@ def test_plan_refuses_protected_groups_and_unknown_customers() -> None:
     shop = view(protected=frozenset({"Händler"}), promotions=promotion, codes=codes)
     plan = plan_rows(
         [
-            SetCustomerGroup(C2, None),
-            SetCustomerGroup("9" * 32, None),
+            SetValue(C2, "groups", None),
+            SetValue("9" * 32, "groups", None),
             IssueCode("spring", C1, "SP-1"),
             IssueCode("autumn", C1, "AU-1"),
             EnsureCampaign("both", 10.0, 5.0, START, START, "X"),
@@ -160,7 +159,12 @@ def test_a_bad_row_fails_alone_and_the_rest_is_resent(
     sim: ShopwareSimulator, connect: Connect
 ) -> None:
     a, b = customers(sim, 2)
-    ops: list[WriteOp] = [EnsureGroup("x" * 300), EnsureTag("ok"), AddTag(a, "ok"), AddTag(b, "ok")]
+    ops: list[WriteOp] = [
+        EnsureValue("groups", "x" * 300),
+        EnsureValue("tags", "ok"),
+        AddValue(a, "tags", "ok"),
+        AddValue(b, "tags", "ok"),
+    ]
     results = connect(sim).apply(ops)
     assert [r.ok for r in results] == [False, True, True, True]
     assert "name: This value is too long" in (results[0].error or "")
@@ -190,7 +194,7 @@ def test_an_error_without_pointer_is_isolated_by_halving(
 
 def test_batches_hold_at_most_batch_size_rows(sim: ShopwareSimulator, connect: Connect) -> None:
     people = customers(sim, 9)
-    ops: list[WriteOp] = [EnsureTag("t"), *(AddTag(c, "t") for c in people)]
+    ops: list[WriteOp] = [EnsureValue("tags", "t"), *(AddValue(c, "tags", "t") for c in people)]
     results = connect(sim).apply(ops, batch_size=4)
     assert all(r.ok for r in results)
     sizes = [sum(len(op["payload"]) for op in r.body.values()) for r in sync_calls(sim)]
@@ -219,7 +223,7 @@ def test_campaign_lands_in_the_storefront_channel_and_updates_in_place(
 
 
 def test_configured_sales_channels_by_name(sim: ShopwareSimulator, connect: Connect) -> None:
-    connector = connect(sim, sales_channels=("Headless",))
+    connector = connect(sim, options={"sales_channels": ("Headless",)})
     assert connector.apply([EnsureCampaign("app", 5.0, None, START, START, "APP")])[0].ok
     headless = next(c["id"] for c in sim.table("sales_channel").values() if c["name"] == "Headless")
     assert [c["salesChannelId"] for c in sim.table("promotion_sales_channel").values()] == [
@@ -237,10 +241,10 @@ def test_protected_groups_and_legacy_sync_answers(
     connector = connect(sim, protected_groups=("B2B / Händler",))
     results = connector.apply(
         [
-            SetCustomerGroup(b2b, None),
-            EnsureGroup("y" * 256),
-            EnsureGroup("Gold"),
-            SetCustomerGroup(a, "Gold"),
+            SetValue(b2b, "groups", None),
+            EnsureValue("groups", "y" * 256),
+            EnsureValue("groups", "Gold"),
+            SetValue(a, "groups", "Gold"),
         ]
     )
     assert [r.ok for r in results] == [False, False, True, True]
@@ -252,7 +256,7 @@ def test_protected_groups_and_legacy_sync_answers(
 
 def test_a_customer_moved_since_the_plan_is_left_alone() -> None:
     shop = view()
-    plan = plan_rows([SetCustomerGroup(C1, "Händler", from_group="e" * 32)], shop)
+    plan = plan_rows([SetValue(C1, "groups", "Händler", from_value="e" * 32)], shop)
     assert not plan.rows and "re-plan" in (plan.done[0].error or "")
-    plan = plan_rows([SetCustomerGroup(C1, "Händler", from_group="Standard")], view())
+    plan = plan_rows([SetValue(C1, "groups", "Händler", from_value="Standard")], view())
     assert plan.rows[0].payload == {"id": C1, "groupId": "e" * 32}

@@ -73,7 +73,7 @@ def test_plan_speaks_in_plurals_and_names_customers(
     capsys.readouterr()
     assert run([*base, "plan"]) == 0
     out = capsys.readouterr().out
-    assert "(create 1 group, 1 tag)" in out  # one managed group, one tag: singular
+    assert "(create 1 customer group, 1 tag)" in out  # one managed group, one tag: singular
     assert run([*base, "plan", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["main"]
     named = [c["customer"] for c in plan["changes"] if "customer" in c]

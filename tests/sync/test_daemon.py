@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from loyalsync.connectors import platform_options
 from loyalsync.core.config import build_config
 from loyalsync.sync.daemon import Daemon, Job
 from loyalsync.sync.lock import MirrorLock, MirrorLockedError
@@ -34,6 +35,7 @@ def app_for(tmp_path: Path, **schedule: object) -> SimpleNamespace:
             "shops": [{"name": "s", "platform": "shopware", "url": "http://127.0.0.1:9"}],
         },
         env={},
+        platforms=platform_options(),
     )
     return SimpleNamespace(config=config)
 

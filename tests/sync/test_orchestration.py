@@ -18,13 +18,13 @@ from loyalsync.sync.cli import run
 from tests.sync.conftest import AS_OF, Shop, write_config
 
 DATA_TABLES = {
-    "customers": "shop, id, number, email, group_id, tags, is_guest, country, city, postcode, "
+    "customers": "shop, id, number, email, is_guest, country, city, postcode, "
     "created_at, updated_at, deleted_at, raw",
     "orders": "shop, id, customer_id, email, placed_at, status, is_valid, "
     "base_currency_total_gross, codes, raw",
     "order_items": "shop, order_id, line, sku, quantity, total, kind, code",
-    "groups": "shop, id, name, is_default",
-    "tags": "shop, id, name",
+    "memberships": "shop, customer_id, slot, value, is_default",
+    "slot_values": "shop, slot, id, name, is_default",
 }
 
 
@@ -276,7 +276,7 @@ def test_segment_plan_and_push_commands(shop: Shop, capsys: pytest.CaptureFixtur
     assert segments["customers"] > 300 and segments["excluded_protected"] > 0
     assert run([*base, "plan", "--as-of", "2026-11-01", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["main"]
-    assert plan["counts"]["moves"] > 0 and plan["changes"]
+    assert plan["counts"]["groups_set"] > 0 and plan["changes"]
     assert run([*base, "push", "--dry-run", "--as-of", "2026-11-01"]) == 0
     assert shop.writes() == 0
     strict = shop.config.read_text().replace("max_changes: 0.9", "max_changes: 5")

@@ -30,7 +30,9 @@ def make_sim(clock: FakeClock) -> Iterator[Callable[..., PrestaShopSimulator]]:
     started: list[PrestaShopSimulator] = []
 
     def make(customers: int = 80, seed: int = 5, **options: Any) -> PrestaShopSimulator:
-        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF)
+        # the seeded history is the shop's: dated by its clock (ours plus the offset)
+        offset = options.get("clock_offset", timedelta(0))
+        spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF + offset)
         options.setdefault("clock", clock)
         sim = PrestaShopSimulator.from_spec(spec, **options)
         sim.start()
@@ -49,7 +51,7 @@ def shop_for(sim: PrestaShopSimulator, **overrides: Any) -> ShopConfig:
         url=sim.url,
         credentials={"api_key": sim.key},
         requests_per_second=10_000,
-        options={"page_size": 25},
+        page_size=25,
     )
     return replace(shop, **overrides)
 

@@ -15,11 +15,9 @@ from loyalsync.connectors.prestashop.simulator import PrestaShopSimulator
 from loyalsync.core.records import (
     AddValue,
     EnsureCampaign,
-    EnsureGroup,
     EnsureValue,
     IssueCode,
     RemoveValue,
-    SetCustomerGroup,
     SetDefault,
     SetValue,
     WriteOp,
@@ -57,7 +55,7 @@ def test_a_17_group_change_keeps_every_other_field(make_sim: Make, connect: Conn
     row.update(birthday="1980-02-03", newsletter="1", note="VIP by phone", website="https://x.de")
     before = copy.deepcopy(row)
     connector = connect(sim)
-    ok(connector, [EnsureGroup("VIP (auto)"), SetCustomerGroup(cid, "VIP (auto)", "Customer")])
+    ok(connector, [EnsureValue("groups", "VIP (auto)"), AddValue(cid, "groups", "VIP (auto)")])
     after = sim.table("customers")[int(cid)]
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
     assert changed == {"associations", "date_upd"}
@@ -70,7 +68,7 @@ def test_no_put_of_a_customer_ever_reaches_9(make_sim: Make, connect: Connect) -
     sim = make_sim(version="9.0")
     a, b = plain(sim, 0), plain(sim, 1)
     keys = {c: sim.table("customers")[int(c)]["secure_key"] for c in (a, b)}
-    ok(connect(sim), [EnsureGroup("VIP (auto)"), SetCustomerGroup(a, "VIP (auto)", "Customer")])
+    ok(connect(sim), [EnsureValue("groups", "VIP (auto)"), AddValue(a, "groups", "VIP (auto)")])
     defaults = connect(sim, options={"change_default_group": True})
     ok(defaults, [AddValue(b, "groups", "VIP (auto)"), SetDefault(b, "groups", "VIP (auto)")])
     ok(connect(sim), [RemoveValue(a, "groups", "VIP (auto)")])
@@ -100,9 +98,9 @@ def test_hand_assigned_groups_stay_and_defaults_move_only_when_asked(
     # the customer back to the shop's customer group
     cid = plain(sim)
     moving = connect(sim, options={"change_default_group": True})
-    ok(moving, [SetCustomerGroup(cid, "Gold (auto)", "Customer")])
+    ok(moving, [AddValue(cid, "groups", "Gold (auto)")])
     assert sim.table("customers")[int(cid)]["id_default_group"] == gold
-    ok(moving, [SetCustomerGroup(cid, None, "Gold (auto)")])
+    ok(moving, [RemoveValue(cid, "groups", "Gold (auto)")])
     assert sim.table("customers")[int(cid)]["id_default_group"] == "3"
     assert groups_of(sim, cid) == ["3"]
 
@@ -113,7 +111,7 @@ def test_the_default_group_is_not_removed_without_the_option(
     sim = make_sim(version="8.1")
     cid = plain(sim)
     connect(sim, options={"change_default_group": True}).apply(
-        [EnsureGroup("Gold (auto)"), SetCustomerGroup(cid, "Gold (auto)", "Customer")]
+        [EnsureValue("groups", "Gold (auto)"), AddValue(cid, "groups", "Gold (auto)")]
     )
     writes = len(sim.write_log)
     [result] = connect(sim).apply([RemoveValue(cid, "groups", "Gold (auto)")])
@@ -124,7 +122,7 @@ def test_the_default_group_is_not_removed_without_the_option(
 def test_a_managed_group_is_made_once_in_every_language(make_sim: Make, connect: Connect) -> None:
     sim = make_sim()
     connector = connect(sim)
-    [first] = connector.apply([EnsureGroup("VIP (auto)")])
+    [first] = connector.apply([EnsureValue("groups", "VIP (auto)")])
     [again] = connect(sim).apply([EnsureValue("groups", "VIP (auto)")])
     assert first.ok and again.ok and first.remote_id == again.remote_id
     row = sim.table("groups")[int(first.remote_id or 0)]
@@ -132,7 +130,7 @@ def test_a_managed_group_is_made_once_in_every_language(make_sim: Make, connect:
     assert float(row["reduction"]) == 0
     assert row["price_display_method"] == sim.table("groups")[3]["price_display_method"]
     assert [w["method"] for w in sim.write_log] == ["POST"]
-    [long] = connector.apply([EnsureGroup("A group name longer than 32 chars")])
+    [long] = connector.apply([EnsureValue("groups", "A group name longer than 32 chars")])
     assert not long.ok and "32" in (long.error or "")
 
 
@@ -169,7 +167,7 @@ def test_a_lost_answer_after_the_shop_made_the_code_never_makes_a_second(
     assert [r["code"] for r in sim.table("cart_rules").values()].count("WB-CCCC3333") == 1
     assert len(sim.requests("/api/cart_rules", method="POST")) == 1
     sim.drop_answers("POST")
-    [group] = connect(sim).apply([EnsureGroup("Lost (auto)")])
+    [group] = connect(sim).apply([EnsureValue("groups", "Lost (auto)")])
     assert group.ok
     assert [r["name"][1] for r in sim.table("groups").values()].count("Lost (auto)") == 1
 
@@ -190,3 +188,37 @@ def test_operations_it_cannot_do_fail_plainly(
     [result] = connect(sim).apply([op])
     assert not result.ok and result.error
     assert not sim.write_log
+
+
+def test_set_default_only_with_change_default_group(make_sim: Make, connect: Connect) -> None:
+    sim = make_sim(version="8.1")
+    cid = plain(sim)
+    ok(connect(sim), [EnsureValue("groups", "Gold (auto)")])
+    writes = len(sim.write_log)
+    [refused] = connect(sim).apply([SetDefault(cid, "groups", "Gold (auto)")])
+    assert not refused.ok and "change_default_group" in (refused.error or "")
+    assert len(sim.write_log) == writes and groups_of(sim, cid) == ["3"]
+    allowed = connect(sim, options={"change_default_group": True})
+    ok(allowed, [SetDefault(cid, "groups", "Gold (auto)")])
+    gold = group_id(sim, "Gold (auto)")
+    assert sim.table("customers")[int(cid)]["id_default_group"] == gold
+    assert groups_of(sim, cid) == ["3", gold]
+
+
+def test_a_customer_holding_a_protected_group_is_never_modified(
+    make_sim: Make, connect: Connect
+) -> None:
+    sim = make_sim(version="8.1")
+    b2b = next(
+        str(i) for i, r in sim.table("customers").items() if "4" in r["associations"]["groups"]
+    )
+    protected_name = sim.table("groups")[4]["name"][1]
+    connector = connect(sim, protected_groups=(protected_name,))
+    ok(connector, [EnsureValue("groups", "Gold (auto)")])
+    before, writes = groups_of(sim, b2b), len(sim.write_log)
+    results = connector.apply(
+        [AddValue(b2b, "groups", "Gold (auto)"), RemoveValue(b2b, "groups", "Customer")]
+    )
+    assert not any(r.ok for r in results)
+    assert all("protected" in (r.error or "") for r in results)
+    assert groups_of(sim, b2b) == before and len(sim.write_log) == writes
