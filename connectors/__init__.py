@@ -29,11 +29,13 @@ ENTRY_POINT_GROUP = "loyalsync.connectors"
 BUILTINS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.client:ShopwareConnector",
     "jtl": "loyalsync.connectors.jtl.client:JtlConnector",
+    "prestashop": "loyalsync.connectors.prestashop.client:PrestaShopConnector",
 }
 # modules with `serve(customers=, seed=, port=, **options)` and `config_snippet(sim)`
 SIMULATORS: dict[str, str] = {
     "shopware": "loyalsync.connectors.shopware.simulator",
     "jtl": "loyalsync.connectors.jtl.simulator",
+    "prestashop": "loyalsync.connectors.prestashop.simulator",
 }
 # classes added by `registered(...)` for the duration of a block
 _REGISTERED: dict[str, Any] = {}

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from tests.contract.harness import Harness
 from tests.contract.jtl_harness import jtl_cloud_harness, jtl_harness
 from tests.contract.memory_connector import memory_harness
+from tests.contract.prestashop_harness import HARNESSES as PRESTASHOP
 from tests.contract.shopware_harness import shopware_harness
 
 HarnessFactory = Callable[..., AbstractContextManager[Harness]]
@@ -25,6 +26,7 @@ PLATFORMS: dict[str, HarnessFactory] = {
     "shopware": shopware_harness,
     "jtl": jtl_harness,
     "jtl-cloud": jtl_cloud_harness,
+    **PRESTASHOP,
 }
 
 SLOT_PLATFORMS: dict[str, HarnessFactory] = {

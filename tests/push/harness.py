@@ -191,3 +191,126 @@ def shopware_shop(tmp: Path, customers: int = 250, seed: int = 7) -> Iterator[Sh
 
 
 PLATFORMS: dict[str, Callable[[Path], Any]] = {"shopware": shopware_shop}
+
+
+# ---------------------------------------------------------------------------------------------
+# PrestaShop (groups are a `many` slot and there are no tags: tests/push/test_prestashop.py)
+
+
+@dataclass
+class PrestaShopShop:
+    sim: Any
+    mirror: Mirror
+    clock: FakeClock
+    sleeps: list[float] = field(default_factory=list)
+    platform: str = "prestashop"
+    default_group: str = "Customer"
+    protected_group: str = "B2B / Händler"
+
+    @property
+    def shop(self) -> ShopConfig:
+        return ShopConfig(
+            name=f"ps-push-{self.sim.version}",
+            platform="prestashop",
+            url=self.sim.url,
+            credentials={"api_key": self.sim.key},
+            requests_per_second=10_000,
+            protected_groups=(self.protected_group,),
+            page_size=100,
+        )
+
+    def connector(self) -> Connector:
+        return build_connector(self.shop, sleep=self.sleeps.append, now=self.clock)
+
+    def config(self, push: PushConfig, **segmentation: Any) -> Config:
+        seg = replace(SegmentationConfig(), min_age_days=0, **segmentation)
+        return Config(shops=(self.shop,), push=push, segmentation=seg)
+
+    def customer_ids(self) -> list[str]:
+        rows = self.sim.table("customers")
+        live = self.sim.store.live_customers()
+        return sorted((str(i) for i in live if rows[i]["is_guest"] == "0"), key=int)
+
+    def _names(self) -> dict[str, str]:
+        return {str(gid): row["name"][1] for gid, row in self.sim.table("groups").items()}
+
+    def groups_of(self, customer_id: str) -> set[str]:
+        names = self._names()
+        row = self.sim.table("customers")[int(customer_id)]
+        return {names[g] for g in row["associations"]["groups"]}
+
+    def group_of(self, customer_id: str) -> str:
+        groups = self.groups_of(customer_id)
+        if self.protected_group in groups:
+            return self.protected_group
+        ids = self.sim.table("customers")[int(customer_id)]["associations"]["groups"]
+        return self._names()[max(ids, key=int)]
+
+    def default_of(self, customer_id: str) -> str:
+        return self._names()[self.sim.table("customers")[int(customer_id)]["id_default_group"]]
+
+    def tags_of(self, customer_id: str) -> set[str]:
+        return set()  # PrestaShop has no customer tags
+
+    def country_of(self, customer_id: str) -> str | None:
+        countries = {str(i): r["iso_code"] for i, r in self.sim.table("countries").items()}
+        for row in self.sim.table("addresses").values():
+            if row["id_customer"] == customer_id and row["deleted"] == "0":
+                return countries.get(row["id_country"])
+        return None
+
+    def snapshot(self, customer_id: str) -> Any:
+        import copy
+
+        rules = [
+            r for r in self.sim.table("cart_rules").values() if r["id_customer"] == customer_id
+        ]
+        return copy.deepcopy(self.sim.table("customers")[int(customer_id)]), rules
+
+    def group_names(self) -> list[str]:
+        return sorted(self._names().values())
+
+    def tag_names(self) -> list[str]:
+        return []
+
+    def codes_of(self, campaign: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for row in self.sim.table("cart_rules").values():
+            if row.get("description") == f"loyalsync {campaign}":
+                found.setdefault(row["id_customer"], []).append(row["code"])
+        return found
+
+    def write_requests(self) -> int:
+        return sum(
+            1 for r in self.sim.request_log if r.method in ("POST", "PUT", "PATCH", "DELETE")
+        )
+
+    def writes(self) -> int:
+        return len(self.sim.write_log)
+
+    def delete_customer(self, customer_id: str) -> None:
+        self.sim.delete_customers([int(customer_id)])
+
+
+@contextmanager
+def prestashop_shop(
+    tmp: Path, version: str = "8.1", customers: int = 250, seed: int = 7
+) -> Iterator[PrestaShopShop]:
+    from loyalsync.connectors.prestashop.simulator import PrestaShopSimulator
+
+    clock = FakeClock(AS_OF + timedelta(hours=12))
+    spec = SynthSpec(customers=customers, seed=seed, as_of=AS_OF, b2b_share=0.08)
+    sim = PrestaShopSimulator.from_spec(spec, version=version, clock=clock)
+    sim.start()
+    mirror = Mirror.open(tmp / "mirror.db")
+    try:
+        yield PrestaShopShop(sim, mirror, clock)
+    finally:
+        mirror.close()
+        sim.stop()
+
+
+# PrestaShop runs its own push tests (no tags; several groups per customer), per version
+PRESTASHOP: dict[str, Callable[[Path], Any]] = {
+    f"prestashop-{v}": (lambda tmp, v=v: prestashop_shop(tmp, v)) for v in ("1.7.8", "9.0")
+}

@@ -1,0 +1,371 @@
+"""Writes to the PrestaShop webservice: groups, group memberships, personal codes (XML).
+
+Owns research/prestashop.md §3: bodies are XML, never pretty-printed. A customer's groups are
+replaced as the complete list in `associations/groups`, so we read the customer's current list
+first and change only the groups named by the operations (hand-assigned groups stay). 8.x and
+9.x: PATCH with the id, the groups (and the default group when asked). 1.7 has no PATCH: GET
+the whole customer as XML and PUT it back complete, every field as read (`passwd` hash,
+`secure_key`, birthday, newsletter, note). A customer is never PUT on 9.x (it wipes
+`secure_key`, issue #42206). Managed groups are created with a name in every language,
+reduction 0 and the default customer group's price display. Personal codes are cart rules
+bound to the customer (quantity 1, one per user, the campaign's validity, percent or amount),
+looked up by `filter[code]` before every create, so a retry after a lost answer never makes a
+second one; groups are looked up by name the same way.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from loyalsync.connectors.prestashop import parse
+from loyalsync.connectors.prestashop.state import PrestaShopState
+from loyalsync.core.errors import LoyalsyncError, TransientError
+from loyalsync.core.records import (
+    GROUPS,
+    AddValue,
+    EnsureCampaign,
+    EnsureValue,
+    IssueCode,
+    OpResult,
+    RemoveValue,
+    SetDefault,
+    SetValue,
+    SlotOp,
+    WriteOp,
+)
+
+if TYPE_CHECKING:
+    from loyalsync.connectors.prestashop.client import PrestaShopConnector
+
+XML = {"Content-Type": "application/xml"}
+JSON = {"Output-Format": "JSON"}
+XLINK = "http://www.w3.org/1999/xlink"
+CREATE_ATTEMPTS = 4
+MAX_GROUP_NAME = 32
+NO_DEFAULT_CHANGE = (
+    "making {name!r} the customer's default group changes prices; set "
+    "change_default_group: true to let loyalsync do it"
+)
+DEFAULT_REMOVED = (
+    "group {name!r} is the customer's default group; set change_default_group: true to "
+    "let loyalsync change it"
+)
+ET.register_namespace("xlink", XLINK)
+
+
+def _doc(element: str, inner: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="{XLINK}">'
+        f"<{element}>{inner}</{element}></prestashop>"
+    ).encode()
+
+
+def _field(name: str, value: Any) -> str:
+    return f"<{name}>{escape('' if value is None else str(value))}</{name}>"
+
+
+def _languages(name: str, value: str, languages: list[str]) -> str:
+    inner = "".join(f'<language id="{lang}">{escape(value)}</language>' for lang in languages)
+    return f"<{name}>{inner}</{name}>"
+
+
+class Writer:
+    """Applies one batch of operations for one connector."""
+
+    def __init__(self, c: PrestaShopConnector) -> None:
+        self.c = c
+        self.ref = c.reference()
+        self.state = c.shop_state()
+        self._langs: list[str] | None = None
+
+    # -- lookups --------------------------------------------------------------------------
+    def refresh(self) -> PrestaShopState:
+        self.state = self.c.shop_state(refresh=True)
+        return self.state
+
+    def languages(self) -> list[str]:
+        if self._langs is None:
+            rows = self.c.fetch_rows("languages", {"display": "[id]"}, optional=True)
+            self._langs = [str(r["id"]) for r in rows] or [self.ref.language or "1"]
+        return self._langs
+
+    # -- groups ---------------------------------------------------------------------------
+    def ensure_group(self, name: str) -> str:
+        """The group's id; created (a name in every language, reduction 0, the default
+        group's price display) when the shop has no group of that name in any language."""
+        if len(name) > MAX_GROUP_NAME:
+            raise LoyalsyncError(f"group name {name!r} is longer than {MAX_GROUP_NAME} characters")
+        found = self.state.names.get(name)
+        if found:
+            return found
+        default = self.state.default_group_id or "3"
+        body = _doc(
+            "group",
+            "<id></id>"
+            + _field("reduction", "0")
+            + _field("price_display_method", self.state.price_display.get(default, "0"))
+            + _field("show_prices", "1")
+            + _languages("name", name, self.languages()),
+        )
+        gid = self._create("groups", body, lambda: self.refresh().names.get(name))
+        self.refresh()
+        return gid
+
+    def _create(self, resource: str, body: bytes, lookup: Any) -> str:
+        """POST, and after an answer that never came, look before posting again."""
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                response = self.c.call(
+                    "POST", f"/api/{resource}", resource, data=body, headers={**XML, **JSON}
+                )
+            except TransientError:
+                found = lookup()
+                if found:
+                    return str(found)
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                continue
+            rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
+            if rows:
+                return str(rows[0]["id"])
+            found = lookup()
+            if found:
+                return str(found)
+        raise TransientError(f"POST /api/{resource}: no id in the answer")
+
+    # -- memberships ----------------------------------------------------------------------
+    def change_groups(self, customer: str, ops: list[SlotOp]) -> str | None:
+        """Apply one customer's membership operations with at most one write; returns an
+        error for the customer, or None."""
+        if self.c.major >= 8:
+            response = self.c.call(
+                "GET", f"/api/customers/{customer}", "customers", headers=JSON, ok_statuses=(404,)
+            )
+            payload = parse.json_payload(response, "/api/customers") if response.ok else []
+            current = parse.rows_of(payload, "customer")
+            if response.status_code == 404 or not current:
+                return f"customer {customer} does not exist"
+            groups = parse.association_ids(current[0], "groups")
+            default = parse.text(current[0].get("id_default_group")) or ""
+        else:
+            doc = self._customer_xml(customer)
+            if doc is None:
+                return f"customer {customer} does not exist"
+            groups, default = _xml_groups(doc)
+        guarded = set(groups) & self.state.protected
+        if guarded:  # read from the shop just now: a hand-made change since the pull counts
+            return f"customer {customer} is in a protected group (id {min(guarded)}): not modified"
+        wanted, new_default, error = self._target(groups, default, ops)
+        if error:
+            return error
+        if wanted == groups and new_default == default:
+            return None  # already as asked: no write
+        if self.c.major >= 8:
+            inner = _field("id", customer)
+            if new_default != default:
+                inner += _field("id_default_group", new_default)
+            inner += (
+                "<associations><groups>"
+                + "".join(f"<group>{_field('id', g)}</group>" for g in wanted)
+                + "</groups></associations>"
+            )
+            self.c.call(
+                "PATCH",
+                f"/api/customers/{customer}",
+                "customers",
+                data=_doc("customer", inner),
+                headers=XML,
+                idempotent=True,  # the complete list: sending it twice changes nothing
+            )
+        else:
+            if doc is None:  # read above for 1.7
+                raise TransientError(f"customer {customer}: its document was not read")
+            body = _replace_groups(doc, wanted, new_default)
+            self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
+        return None
+
+    def _customer_xml(self, customer: str) -> ET.Element | None:
+        response = self.c.call("GET", f"/api/customers/{customer}", "customers", ok_statuses=(404,))
+        if response.status_code == 404:
+            return None
+        text = response.text
+        start = text.find("<?xml")
+        return ET.fromstring(text[start if start >= 0 else text.find("<prestashop") :])  # noqa: S314 (expat: no external entities; entity expansion capped)
+
+    def _target(
+        self, groups: list[str], default: str, ops: list[SlotOp]
+    ) -> tuple[list[str], str, str | None]:
+        """The customer's new list and default group after `ops`, or an error."""
+        change_default = bool(self.c.settings["change_default_group"])
+        wanted, new_default = list(groups), default
+        for op in ops:
+            name = getattr(op, "value", None) or ""
+            gid = self.state.group_id(name)
+            if gid is None and isinstance(op, RemoveValue):
+                continue  # a group the shop does not have is nobody's group
+            if gid is None:
+                return groups, default, f"the shop has no group {name!r}"
+            if isinstance(op, AddValue | SetDefault):
+                if isinstance(op, SetDefault) and not change_default:
+                    return groups, default, NO_DEFAULT_CHANGE.format(name=name)
+                if gid not in wanted:
+                    wanted.append(gid)
+                if change_default:  # the managed group also decides the customer's prices
+                    new_default = gid
+            elif isinstance(op, RemoveValue) and gid in wanted:
+                if gid == new_default:
+                    if not change_default:
+                        return groups, default, DEFAULT_REMOVED.format(name=name)
+                    new_default = ""
+                wanted.remove(gid)
+        if not new_default:
+            fallback = self.state.default_group_id or "3"
+            new_default = fallback if fallback in wanted else (wanted[0] if wanted else fallback)
+        if new_default not in wanted:
+            wanted.append(new_default)
+        return wanted, new_default, None
+
+    # -- codes ----------------------------------------------------------------------------
+    def find_code(self, code: str) -> dict[str, Any] | None:
+        rows = self.c.fetch_rows(
+            "cart_rules", {"display": "[id,id_customer,code]", "filter[code]": f"[{code}]"}
+        )
+        return next((r for r in rows if parse.text(r.get("code")) == code), None)
+
+    def issue_code(self, op: IssueCode) -> str:
+        found = self.find_code(op.code)
+        if found is None:
+            campaign = self.c.campaigns.get(op.campaign)
+            if campaign is None:
+                raise LoyalsyncError(
+                    f"campaign {op.campaign!r} unknown: EnsureCampaign must come first"
+                )
+            body = self._cart_rule(op, campaign)
+
+            def lookup() -> str | None:
+                again = self.find_code(op.code)
+                return str(again["id"]) if again else None
+
+            return self._create("cart_rules", body, lookup)
+        owner = parse.text(found.get("id_customer"))
+        if owner != op.customer_id:
+            raise LoyalsyncError(f"code {op.code} already belongs to customer {owner}")
+        return str(found["id"])
+
+    def _cart_rule(self, op: IssueCode, campaign: EnsureCampaign) -> bytes:
+        tz = self.ref.tz
+        currency = self.ref.config.get("PS_CURRENCY_DEFAULT") or "1"
+        fields = {
+            "id_customer": op.customer_id,
+            "date_from": parse.shop_text(campaign.valid_from, tz),
+            "date_to": parse.shop_text(campaign.valid_until, tz),
+            "description": f"loyalsync {campaign.name}",
+            "quantity": 1,
+            "quantity_per_user": 1,
+            "priority": 1,
+            "partial_use": 0,
+            "code": op.code,
+            "minimum_amount": 0,
+            "minimum_amount_tax": 0,
+            "minimum_amount_currency": currency,
+            "minimum_amount_shipping": 0,
+            "country_restriction": 0,
+            "carrier_restriction": 0,
+            "group_restriction": 0,
+            "cart_rule_restriction": 0,
+            "product_restriction": 0,
+            "shop_restriction": 0,
+            "free_shipping": 0,
+            "reduction_percent": f"{campaign.percent:.2f}" if campaign.percent else "0",
+            "reduction_amount": f"{campaign.amount:.2f}" if campaign.amount else "0",
+            "reduction_tax": 1,
+            "reduction_currency": currency,
+            "reduction_product": 0,
+            "reduction_exclude_special": 0,
+            "gift_product": 0,
+            "gift_product_attribute": 0,
+            "highlight": 1,
+            "active": 1,
+        }
+        inner = "<id></id>" + "".join(_field(k, v) for k, v in fields.items())
+        inner += _languages("name", campaign.name[:254], self.languages())
+        return _doc("cart_rule", inner)
+
+
+def _xml_groups(doc: ET.Element) -> tuple[list[str], str]:
+    customer = doc.find("customer")
+    if customer is None:
+        raise TransientError("the shop's customer document has no <customer> element")
+    groups = [
+        (g.findtext("id") or "").strip() for g in customer.findall("./associations/groups/group")
+    ]
+    return [g for g in groups if g], (customer.findtext("id_default_group") or "").strip()
+
+
+def _replace_groups(doc: ET.Element, groups: list[str], default: str) -> bytes:
+    """The customer document exactly as read, with only its groups (and default) changed."""
+    customer = doc.find("customer")
+    if customer is None:
+        raise TransientError("the shop's customer document has no <customer> element")
+    node = customer.find("id_default_group")
+    if node is not None:
+        node.text = default
+    assoc = customer.find("./associations/groups")
+    if assoc is None:
+        holder = customer.find("associations")
+        if holder is None:
+            holder = ET.SubElement(customer, "associations")
+        assoc = ET.SubElement(holder, "groups")
+    for child in list(assoc):
+        assoc.remove(child)
+    for gid in groups:
+        item = ET.SubElement(assoc, "group")
+        ET.SubElement(item, "id").text = gid
+    return ET.tostring(doc, encoding="utf-8", xml_declaration=True)
+
+
+def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
+    """One result per operation, in order. Ensures first, then one read and at most one
+    write per customer for all of its membership operations, then codes."""
+    w = Writer(c)
+    results: dict[int, OpResult] = {}
+    members: dict[str, list[tuple[int, SlotOp]]] = {}
+    for i, op in enumerate(ops):
+        if isinstance(op, EnsureValue | AddValue | RemoveValue | SetDefault | SetValue) and (
+            op.slot != GROUPS
+        ):
+            results[i] = OpResult(op, False, f"PrestaShop has no slot {op.slot!r}")
+        elif isinstance(op, SetValue):
+            results[i] = OpResult(op, False, "groups is a many slot: use AddValue/RemoveValue")
+        elif isinstance(op, EnsureValue):
+            results[i] = _attempt(op, lambda n=op.name: w.ensure_group(n))
+        elif isinstance(op, EnsureCampaign):
+            c.campaigns[op.name] = op
+            results[i] = OpResult(op, True)
+        elif isinstance(op, AddValue | RemoveValue | SetDefault):
+            members.setdefault(op.customer_id, []).append((i, op))
+        elif not isinstance(op, IssueCode):
+            results[i] = OpResult(op, False, f"{type(op).__name__} is not supported")
+    for customer, items in members.items():
+        try:
+            error = w.change_groups(customer, [s for _, s in items])
+        except LoyalsyncError as exc:
+            error = str(exc)
+        for i, _ in items:
+            results[i] = OpResult(ops[i], error is None, error, customer)
+    for i, op in enumerate(ops):
+        if isinstance(op, IssueCode):
+            results[i] = _attempt(op, lambda o=op: w.issue_code(o))
+    return [results[i] for i in range(len(ops))]
+
+
+def _attempt(op: WriteOp, fn: Any) -> OpResult:
+    """Run one create; its id is the result's remote id, a failure its error."""
+    try:
+        value = fn()
+    except LoyalsyncError as exc:
+        return OpResult(op, False, str(exc))
+    return OpResult(op, True, None, value)
