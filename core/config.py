@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
+from loyalsync.core import databases
 from loyalsync.core.errors import ConfigError
 from loyalsync.core.segments.engine import config_problems
 from loyalsync.core.segments.references import segment_problem
@@ -34,6 +35,8 @@ from loyalsync.core.segments.settings import PredictConfig as PredictConfig
 from loyalsync.core.segments.settings import RfmConfig as RfmConfig
 from loyalsync.core.segments.settings import RuleConfig as RuleConfig
 from loyalsync.core.segments.settings import SegmentationConfig as SegmentationConfig
+from loyalsync.core.timetable import ScheduleConfig as ScheduleConfig
+from loyalsync.core.timetable import schedule_problems
 
 DEFAULT_CONFIG_NAME = "loyalsync.yaml"
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -75,6 +78,7 @@ class ShopConfig:
     lag_minutes: int = 10  # incremental pulls re-read this much before the cursor
     page_size: int = 500
     deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
+    database: str | None = None  # this shop's own mirror file (wins over the top-level one)
     # the platform section (`shops[i].<platform>:`), validated against the connector's
     # declared OptionSpecs, defaults filled in
     options: dict[str, Any] = field(default_factory=dict)
@@ -126,15 +130,6 @@ class PushConfig:
 
 
 @dataclass(frozen=True)
-class ScheduleConfig:
-    pull_every_minutes: int = 15
-    cycle_at: str = "02:00"  # daily full cycle, in `timezone`
-    timezone: str = "Europe/Berlin"
-    deletion_scan_day: str = "sunday"
-    deletion_scan_at: str = "03:30"
-
-
-@dataclass(frozen=True)
 class ReportConfig:
     """`loyalsync report`: rows per list and the recommended action per named RFM segment
     (overrides the defaults in core/report/actions.py; keys are segment names)."""
@@ -163,6 +158,15 @@ class Config:
 
     def select(self, name: str | None) -> tuple[ShopConfig, ...]:
         return (self.shop(name),) if name else self.shops
+
+    def database_for(self, shop: str) -> str:
+        """The mirror file of `shop` (core/databases.py: shared, `{shop}` template, own)."""
+        return databases.database_for(self.database, shop, self.shop(shop).database)
+
+    def databases(self, shops: tuple[ShopConfig, ...] | None = None) -> dict[str, list[str]]:
+        """Mirror file -> its shops (config order); shops sharing a file share its lock."""
+        chosen = self.shops if shops is None else shops
+        return databases.group_by_file((s.name, self.database_for(s.name)) for s in chosen)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,10 +223,13 @@ def load_config(
 def _with_source(config: Config, source: str) -> Config:
     from dataclasses import replace
 
-    database = config.database
-    if database != ":memory:" and not os.path.isabs(database):
-        database = str(Path(source).parent / database)
-    return replace(config, source=source, database=database)
+    base = Path(source).parent
+    shops = tuple(
+        replace(s, database=databases.resolve(s.database, base)) if s.database else s
+        for s in config.shops
+    )
+    database = databases.resolve(config.database, base)
+    return replace(config, source=source, database=database, shops=shops)
 
 
 def build_config(data: Any, *, env: Mapping[str, str], platforms: Platforms = ()) -> Config:
@@ -531,6 +538,9 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
             problems.append(f"{where}.page_size: must be between 1 and 1000")
     if not config.shops:
         problems.append("shops: at least one shop is required")
+    problems.extend(
+        databases.layout_problems(config.database, [(s.name, s.database) for s in config.shops])
+    )
     problems.extend(_segmentation_problems(config.segmentation))
     push = config.push
     if push.batch_size < 1:
@@ -547,7 +557,7 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
                 f"push.discounts[{i}].code_prefix: use 1-12 capital letters, digits or '-'"
             )
     problems.extend(_push_segment_problems(config, problems))
-    _check_schedule(config.schedule, problems)
+    problems.extend(schedule_problems(config.schedule))
 
 
 def _segmentation_problems(seg: SegmentationConfig) -> list[str]:
@@ -565,24 +575,3 @@ def _push_segment_problems(config: Config, found: list[str]) -> list[str]:
         if problem:
             problems.append(f"{path}: {problem}")
     return problems
-
-
-def _check_schedule(schedule: ScheduleConfig, problems: list[str]) -> None:
-    for key in ("cycle_at", "deletion_scan_at"):
-        value = getattr(schedule, key)
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            problems.append(f"schedule.{key}: expected HH:MM (24h), got {value!r}")
-    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    if schedule.deletion_scan_day not in days:
-        problems.append(
-            f"schedule.deletion_scan_day: expected a weekday name, got "
-            f"{schedule.deletion_scan_day!r}"
-        )
-    if schedule.pull_every_minutes < 1:
-        problems.append("schedule.pull_every_minutes: must be at least 1")
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(schedule.timezone)
-    except Exception:
-        problems.append(f"schedule.timezone: unknown time zone {schedule.timezone!r}")
