@@ -18,7 +18,7 @@ from loyalsync.sync.commands_sync import check_stored_as_of, report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import segment_recorded
 from loyalsync.sync.exits import exit_code_for
-from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.lock import shop_locks
 from loyalsync.sync.options import as_of_option, command, date_callback, json_option, shop_option
 from loyalsync.sync.output import DATA, SAY, csv_line, emit_json, iso_utc, number, print_rows
 from loyalsync.sync.render import print_segments
@@ -40,13 +40,14 @@ def segment(
     rules), store membership and its history, print sizes and revenue share."""
     moment = as_of or utcnow()
     shops = app.shops(shop)
-    app.existing_mirror  # noqa: B018 - refuse before taking the lock when nothing was pulled
+    for cfg in shops:  # refuse before taking the lock when nothing was pulled
+        app.existing_mirror_for(cfg)
     if dry_run:
         results, failed = for_each_shop(
             shops, lambda c: segment_recorded(app, c, moment, save=False)
         )
     else:
-        with MirrorLock(app.config.database, "segment"):
+        with shop_locks(app.config, shops, "segment"):
             if as_of is not None:
                 check_stored_as_of(app, shops, as_of)
             results, failed = for_each_shop(shops, lambda c: segment_recorded(app, c, moment))
@@ -149,7 +150,7 @@ def customers(
             raise click.BadParameter(problem, param_hint="'--segment'")
     table_sort = None if sort in export.EXTRA_SORTS else sort
     frame = customer_table(
-        app.existing_mirror, cfg, segment=segment_name, top=top, by=by,
+        app.existing_mirror_for(cfg), cfg, segment=segment_name, top=top, by=by,
         sort="contact_due_at" if table_sort == "contact_due" else table_sort,
         cfg=app.config.segmentation, due_before=due_before,
     )  # fmt: skip
@@ -164,8 +165,8 @@ def customers(
             )
         campaign = campaign_named(app.config, with_codes)
         ids = [str(c) for c in frame["customer_id"]]
-        with MirrorLock(app.config.database, "export codes"):
-            codes = export_codes(app.existing_mirror, cfg.name, campaign, ids, utcnow())
+        with shop_locks(app.config, (cfg,), "export codes"):
+            codes = export_codes(app.existing_mirror_for(cfg), cfg.name, campaign, ids, utcnow())
         frame["code"] = [codes[c] for c in ids]
     chosen = export.chosen_columns(columns, list(frame.columns)) if columns else None
     if as_json or fmt == "json":
@@ -182,7 +183,7 @@ def customers(
 def _with_consent(app: AppContext, shop: str, frame: Any, consented_only: bool) -> Any:
     """The newsletter column; only the consenting with `consented_only` (refused without any
     consent data); without consent data a note on stderr (CSV or JSON on stdout stay clean)."""
-    consent = load_consent(app.existing_mirror, shop)
+    consent = load_consent(app.existing_mirror_for(app.config.shop(shop)), shop)
     frame = export.with_consent(frame, consent)
     if consented_only:
         return export.consented_only(frame, shop, not consent.empty)
@@ -263,7 +264,8 @@ def report(app: AppContext, shop: str | None, as_of: datetime | None, path: str)
     headline figures, top customers, ABC, RFM, loyalty tiers, moves, inactivity and contact-due
     lists, cohorts, predictions, campaigns and the last pushes."""
     moment = as_of or utcnow()
-    written = write_report(app.existing_mirror, app.config, app.shops(shop), moment, path)
+    shops = app.shops(shop)
+    written = write_report(app.existing_mirror_of(shops), app.config, shops, moment, path)
     SAY.print(f"report written to {written}", markup=False)
     return 0
 

@@ -14,7 +14,7 @@ from loyalsync.sync.commands_sync import report_failures
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.demo import run_demo, serve_forever
 from loyalsync.sync.exits import exit_code_for
-from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.lock import shop_locks
 from loyalsync.sync.options import as_of_option, command, json_option, shop_option
 from loyalsync.sync.output import DATA, SAY, emit_json
 from loyalsync.sync.push import plan_shop, push_shop
@@ -60,19 +60,20 @@ def _plan_or_push(
     dry_run: bool,
     force: bool,
 ) -> int:
-    mirror = app.existing_mirror
+    shops = app.shops(shop)
+    mirrors = {cfg.name: app.existing_mirror_for(cfg) for cfg in shops}
     when = as_of or utcnow()
 
     def one(cfg: Any) -> Any:
-        connector = app.connector(cfg)
+        connector, mirror = app.connector(cfg), mirrors[cfg.name]
         if dry_run:
             return plan_shop(connector, mirror, cfg, app.config, as_of=when)
-        with MirrorLock(app.config.database, "push"):
+        with shop_locks(app.config, (cfg,), "push"):
             return push_shop(connector, mirror, cfg, app.config, as_of=when, force=force)
 
-    results, failed = for_each_shop(app.shops(shop), one)
+    results, failed = for_each_shop(shops, one)
     named = as_json or app.verbosity > 0
-    contacts = {name: load_contacts(mirror, name) for name in results} if named else {}
+    contacts = {name: load_contacts(mirrors[name], name) for name in results} if named else {}
     if as_json:
         data: dict[str, Any] = {}
         for name, r in results.items():

@@ -17,7 +17,7 @@ from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import as_of_problem, newest_segment_as_of, run_cycle
 from loyalsync.sync.daemon import Daemon
 from loyalsync.sync.exits import exit_code_for
-from loyalsync.sync.lock import MirrorLock
+from loyalsync.sync.lock import shop_locks
 from loyalsync.sync.options import as_of_option, command, json_option, shop_option, since_option
 from loyalsync.sync.output import DATA, ERR, SAY, emit_json, number, plural, print_rows
 from loyalsync.sync.progress import PullProgress
@@ -32,11 +32,17 @@ def report_failures(failed: dict[str, Exception]) -> None:
         ERR.print(f"shop {name} failed: {exc}", style="red", markup=False)
 
 
-def check_stored_as_of(app: AppContext, shops: tuple[ShopConfig, ...], as_of: datetime) -> None:
-    """Refuse (usage error, exit 2) an --as-of that would store bogus history."""
+def check_stored_as_of(
+    app: AppContext, shops: tuple[ShopConfig, ...], as_of: datetime, *, pulled_only: bool = False
+) -> None:
+    """Refuse (usage error, exit 2) an --as-of that would store bogus history (`pulled_only`:
+    shops whose mirror does not exist yet have no history to check)."""
     now = utcnow()
     for shop in shops:
-        problem = as_of_problem(as_of, now, newest_segment_as_of(app.existing_mirror, shop.name))
+        if pulled_only and not Path(app.config.database_for(shop.name)).exists():
+            continue
+        mirror = app.existing_mirror_for(shop)
+        problem = as_of_problem(as_of, now, newest_segment_as_of(mirror, shop.name))
         if problem:
             raise click.BadParameter(f"[{shop.name}] {problem}", param_hint="'--as-of'")
 
@@ -151,12 +157,12 @@ def _progress_pull(
                 progress.on_page(entity, page, counts)
 
             results[cfg.name] = pull_shop(
-                app.connector(cfg), app.mirror, cfg, backfill=backfill, since=since,
+                app.connector(cfg), app.mirror_for(cfg), cfg, backfill=backfill, since=since,
                 deletion_scan=deletion_scan, on_page=on_page, should_stop=stop,
             )  # fmt: skip
         return results[cfg.name]
 
-    with MirrorLock(app.config.database, kind), StopOnSignal() as stop:
+    with shop_locks(app.config, app.shops(shop), kind), StopOnSignal() as stop:
         try:
             _, failed = for_each_shop(app.shops(shop), one)
         except StopRequested:
@@ -194,9 +200,9 @@ def pull(app: AppContext, shop: str | None, deletion_scan: bool | None) -> int:
 @click.option("--force", is_flag=True, help="Push even if the plan exceeds push.max_changes.")
 def run_cycle_cmd(app: AppContext, shop: str | None, as_of: datetime | None, force: bool) -> int:
     """One full cycle per shop: pull, segment, plan, and push when push.enabled is true."""
-    with MirrorLock(app.config.database, "run"):
-        if as_of is not None and Path(app.config.database).exists():
-            check_stored_as_of(app, app.shops(shop), as_of)
+    with shop_locks(app.config, app.shops(shop), "run"):
+        if as_of is not None and app.config.database != ":memory:":
+            check_stored_as_of(app, app.shops(shop), as_of, pulled_only=True)
         report = run_cycle(app, shop, as_of=as_of, force=force)
     for line in report.lines():
         SAY.print(line, markup=False)
@@ -208,8 +214,7 @@ def run_cycle_cmd(app: AppContext, shop: str | None, as_of: datetime | None, for
 @click.option("--once", is_flag=True, help="Run every job once now, then exit (for testing).")
 def daemon(app: AppContext, once: bool) -> int:
     """Run the scheduled jobs (schedule: in the config) until SIGTERM or Ctrl-C."""
-    with MirrorLock(app.config.database, "daemon"):
-        Daemon(app).run(once=once)
+    Daemon(app).run(once=once)  # holds every shop's mirror lock while it runs
     return 0
 
 

@@ -1,15 +1,18 @@
 """What a command needs: the loaded config, the open mirror, a connector per shop.
 
-Loads lazily so `--help` and `init` never need a config, and opens the mirror once per
-process. Commands that only read (`status`, `customers`, `plan`, `report`, ...) ask for
-`existing_mirror`, which never creates a file; every problem with the database's place (no
-such directory, not writable, a read-only file system) becomes one ConfigError (exit 3).
+Loads lazily so `--help` and `init` never need a config, and opens each mirror file once per
+process (shops may share one file or keep their own: `mirror_for(shop)`; `mirror` is the one
+file of a config whose shops share it). Commands that only read (`status`, `customers`,
+`plan`, `report`, ...) ask for `existing_mirror(_for)`, which never creates a file; every
+problem with the database's place (no such directory, not writable, a read-only file system)
+becomes one ConfigError (exit 3).
 No business logic here.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +59,8 @@ class AppContext:
     verbose: int = 0
     http_kwargs: dict[str, Any] = field(default_factory=dict)
     _config: Config | None = None
-    _mirror: Mirror | None = None
+    _mirrors: dict[str, Mirror] = field(default_factory=dict)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def config(self) -> Config:
@@ -66,21 +70,53 @@ class AppContext:
 
     @property
     def mirror(self) -> Mirror:
-        """The mirror, created when it does not exist yet (backfill, pull, run, daemon)."""
-        if self._mirror is None:
-            self._mirror = open_mirror(self.config.database)
-        return self._mirror
+        """The mirror of a config whose shops share one file, created when missing."""
+        return self.mirror_for(self._single_file_shop(self.config.shops))
 
     @property
     def existing_mirror(self) -> Mirror:
-        """The mirror for a command that needs data already pulled: never creates one."""
-        if self._mirror is None:
-            database = self.config.database
-            if database != ":memory:" and not Path(database).exists():
-                raise NoMirrorError(
-                    f"no mirror yet at {database!r}: run `loyalsync backfill` first"
-                )
-        return self.mirror
+        """The shared mirror for a command that needs data already pulled: never creates one."""
+        return self.existing_mirror_of(self.config.shops)
+
+    def existing_mirror_of(self, shops: tuple[ShopConfig, ...]) -> Mirror:
+        """The one existing mirror file all of `shops` live in (a report over several shops)."""
+        return self.existing_mirror_for(self._single_file_shop(shops))
+
+    def mirror_for(self, shop: ShopConfig) -> Mirror:
+        """`shop`'s mirror (backfill, pull, run, daemon), created when it does not exist yet;
+        one connection per file, safe to ask for from the daemon's worker threads."""
+        database = self.config.database_for(shop.name)
+        with self._opening:
+            if database not in self._mirrors:
+                self._mirrors[database] = open_mirror(database)
+            return self._mirrors[database]
+
+    def existing_mirror_for(self, shop: ShopConfig) -> Mirror:
+        """`shop`'s mirror for a command that needs data already pulled: never creates one."""
+        database = self.config.database_for(shop.name)
+        missing = database != ":memory:" and not Path(database).exists()
+        if database not in self._mirrors and missing:
+            hint = f" --shop {shop.name}" if len(self.config.databases()) > 1 else ""
+            raise NoMirrorError(
+                f"no mirror yet at {database!r}: run `loyalsync backfill{hint}` first"
+            )
+        return self.mirror_for(shop)
+
+    def close_mirror_for(self, shop: ShopConfig) -> None:
+        """Close `shop`'s mirror (the daemon's jobs: open files stay ~ workers, not shops)."""
+        with self._opening:
+            mirror = self._mirrors.pop(self.config.database_for(shop.name), None)
+        if mirror is not None:
+            mirror.close()
+
+    def _single_file_shop(self, shops: tuple[ShopConfig, ...]) -> ShopConfig:
+        files = self.config.databases(shops)
+        if len(files) > 1:
+            raise ConfigError(
+                f"the shops keep {len(files)} separate mirror files (`database:` with {{shop}} "
+                f"or a shop's own `database:`): choose one shop with --shop NAME"
+            )
+        return shops[0]
 
     def connector(self, shop: ShopConfig) -> Connector:
         return build_connector(shop, **self.http_kwargs)
@@ -89,9 +125,10 @@ class AppContext:
         return self.config.select(name)
 
     def close(self) -> None:
-        if self._mirror is not None:
-            self._mirror.close()
-            self._mirror = None
+        with self._opening:
+            for mirror in self._mirrors.values():
+                mirror.close()
+            self._mirrors.clear()
 
 
 def open_mirror(database: str) -> Mirror:

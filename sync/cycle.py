@@ -80,7 +80,7 @@ class CycleReport:
 def segment_recorded(app: Any, shop: ShopConfig, as_of: datetime, *, save: bool = True) -> Any:
     """Segment one shop and (with `save`) store it, recorded in `_runs` (CLI `segment`, cycles
     and the demo). Without `save` it is a what-if: nothing stored, no run recorded."""
-    mirror = app.mirror
+    mirror = app.mirror_for(shop)
     if not save:
         return segment_shop(mirror, shop, app.config.segmentation, as_of, save=False)
     with recorded_run(mirror, shop.name, "segment", as_of) as run:
@@ -154,7 +154,7 @@ def cycle_shop(
     should_stop: Callable[[], bool] | None = None,
 ) -> ShopCycle:
     config = app.config
-    mirror = app.mirror
+    mirror = app.mirror_for(shop)
     connector = app.connector(shop)
     result = ShopCycle(shop.name)
     result.pulled = pull_shop(connector, mirror, shop, should_stop=should_stop)
@@ -176,7 +176,9 @@ def run_cycle(
     as_of: datetime | None,
     force: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    shops: tuple[ShopConfig, ...] | None = None,
 ) -> CycleReport:
+    """A full cycle of `shop` (None: every shop; `shops` picks them directly, for the daemon)."""
     report = CycleReport()
 
     def one(cfg: ShopConfig) -> ShopCycle:
@@ -184,26 +186,32 @@ def run_cycle(
         report.shops[cfg.name] = cycle
         return cycle
 
-    _, report.failed = for_each_shop(app.shops(shop), one)
+    _, report.failed = for_each_shop(app.shops(shop) if shops is None else shops, one)
     for name, exc in report.failed.items():
         log.error("[%s] cycle failed: %s", name, exc)
     return report
 
 
-def pull_job(app: Any, should_stop: Callable[[], bool] | None = None) -> dict[str, Exception]:
-    """The daemon's frequent job: an incremental pull of every shop."""
+def pull_job(
+    app: Any,
+    should_stop: Callable[[], bool] | None = None,
+    shops: tuple[ShopConfig, ...] | None = None,
+) -> dict[str, Exception]:
+    """The daemon's frequent job: an incremental pull of `shops` (default: every shop)."""
 
     def one(cfg: ShopConfig) -> Any:
-        return pull_shop(app.connector(cfg), app.mirror, cfg, should_stop=should_stop)
+        return pull_shop(app.connector(cfg), app.mirror_for(cfg), cfg, should_stop=should_stop)
 
-    _, failed = for_each_shop(app.shops(None), one)
+    _, failed = for_each_shop(app.shops(None) if shops is None else shops, one)
     for name, exc in failed.items():
         log.error("[%s] pull failed: %s", name, exc)
     return failed
 
 
 def deletion_scan_job(
-    app: Any, should_stop: Callable[[], bool] | None = None
+    app: Any,
+    should_stop: Callable[[], bool] | None = None,
+    shops: tuple[ShopConfig, ...] | None = None,
 ) -> dict[str, Exception]:
     """The daemon's weekly job: customers deleted in the shop are anonymised in the mirror."""
 
@@ -211,11 +219,11 @@ def deletion_scan_job(
         connector = app.connector(cfg)
         if not connector.capabilities.deletion_scan:
             return 0
-        deleted = scan_deletions(connector, app.mirror, cfg.name, utcnow())
+        deleted = scan_deletions(connector, app.mirror_for(cfg), cfg.name, utcnow())
         log.info("[%s] deletion scan: %d customers deleted in the shop", cfg.name, deleted)
         return deleted
 
-    _, failed = for_each_shop(app.shops(None), one)
+    _, failed = for_each_shop(app.shops(None) if shops is None else shops, one)
     for name, exc in failed.items():
         log.error("[%s] deletion scan failed: %s", name, exc)
     return failed

@@ -1,15 +1,20 @@
 """A lock file next to the mirror so two writers (daemon, backfill, pull, run, segment, push,
 demo) never write the same mirror at once. Uses flock: the lock dies with the process, even on
 SIGKILL, so there is never a stale lock to clean up by hand. A clash is temporary (exit 75: try
-again later); a lock file that cannot be created is the database's place problem (exit 3)."""
+again later); a lock file that cannot be created is the database's place problem (exit 3).
+Shops with their own mirror files have their own locks: `shop_locks` holds those of the shops a
+command touches, so commands on different shops of one agency never wait on each other."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from loyalsync.core.config import Config, ShopConfig
 from loyalsync.core.errors import TransientError
 from loyalsync.sync.context import check_database_place, database_error
 
@@ -64,3 +69,17 @@ class MirrorLock:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def shop_locks(
+    config: Config, shops: tuple[ShopConfig, ...] | None, purpose: str
+) -> Iterator[list[MirrorLock]]:
+    """Hold the lock of every mirror file the `shops` live in (all shops: None), each once;
+    a clash on any releases the others and raises MirrorLockedError."""
+    with contextlib.ExitStack() as stack:
+        held = [
+            stack.enter_context(MirrorLock(database, purpose))
+            for database in sorted(config.databases(shops))
+        ]
+        yield held

@@ -66,9 +66,9 @@ def _outcome(run: dict[str, Any]) -> str:
 
 def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
     config = app.config
-    mirror = app.existing_mirror
     shops: dict[str, Any] = {}
     for cfg in config.select(shop):
+        mirror = app.existing_mirror_for(cfg)
         runs = mirror.runs(cfg.name, limit=10)
         pushes = [r for r in runs if r["kind"] == "push"]
         shops[cfg.name] = {

@@ -69,6 +69,7 @@ def test_jobs_run_on_schedule_and_a_failing_job_does_not_stop_the_loop(tmp_path:
     daemon = Daemon(app_for(tmp_path), jobs=jobs, clock=clock, install_signals=False)
 
     def sleep(seconds: float) -> None:
+        daemon.wait_idle()  # the jobs due now have run (on the pool's threads)
         clock.sleep(seconds)
         if clock.now > start + timedelta(days=7):
             daemon.request_stop()
@@ -95,9 +96,8 @@ def test_sigterm_stops_the_loop_cleanly(tmp_path: Path) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     before = signal.getsignal(signal.SIGTERM)
-    daemon = Daemon(
-        app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock, sleep=clock.sleep
-    )
+    daemon = Daemon(app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock)
+    daemon.sleep = lambda seconds: (daemon.wait_idle(), clock.sleep(seconds)) and None
     daemon.run()
     assert len(ticks) == 3 and daemon.runs == [("tick", "ok")] * 3  # at start, +1 min, +2 min
     assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
