@@ -97,7 +97,12 @@ def test_sigterm_stops_the_loop_cleanly(tmp_path: Path) -> None:
 
     before = signal.getsignal(signal.SIGTERM)
     daemon = Daemon(app_for(tmp_path), jobs=[Job("tick", tick, every_minutes=1)], clock=clock)
-    daemon.sleep = lambda seconds: (daemon.wait_idle(), clock.sleep(seconds)) and None
+
+    def sleep(seconds: float) -> None:
+        daemon.wait_idle()  # the due tick has run on the pool's thread
+        clock.sleep(seconds)
+
+    daemon.sleep = sleep
     daemon.run()
     assert len(ticks) == 3 and daemon.runs == [("tick", "ok")] * 3  # at start, +1 min, +2 min
     assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
