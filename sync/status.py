@@ -97,6 +97,7 @@ def collect_status(app: AppContext, shop: str | None) -> dict[str, Any]:
                 if pushes
                 else None
             ),
+            "database": config.database_for(cfg.name),
             "customers": mirror.count("customers", cfg.name),
             "orders": mirror.count("orders", cfg.name),
         }

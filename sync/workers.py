@@ -51,6 +51,13 @@ def run_job(job: Job, stop_event: threading.Event) -> str:
     action returns a non-empty mapping (shop -> error) counts as failed (the errors are logged
     by the action)."""
     token = RUN_ID.set(uuid.uuid4().hex[:12])
+    try:
+        return _outcome(job, stop_event)
+    finally:
+        RUN_ID.reset(token)
+
+
+def _outcome(job: Job, stop_event: threading.Event) -> str:
     log.info("job %s started", job.label)
     try:
         result = job.action()
@@ -61,8 +68,6 @@ def run_job(job: Job, stop_event: threading.Event) -> str:
         log.info("job %s stopped: %s", job.label, exc.__class__.__name__)
         stop_event.set()
         return "stopped"
-    finally:
-        RUN_ID.reset(token)
     if isinstance(result, Mapping) and result:
         log.warning("job %s failed for %s; the daemon goes on", job.label, ", ".join(result))
         return "failed"
@@ -100,11 +105,11 @@ class ShopPool:
                 state = "running" if job.key in self._started else "waiting for a free worker"
                 if current is not job:
                     state = f"waiting behind {current.label}"
-                log.warning("job %s skipped: its previous run is still %s", job.label, state)
+                log.warning("skipped %s this turn: its previous run is still %s", job.label, state)
                 self.runs.append((job.label, "skipped"))
                 return "skipped"
             waiting.append(job)
-            log.info("job %s waits for %s of the same shop to finish", job.label, current.label)
+            log.info("deferred %s until %s of the same shop is done", job.label, current.label)
             return "deferred"
 
     def _submit(self, job: Job) -> None:  # holding self._cond
