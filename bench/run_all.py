@@ -19,6 +19,7 @@ FULL = [
     ["bench.bench_report", "--customers", "1000000"],
     ["bench.bench_jtl", "--customers", "100000", "--orders-per-customer", "3",
      "--latency", "0.02"],
+    ["bench.bench_agency", "--shops", "200", "--customers", "5000", "--backfill-shops", "40"],
 ]  # fmt: skip
 QUICK = [
     ["bench.bench_mirror", "--orders", "50000"],
@@ -29,6 +30,7 @@ QUICK = [
     ["bench.bench_push", "--customers", "5000", "--churn", "0.01"],
     ["bench.bench_report", "--customers", "20000"],
     ["bench.bench_jtl", "--customers", "2000", "--latency", "0.0", "--sample", "100"],
+    ["bench.bench_agency", "--shops", "10", "--customers", "500", "--backfill-shops", "3"],
 ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ clock injected and stepped only when the pool is idle: no real sleeps, no timed 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -211,6 +212,30 @@ def test_two_shops_never_share_a_mirror_or_a_lock(
             assert run(["--config", str(config), "-q", "segment", "--shop", "b"]) == 0
     finally:
         other.stop()
+
+
+def test_commands_read_each_shops_own_mirror(
+    tmp_path: Path, healthy: simulator.ShopwareSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = agency_config(tmp_path, [("a", healthy.url, healthy), ("b", healthy.url, healthy)])
+    base = ["--config", str(config)]
+    assert run([*base, "-q", "backfill", "--shop", "a"]) == 0
+    assert run([*base, "status", "--shop", "b"]) == 3  # b has no mirror yet: says how to fix
+    err = capsys.readouterr().err
+    assert "no mirror yet" in err and "run `loyalsync backfill --shop b` first" in err
+    assert run([*base, "-q", "backfill", "--shop", "b"]) == 0
+    capsys.readouterr()
+    assert run([*base, "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert {name: info["database"] for name, info in status["shops"].items()} == {
+        "a": str(tmp_path / "mirrors" / "a.db"),
+        "b": str(tmp_path / "mirrors" / "b.db"),
+    }
+    assert [info["customers"] for info in status["shops"].values()] == [40, 40]
+    out = tmp_path / "r.html"
+    assert run([*base, "report", "--out", str(out)]) == 3  # one report needs one mirror
+    assert "choose one shop with --shop NAME" in capsys.readouterr().err
+    assert run([*base, "-q", "report", "--shop", "b", "--out", str(out)]) == 0 and out.exists()
 
 
 def test_a_second_daemon_on_a_shops_mirror_is_refused(
