@@ -285,6 +285,9 @@ def report(phases: dict[str, Phase], args: argparse.Namespace, workers: int) -> 
     print(f"largest number of shops inside a 15-minute pull interval on this machine: {fits:,} "
           f"(simulators sharing the cores; the daemon's own CPU alone would allow about "
           f"{cpu_fits:,}); their daily cycle takes about {cycle_for_fits:.0f} min")  # fmt: skip
+    strict = int(INTERVAL / (cycle.seconds / cycle.shops))
+    print(f"  ... with the whole daily cycle of every shop inside one interval too (no shop "
+          f"waits longer than 15 minutes, even at the nightly cycle): {strict:,}")  # fmt: skip
     print(
         f"full daily cycle of all {cycle.shops} shops: {cycle.seconds / 60:.1f} min; "
         f"peak RSS of the daemon process {max(p.rss_mb for p in phases.values()):.0f} MB"
