@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -117,3 +118,36 @@ def test_a_second_process_on_the_same_mirror_is_refused(tmp_path: Path) -> None:
         assert "refusing to start backfill" in str(info.value)
     with MirrorLock(db, "backfill"):  # free again once released
         pass
+
+
+def test_a_shops_other_job_waits_once_and_a_job_still_running_is_skipped() -> None:
+    from loyalsync.sync.workers import ShopPool
+
+    gate, started = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def slow_pull() -> None:
+        started.set()
+        gate.wait()
+        ran.append("pull")
+
+    runs: list[tuple[str, str]] = []
+    pool = ShopPool(2, threading.Event(), runs)
+    pull = Job("pull", slow_pull, every_minutes=15, unit="a")
+    cycle = Job("cycle", lambda: ran.append("cycle"), at="02:00", unit="a")
+    other = Job("pull", lambda: ran.append("other"), every_minutes=15, unit="b")
+    assert pool.dispatch(pull) == "started"
+    assert started.wait(timeout=60)
+    assert pool.dispatch(cycle) == "deferred"  # same shop, another job: waits, once
+    assert pool.dispatch(cycle) == "skipped"  # due again while still waiting: not queued twice
+    assert pool.dispatch(pull) == "skipped"  # still running
+    assert pool.dispatch(other) == "started"  # another shop is not held up
+    assert pool.wait_idle(exclude={"a"}, timeout=60) and ran == ["other"]
+    gate.set()
+    assert pool.wait_idle(timeout=60)
+    pool.shutdown()
+    assert ran == ["other", "pull", "cycle"]  # the deferred cycle ran right after the pull
+    assert sorted(runs) == sorted(
+        [("cycle[a]", "skipped"), ("pull[a]", "skipped"), ("pull[b]", "ok"), ("pull[a]", "ok"),
+         ("cycle[a]", "ok")]
+    )  # fmt: skip
