@@ -1,6 +1,7 @@
 """What the HTML report reads beyond the segmentation summary (`core/report/data.py` calls it):
 monthly cohorts, the membership moves of one run, issued codes per campaign, orders after a
-date, and the push journal's failures. Plain frames out; every value is a bound parameter.
+date, the push journal's failures, the contacts of listed customers and newsletter consent.
+Plain frames out; every value is a bound parameter.
 """
 
 from __future__ import annotations
@@ -110,20 +111,41 @@ def load_push_failures(mirror: Mirror, shop: str, run_ids: list[int]) -> pd.Data
     )
 
 
+CONTACT_FIELDS = ("number", "first_name", "last_name", "company")
+
+
+def load_contacts(mirror: Mirror, shop: str, ids: list[str]) -> pd.DataFrame:
+    """Customer number, names and company of the given customer rows (by primary key):
+    customer_id plus CONTACT_FIELDS. For the few customers a report lists by name."""
+    return mirror.frame(
+        f"SELECT id AS customer_id, {', '.join(CONTACT_FIELDS)} FROM customers "
+        "WHERE shop = ? AND id IN (SELECT value FROM json_each(?))",
+        (shop, json.dumps([str(i) for i in ids])),
+    )
+
+
 def load_consent(mirror: Mirror, shop: str) -> pd.DataFrame:
-    """Newsletter consent where the stored payload carries it (Shopware 6.4 `newsletter`,
-    PrestaShop `newsletter`): customer_id, newsletter (bool). Customers whose payload has no
-    such field are left out, so an empty frame means the mirror has no consent data."""
+    """Newsletter consent where the stored payload carries it: customer_id, newsletter (bool).
+    Read from `newsletter` (Shopware 6.4, PrestaShop) or, failing that, from the Shopware 6.5+
+    `newsletterRecipient` the connector attached (status direct / optIn: consented; optOut,
+    notSet or null, no recipient row: not). Customers whose payload has neither are left out,
+    so an empty frame means the mirror has no consent data."""
     frame = mirror.frame(
         "SELECT id AS customer_id, json_extract(raw, '$.newsletter') AS value, "
-        "json_type(raw, '$.newsletter') AS kind FROM customers WHERE shop = ? "
-        "AND deleted_at IS NULL AND json_valid(raw) "
-        "AND json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text')",
+        "json_type(raw, '$.newsletter') AS kind, "
+        "json_type(raw, '$.newsletterRecipient') AS recipient, "
+        "json_extract(raw, '$.newsletterRecipient.status') AS status "
+        "FROM customers WHERE shop = ? AND deleted_at IS NULL AND json_valid(raw) "
+        "AND (json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text') "
+        "OR json_type(raw, '$.newsletterRecipient') IN ('object', 'null'))",
         (shop,),
     )
     text = frame["value"].astype(str).str.strip().str.lower()
-    frame["newsletter"] = text.isin(("1", "true", "yes"))
-    known = text.isin(("1", "0", "true", "false", "yes", "no"))
+    flagged = frame["kind"].isin(("true", "false", "integer", "text"))
+    subscribed = frame["status"].isin(("direct", "optIn"))
+    frame["newsletter"] = text.isin(("1", "true", "yes")).where(flagged, subscribed)
+    known = text.isin(("1", "0", "true", "false", "yes", "no")) | (~flagged)
+    frame["newsletter"] = frame["newsletter"].astype(bool)
     return frame.loc[known, ["customer_id", "newsletter"]].reset_index(drop=True)
 
 
