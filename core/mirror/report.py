@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from loyalsync.core.mirror.order_summary import summary_answers
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.segments import _SEG_REVENUE
 from loyalsync.core.mirror.store import Mirror
@@ -23,24 +24,45 @@ _VALID = "o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of"
 def load_cohorts(mirror: Mirror, shop: str, as_of: datetime, months: int = 12) -> pd.DataFrame:
     """Customer accounts per (cohort: month of their first valid order, month with a valid
     order) for the cohorts of the newest `months` months up to `as_of`: columns cohort, month
-    ('YYYY-MM'), customers. Guest orders without an account are left out. One walk of the
-    covering index in customer order (no sort, no table look-ups); only the customers of
-    those cohorts come back, each with the list of months they ordered in."""
+    ('YYYY-MM'), customers. Guest orders without an account are left out. Only the customers
+    of those cohorts come back, each with the list of months they ordered in."""
     first = (as_of.year * 12 + as_of.month - 1) - (months - 1)
     since = f"{first // 12:04d}-{first % 12 + 1:02d}"
-    rows = mirror.frame(
-        "SELECT MIN(substr(o.placed_at, 1, 7)) AS cohort, "
-        "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
-        "FROM orders o INDEXED BY orders_segment_summary WHERE o.shop = :shop "
-        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of "
-        "GROUP BY o.customer_id HAVING MIN(o.placed_at) >= :since",
-        {"shop": shop, "as_of": db_time(as_of), "since": since},
-    )
+    rows = cohort_rows(mirror, shop, as_of, since, kept=summary_answers(mirror, shop, as_of))
     if rows.empty:
         return pd.DataFrame({"cohort": [], "month": [], "customers": []})
     pairs = rows.assign(month=rows["months"].str.split(",")).explode("month")
     counts = pairs.groupby(["cohort", "month"]).size().rename("customers").reset_index()
     return counts.sort_values(["cohort", "month"], ignore_index=True)
+
+
+def cohort_rows(
+    mirror: Mirror, shop: str, as_of: datetime, since: str, *, kept: bool
+) -> pd.DataFrame:
+    """(cohort, months) per customer account whose first valid order is in month `since` or
+    later. `kept` (the kept order summary answers for `as_of`): the summary's first order
+    picks those customers and only their orders are read (a recent year's buyers, not the
+    whole history); else one walk of the covering index over every order, in customer order
+    (no sort, no table look-ups)."""
+    params = {"shop": shop, "as_of": db_time(as_of), "since": since}
+    if kept:
+        return mirror.frame(
+            "SELECT substr(s.first_order_at, 1, 7) AS cohort, "
+            "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
+            "FROM order_summary s CROSS JOIN orders o INDEXED BY orders_segment_summary "
+            "ON o.shop = s.shop AND o.customer_id = s.customer_id "
+            "WHERE s.shop = :shop AND s.first_order_at >= :since AND o.is_valid "
+            "AND o.placed_at <= :as_of GROUP BY s.customer_id",
+            params,
+        )
+    return mirror.frame(
+        "SELECT MIN(substr(o.placed_at, 1, 7)) AS cohort, "
+        "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
+        "FROM orders o INDEXED BY orders_segment_summary WHERE o.shop = :shop "
+        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of "
+        "GROUP BY o.customer_id HAVING MIN(o.placed_at) >= :since",
+        params,
+    )
 
 
 def load_monthly_revenue(
