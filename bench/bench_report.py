@@ -41,10 +41,9 @@ def config() -> Config:
 
 def store_runs(path: Path, cfg: Config) -> None:
     """Two stored segmentation runs (a day apart), as `loyalsync segment` records them."""
-    from loyalsync.core.segments.run import segment_shop
-
     from loyalsync.sync.cycle import run_history_counts
     from loyalsync.sync.runs import recorded_run
+    from loyalsync.sync.segment import segment_shop
 
     with Mirror.open(path) as mirror:
         done = [r for r in mirror.runs(SHOP, limit=50) if r["kind"] == "segment"]

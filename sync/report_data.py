@@ -12,17 +12,21 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loyalsync.core.config import Config, ShopConfig
 from loyalsync.core.mirror import Mirror, parse_db_time
 from loyalsync.core.mirror.report import (
+    CONTACT_FIELDS,
     load_codes,
+    load_contacts,
     load_order_history,
     load_orders_after,
     load_push_failures,
     load_run_moves,
 )
+from loyalsync.core.report.build import listed_ids
 from loyalsync.core.report.data import (
     FAMILY_COLUMNS,
     PREDICTED,
@@ -44,13 +48,33 @@ def load_report_data(
         history = pool.submit(load_order_history, mirror, shop.name, as_of, cfg.revenue)
         data = _segmented(mirror, config, shop, as_of)
         monthly, cohorts = history.result()
-    return replace(data, monthly=monthly, cohorts=cohorts)
+    return replace(data, monthly=monthly, cohorts=cohorts, summary=_with_contacts(mirror, data))
+
+
+def _with_contacts(mirror: Mirror, data: ReportData) -> pd.DataFrame:
+    """The summary with number, names and company filled in for the customers the report
+    lists by name (read by primary key); the others' stay empty (never shown)."""
+    summary = data.summary
+    ids = listed_ids(data)
+    if not ids:
+        return summary
+    contacts = load_contacts(mirror, data.shop, ids).set_index("customer_id")
+    rows = np.flatnonzero(summary["customer_id"].astype(str).isin(contacts.index).to_numpy())
+    found = contacts.reindex(summary["customer_id"].iloc[rows].astype(str))
+    summary = summary.copy()
+    for column in CONTACT_FIELDS:
+        values = summary[column].astype(object).to_numpy(copy=True)
+        values[rows] = found[column].to_numpy(dtype=object)
+        summary[column] = values
+    return summary
 
 
 def _segmented(mirror: Mirror, config: Config, shop: ShopConfig, as_of: datetime) -> ReportData:
     """Everything but the order history: segmentation, runs, codes, campaigns, pushes."""
     cfg = config.segmentation
-    got = load_inputs(mirror, shop, cfg, as_of, save=False, contacts=True)
+    # contacts only for the listed customers (_with_contacts): reading a million customers'
+    # names and company costs a visit of every customer row
+    got = load_inputs(mirror, shop, cfg, as_of, save=False, contacts=False)
     summary = got.summary
     predicted = engine.build_predictions(summary, cfg, as_of)
     columns = engine.build_columns(summary, cfg, as_of, got.previous, got.bought, predicted)

@@ -18,7 +18,7 @@ import requests
 
 from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
 from loyalsync.connectors.http import HttpClient, json_body
-from loyalsync.connectors.shopware import criteria, mapping
+from loyalsync.connectors.shopware import consent, criteria, mapping
 from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.auth import TokenAuth
 from loyalsync.connectors.shopware.state import ShopwareState
@@ -81,6 +81,7 @@ class ShopwareConnector:
         self.limit = max(1, min(criteria.MAX_LIMIT, shop.page_size))
         self.batch_size = max(1, min(DEFAULT_BATCH, batch_size))
         self.keyset = True  # False once the shop refused autoIncrement filters/sorting
+        self.newsletter_flag: bool | None = None  # True: customers carry `newsletter` (6.4)
         self.valid_states = tuple(shop.valid_states) or mapping.DEFAULT_VALID_STATES
 
     def __repr__(self) -> str:
@@ -202,14 +203,32 @@ class ShopwareConnector:
 
     # -- pulls ----------------------------------------------------------------------------
     def iter_customers(self, cursor: Cursor) -> Iterator[Page]:
+        """Changed customers page by page, each with its newsletter consent (consent.py): an
+        incremental pass also re-reads the customers whose newsletter_recipient changed."""
         since = self._window_start(cursor)
-        return self._iter_pass(
+        emails = self._consent_changes(since)
+        yield from self._iter_pass(
             "customer",
             "customers",
             cursor,
             self._map_customer,
-            lambda **kw: criteria.customer_page(since=since, **kw),
+            lambda **kw: criteria.customer_page(since=since, emails=emails, **kw),
+            enrich=self._with_consent,
         )
+
+    def _consent_changes(self, since: datetime | None) -> list[str]:
+        if since is None or self.newsletter_flag:  # a full pass reads everyone; 6.4: the flag
+            return []
+        return consent.changed_emails(self.search, since, self.limit)
+
+    def _with_consent(self, rows: list[Any]) -> list[Any]:
+        if not rows:
+            return rows
+        if consent.carries_flag(rows):
+            self.newsletter_flag = True
+            return rows
+        self.newsletter_flag = False
+        return consent.with_recipients(self.search, rows, self.limit)
 
     def iter_orders(self, cursor: Cursor) -> Iterator[Page]:
         since = self._window_start(cursor)
@@ -238,6 +257,7 @@ class ShopwareConnector:
         cursor: Cursor,
         map_row: Callable[[Any], Any],
         build: Callable[..., dict[str, Any]],
+        enrich: Callable[[list[Any]], list[Any]] | None = None,
     ) -> Iterator[Page]:
         position = _Position.parse(cursor.after, keyset=self.keyset)
         start = cursor.after is None  # the exact total and the shop's newest change: at the start
@@ -251,7 +271,9 @@ class ShopwareConnector:
                 # shop's own data (aggregated with the first page: no extra request)
                 total, start = data.get("total"), False
                 cursor = replace(cursor, started=mapping.newest_change(data.get("aggregations")))
-            records, quarantined = mapping.map_rows(rows, map_row, mirror_entity)
+            records, quarantined = mapping.map_rows(
+                enrich(rows) if enrich else rows, map_row, mirror_entity
+            )
             seen = max((t for t in map(mapping.change_time, rows) if t), default=None)
             cursor = cursor.advance(after=position.advance(rows, body["limit"]), seen=seen)
             yield Page(tuple(records), cursor, tuple(quarantined), total)

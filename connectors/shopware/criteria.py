@@ -15,6 +15,7 @@ sends nothing. The quirks behind each choice are in ../shared/research/shopware.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,8 @@ MAX_LIMIT = 500  # Shopware 6.6+ default `shopware.api.max_limit`
 CUSTOMER_INCLUDES: dict[str, list[str]] = {
     "customer": _words(
         "id autoIncrement customerNumber email firstName lastName company groupId group guest "
-        "active accountType salesChannelId tagIds tags defaultBillingAddress createdAt updatedAt"
+        "active accountType salesChannelId tagIds tags defaultBillingAddress createdAt updatedAt "
+        "newsletter"  # 6.4's consent flag; 6.5 removed it (unknown includes are ignored)
     ),
     "customer_group": ["id", "name", "displayGross"],
     "tag": ["id", "name"],
@@ -156,9 +158,14 @@ def customer_page(
     after: int | None = None,
     page: int | None = None,
     since: datetime | None = None,
+    emails: Sequence[str] = (),
     count: bool = False,
 ) -> dict[str, Any]:
+    """A page of customers (changed since `since`, or with one of `emails`: those whose
+    newsletter_recipient changed, which does not move customer.updatedAt)."""
     window = changed_since(since) if since is not None else None
+    if window is not None and emails:
+        window["queries"].append({"type": "equalsAny", "field": "email", "value": list(emails)})
     return search_body(
         limit=limit,
         includes=CUSTOMER_INCLUDES,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from loyalsync.connectors.shopware.consent import consent
 from loyalsync.core.errors import RecordError
 from loyalsync.core.records import (
     GROUPS,
@@ -184,6 +185,7 @@ def _customer(raw: Mapping[str, Any]) -> CustomerRecord:
         created_at=parse_time(raw.get("createdAt")),
         updated_at=parse_time(raw.get("updatedAt")),
         raw=dict(raw),
+        newsletter=consent(raw),
     )
 
 

@@ -299,7 +299,11 @@ def compile_filter(flt: Mapping[str, Any], values: Values, entity: str) -> Test:
         elif isinstance(wanted, str):
             wanted = wanted.split("|")
         targets = [_norm(w, name) for w in wanted or ()]
-        return lambda row: any(t in found(row) for t in targets)
+        try:  # one look-up per row value, not one scan per wanted value (500 e-mails)
+            wanted_set = set(targets)
+        except TypeError:
+            return lambda row: any(t in found(row) for t in targets)
+        return lambda row: any(v in wanted_set for v in found(row) if _hashable(v))
     if kind in ("contains", "prefix", "suffix"):
         needle = str(flt.get("value") or "").casefold()
         test = {"contains": str.__contains__, "prefix": str.startswith, "suffix": str.endswith}[
@@ -308,6 +312,10 @@ def compile_filter(flt: Mapping[str, Any], values: Values, entity: str) -> Test:
         return lambda row: any(isinstance(v, str) and test(v, needle) for v in found(row))
     bounds = [(op, _norm(b, name)) for op, b in (flt.get("parameters") or {}).items()]
     return lambda row: any(_in_range(v, bounds) for v in found(row))
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, dict | list)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -86,6 +86,7 @@ class CustomerRow:
     updated_at: datetime | None
     last_login: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # raw overrides (questionable values)
+    newsletter: bool | None = None  # 6.4's customer.newsletter; None: not a field (6.5+)
 
     @property
     def id(self) -> str:
@@ -159,6 +160,8 @@ def customer_json(
         "defaultBillingAddress": None,
         "apiAlias": "customer",
     }
+    if row.newsletter is not None:  # 6.4 only: removed in 6.5 (newsletter_recipient instead)
+        data["newsletter"] = row.newsletter
     if "group" in assoc:
         group = tables["customer_group"].get(row.group_id)
         data["group"] = entity_json("customer_group", group) if group else None
@@ -345,6 +348,15 @@ FAST: dict[str, dict[str, Getter]] = {
         "orderNumber": lambda r: r.rec.number,
         "orderCustomer.customerId": lambda r: r.customer_id,
         "stateMachineState.technicalName": lambda r: r.state,
+    },
+    # a small entity (plain dict rows), but one row per subscriber: keep its lookups cheap
+    "newsletter_recipient": {
+        "id": lambda r: r["id"],
+        "email": lambda r: r["email"],
+        "status": lambda r: r["status"],
+        "salesChannelId": lambda r: r["salesChannelId"],
+        "createdAt": lambda r: r["createdAt"],
+        "updatedAt": lambda r: r["updatedAt"],
     },
 }
 TIME_FIELDS = frozenset(

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loyalsync.connectors.shopware import sim_criteria as crit
+from loyalsync.connectors.shopware import sim_newsletter as newsletter
 from loyalsync.connectors.shopware.sim_render import (
     FAST,
     HEADLESS_ID,
@@ -51,6 +52,7 @@ SMALL_FIELDS: dict[str, set[str]] = {
         "promotion_individual_code": "id promotionId code payload",
         "promotion_discount": "id promotionId scope type value considerAdvancedRules maxValue",
         "promotion_sales_channel": "id promotionId salesChannelId priority",
+        newsletter.ENTITY: newsletter.FIELDS,
     }.items()
 }
 _PROMOTION_CHILDREN = {
@@ -76,8 +78,16 @@ def _payment_state(o: OrderRecord) -> str:
 
 
 class ShopStore:
-    def __init__(self, shop: SynthShop, clock: Callable[[], datetime], seed: int = 0) -> None:
+    def __init__(
+        self,
+        shop: SynthShop,
+        clock: Callable[[], datetime],
+        seed: int = 0,
+        *,
+        legacy_newsletter: bool = False,
+    ) -> None:
         self.clock = clock
+        self.legacy_newsletter = legacy_newsletter  # 6.4: customer.newsletter is a field
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.customers: dict[str, CustomerRow] = {}
@@ -88,6 +98,9 @@ class ShopStore:
         self.persona: set[tuple[str, str]] = set()  # (promotionId, customerId)
         self.write_log: list[dict[str, Any]] = []
         self._load(shop)
+        newsletter.seed_recipients(
+            self.index["customer"], self.tables[newsletter.ENTITY], legacy_newsletter
+        )
         self.known = {e: self._fields(e) for e in SEARCHABLE}
 
     # -- loading ----------------------------------------------------------------------------
@@ -299,6 +312,20 @@ class ShopStore:
                 row = self.customers[cid]
                 row.updated_at = row.last_login = now
             return sorted(chosen)
+
+    def set_newsletter(
+        self, customer_id: str, status: str, channel: str | None = None
+    ) -> dict[str, Any]:
+        """The customer (un)subscribes (status direct / optIn / optOut / notSet) in `channel`
+        (their own storefront by default); returns the recipient row."""
+        with self.lock:
+            customer = self.customers[customer_id]
+            email = (customer.rec.email or "").casefold()
+            same = [c for c in self.customers.values() if (c.rec.email or "").casefold() == email]
+            return newsletter.set_status(
+                self.tables[newsletter.ENTITY], customer, status, channel or STOREFRONT_ID,
+                _ms(self.clock()), same if self.legacy_newsletter else None,
+            )  # fmt: skip
 
     def add_orders(
         self,

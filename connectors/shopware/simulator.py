@@ -103,7 +103,7 @@ class ShopwareSimulator:
         # server clock or time zone is off would be; it stamps every row it writes and `Date`
         base = clock or (lambda: datetime.now(UTC))
         self.clock = base if not clock_offset else (lambda: base() + clock_offset)
-        self.store = ShopStore(shop, self.clock, seed)
+        self.store = ShopStore(shop, self.clock, seed, legacy_newsletter=version.startswith("6.4"))
         self.api = AdminApi(
             self.store, self.clock, client_id=client_id, client_secret=client_secret,
             token_ttl=token_ttl, max_limit=max_limit, version=version, keyset=keyset,
@@ -208,6 +208,17 @@ class ShopwareSimulator:
 
     def delete_customers(self, ids: list[str]) -> list[str]:
         return self.store.delete_customers(ids)
+
+    def set_newsletter(
+        self, customer_id: str, status: str, channel: str | None = None
+    ) -> dict[str, Any]:
+        """The customer (un)subscribes: their newsletter_recipient row (6.4: also the flag)."""
+        return self.store.set_newsletter(customer_id, status, channel)
+
+    @property
+    def newsletter_recipients(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return [dict(r) for r in self.store.tables["newsletter_recipient"].values()]
 
     def set_order_state(self, order_id: str, state: str) -> None:
         self.store.set_order_state(order_id, state)

@@ -1,6 +1,7 @@
 """What the HTML report reads beyond the segmentation summary (`core/report/data.py` calls it):
 monthly cohorts, the membership moves of one run, issued codes per campaign, orders after a
-date, and the push journal's failures. Plain frames out; every value is a bound parameter.
+date, the push journal's failures, the contacts of listed customers and newsletter consent.
+Plain frames out; every value is a bound parameter.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from loyalsync.core.mirror.order_summary import summary_answers
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.segments import _SEG_REVENUE
 from loyalsync.core.mirror.store import Mirror
@@ -22,24 +24,45 @@ _VALID = "o.shop = :shop AND o.is_valid AND o.placed_at <= :as_of"
 def load_cohorts(mirror: Mirror, shop: str, as_of: datetime, months: int = 12) -> pd.DataFrame:
     """Customer accounts per (cohort: month of their first valid order, month with a valid
     order) for the cohorts of the newest `months` months up to `as_of`: columns cohort, month
-    ('YYYY-MM'), customers. Guest orders without an account are left out. One walk of the
-    covering index in customer order (no sort, no table look-ups); only the customers of
-    those cohorts come back, each with the list of months they ordered in."""
+    ('YYYY-MM'), customers. Guest orders without an account are left out. Only the customers
+    of those cohorts come back, each with the list of months they ordered in."""
     first = (as_of.year * 12 + as_of.month - 1) - (months - 1)
     since = f"{first // 12:04d}-{first % 12 + 1:02d}"
-    rows = mirror.frame(
-        "SELECT MIN(substr(o.placed_at, 1, 7)) AS cohort, "
-        "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
-        "FROM orders o INDEXED BY orders_segment_summary WHERE o.shop = :shop "
-        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of "
-        "GROUP BY o.customer_id HAVING MIN(o.placed_at) >= :since",
-        {"shop": shop, "as_of": db_time(as_of), "since": since},
-    )
+    rows = cohort_rows(mirror, shop, as_of, since, kept=summary_answers(mirror, shop, as_of))
     if rows.empty:
         return pd.DataFrame({"cohort": [], "month": [], "customers": []})
     pairs = rows.assign(month=rows["months"].str.split(",")).explode("month")
     counts = pairs.groupby(["cohort", "month"]).size().rename("customers").reset_index()
     return counts.sort_values(["cohort", "month"], ignore_index=True)
+
+
+def cohort_rows(
+    mirror: Mirror, shop: str, as_of: datetime, since: str, *, kept: bool
+) -> pd.DataFrame:
+    """(cohort, months) per customer account whose first valid order is in month `since` or
+    later. `kept` (the kept order summary answers for `as_of`): the summary's first order
+    picks those customers and only their orders are read (a recent year's buyers, not the
+    whole history); else one walk of the covering index over every order, in customer order
+    (no sort, no table look-ups)."""
+    params = {"shop": shop, "as_of": db_time(as_of), "since": since}
+    if kept:
+        return mirror.frame(
+            "SELECT substr(s.first_order_at, 1, 7) AS cohort, "
+            "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
+            "FROM order_summary s CROSS JOIN orders o INDEXED BY orders_segment_summary "
+            "ON o.shop = s.shop AND o.customer_id = s.customer_id "
+            "WHERE s.shop = :shop AND s.first_order_at >= :since AND o.is_valid "
+            "AND o.placed_at <= :as_of GROUP BY s.customer_id",
+            params,
+        )
+    return mirror.frame(
+        "SELECT MIN(substr(o.placed_at, 1, 7)) AS cohort, "
+        "group_concat(DISTINCT substr(o.placed_at, 1, 7)) AS months "
+        "FROM orders o INDEXED BY orders_segment_summary WHERE o.shop = :shop "
+        "AND o.customer_id IS NOT NULL AND o.is_valid AND o.placed_at <= :as_of "
+        "GROUP BY o.customer_id HAVING MIN(o.placed_at) >= :since",
+        params,
+    )
 
 
 def load_monthly_revenue(
@@ -110,20 +133,41 @@ def load_push_failures(mirror: Mirror, shop: str, run_ids: list[int]) -> pd.Data
     )
 
 
+CONTACT_FIELDS = ("number", "first_name", "last_name", "company")
+
+
+def load_contacts(mirror: Mirror, shop: str, ids: list[str]) -> pd.DataFrame:
+    """Customer number, names and company of the given customer rows (by primary key):
+    customer_id plus CONTACT_FIELDS. For the few customers a report lists by name."""
+    return mirror.frame(
+        f"SELECT id AS customer_id, {', '.join(CONTACT_FIELDS)} FROM customers "
+        "WHERE shop = ? AND id IN (SELECT value FROM json_each(?))",
+        (shop, json.dumps([str(i) for i in ids])),
+    )
+
+
 def load_consent(mirror: Mirror, shop: str) -> pd.DataFrame:
-    """Newsletter consent where the stored payload carries it (Shopware 6.4 `newsletter`,
-    PrestaShop `newsletter`): customer_id, newsletter (bool). Customers whose payload has no
-    such field are left out, so an empty frame means the mirror has no consent data."""
+    """Newsletter consent where the stored payload carries it: customer_id, newsletter (bool).
+    Read from `newsletter` (Shopware 6.4, PrestaShop) or, failing that, from the Shopware 6.5+
+    `newsletterRecipient` the connector attached (status direct / optIn: consented; optOut,
+    notSet or null, no recipient row: not). Customers whose payload has neither are left out,
+    so an empty frame means the mirror has no consent data."""
     frame = mirror.frame(
         "SELECT id AS customer_id, json_extract(raw, '$.newsletter') AS value, "
-        "json_type(raw, '$.newsletter') AS kind FROM customers WHERE shop = ? "
-        "AND deleted_at IS NULL AND json_valid(raw) "
-        "AND json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text')",
+        "json_type(raw, '$.newsletter') AS kind, "
+        "json_type(raw, '$.newsletterRecipient') AS recipient, "
+        "json_extract(raw, '$.newsletterRecipient.status') AS status "
+        "FROM customers WHERE shop = ? AND deleted_at IS NULL AND json_valid(raw) "
+        "AND (json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text') "
+        "OR json_type(raw, '$.newsletterRecipient') IN ('object', 'null'))",
         (shop,),
     )
     text = frame["value"].astype(str).str.strip().str.lower()
-    frame["newsletter"] = text.isin(("1", "true", "yes"))
-    known = text.isin(("1", "0", "true", "false", "yes", "no"))
+    flagged = frame["kind"].isin(("true", "false", "integer", "text"))
+    subscribed = frame["status"].isin(("direct", "optIn"))
+    frame["newsletter"] = text.isin(("1", "true", "yes")).where(flagged, subscribed)
+    known = text.isin(("1", "0", "true", "false", "yes", "no")) | (~flagged)
+    frame["newsletter"] = frame["newsletter"].astype(bool)
     return frame.loc[known, ["customer_id", "newsletter"]].reset_index(drop=True)
 
 

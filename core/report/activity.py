@@ -34,7 +34,7 @@ def inactivity(data: ReportData) -> Section:
         blocks.append(Table(
             f"inactive:{name} – last order {days}+ days ago ({len(members):,}), highest "
             "revenue first",
-            CONTACT_COLUMNS, contact_rows(_best(members, "revenue", n), data.currency),
+            CONTACT_COLUMNS, contact_rows(inactive_listed(data, members), data.currency),
             frozenset({3, 4}),
             hidden=max(len(members) - n, 0), command=command(data, f"--segment inactive:{name}"),
         ))  # fmt: skip
@@ -46,16 +46,33 @@ def inactivity(data: ReportData) -> Section:
     )
 
 
+def inactive_listed(data: ReportData, members: pd.DataFrame) -> pd.DataFrame:
+    """The members of one inactivity window listed by name: highest revenue first."""
+    return _best(members, "revenue", data.config.report.list_rows)
+
+
+def due_members(data: ReportData) -> pd.DataFrame:
+    """Customers whose predicted contact-due date has passed (none without predictions)."""
+    s = data.summary
+    if "contact_due_at" not in s:
+        return s.iloc[:0]
+    return s.loc[s["contact_due_at"] <= utc_timestamp(data.as_of)]
+
+
+def due_listed(data: ReportData, due: pd.DataFrame) -> pd.DataFrame:
+    return _best(due, "clv", data.config.report.list_rows)
+
+
 def contact_due(data: ReportData) -> Section:
     s = data.summary
     if "contact_due_at" not in s:
         return empty_section("due", "Contact due", _no_predictions(data))
-    due = s.loc[s["contact_due_at"] <= utc_timestamp(data.as_of)]
+    due = due_members(data)
     if due.empty:
         return empty_section("due", "Contact due", "Nobody's predicted contact-due date has "
                              "passed yet.")  # fmt: skip
     n = data.config.report.list_rows
-    shown = _best(due, "clv", n)
+    shown = due_listed(data, due)
     rows = tuple(
         (fmt.name(r), fmt.text(r.email), fmt.place(r), fmt.share(r.p_alive, 0),
          fmt.money(r.clv, data.currency), fmt.day(r.contact_due_at))

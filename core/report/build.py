@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 
 from loyalsync.core.report import activity, campaigns, overview, segments
-from loyalsync.core.report.data import ReportData
+from loyalsync.core.report.data import ReportData, buyers_mask
 from loyalsync.core.report.model import Report, Section
 
 SECTIONS: tuple[Callable[[ReportData], Section], ...] = (
@@ -33,6 +33,23 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def build_report(data: ReportData) -> Report:
     return Report(data.shop, data.platform, data.as_of, tuple(s(data) for s in SECTIONS))
+
+
+def listed_ids(data: ReportData) -> list[str]:
+    """The customer ids the report lists by name (top customers, inactivity lists, contact
+    due), chosen by the same functions the sections use: only these need names and company,
+    so a million customers' contact columns are never read."""
+    s = data.summary
+    frames = []
+    buyers = s.loc[buyers_mask(s)]
+    frames += [overview.ranked_buyers(data, buyers, by, other) for by, other in overview.TOP_BY]
+    if "inactive" in s:
+        for name in data.config.segmentation.inactivity:
+            members = s.loc[(s["inactive"] == name).to_numpy()]
+            frames.append(activity.inactive_listed(data, members))
+    if "contact_due_at" in s:
+        frames.append(activity.due_listed(data, activity.due_members(data)))
+    return sorted({str(c) for f in frames for c in f["customer_id"]})
 
 
 def _environment() -> jinja2.Environment:

@@ -86,6 +86,15 @@ def top_rows(frame: pd.DataFrame, by: list[str], ascending: list[bool], n: int) 
     return frame.sort_values(by, ascending=ascending, kind="stable", na_position="last").head(n)
 
 
+TOP_BY = (("revenue", "orders"), ("orders", "revenue"))
+
+
+def ranked_buyers(data: ReportData, buyers: pd.DataFrame, by: str, other: str) -> pd.DataFrame:
+    """The top `report.top` buyers by `by` (then `other`, then id): the rows listed by name."""
+    n = data.config.report.top
+    return top_rows(buyers, [by, other, "customer_id"], [False, False, True], n)
+
+
 def top_customers(data: ReportData) -> Section:
     s = data.summary
     buyers = s.loc[buyers_mask(s)]
@@ -93,8 +102,8 @@ def top_customers(data: ReportData) -> Section:
         return empty_section("top", "Customers by sales", "No customer has a valid order yet.")
     n = data.config.report.top
     tables = []
-    for by, other in (("revenue", "orders"), ("orders", "revenue")):
-        ranked = top_rows(buyers, [by, other, "customer_id"], [False, False, True], n)
+    for by, other in TOP_BY:
+        ranked = ranked_buyers(data, buyers, by, other)
         tables.append(Table(
             f"Top {len(ranked)} by {by}", CONTACT_COLUMNS,
             contact_rows(ranked, data.currency), frozenset({3, 4}),

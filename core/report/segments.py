@@ -22,19 +22,18 @@ TREND_FAMILIES = ("loyalty", "lifecycle", "abc")
 
 
 def rfm(data: ReportData) -> Section:
-    s = data.summary
-    codes = s["rfm"].dropna().astype(str) if "rfm" in s else pd.Series([], dtype=str)
-    if len(codes) == 0:
+    cells = _rfm_cells(data.summary)
+    if cells.empty:
         return empty_section("rfm", "RFM", "No customer has a valid order yet, so nobody has "
                              "an RFM score.")  # fmt: skip
     scale = data.config.segmentation.rfm.scale
-    scored = s.loc[codes.index]
-    r = codes.str[0].astype(int).to_numpy() - 1
-    f = codes.str[1].astype(int).to_numpy() - 1
+    codes = cells.index.astype(str)
+    r = np.array([int(c[0]) for c in codes]) - 1
+    f = np.array([int(c[1]) for c in codes]) - 1
     counts = np.zeros((scale, scale))
     revenue = np.zeros((scale, scale))
-    np.add.at(counts, (r, f), 1)
-    np.add.at(revenue, (r, f), scored["revenue"].to_numpy(dtype=float))
+    np.add.at(counts, (r, f), cells["size"].to_numpy(dtype=float))
+    np.add.at(revenue, (r, f), cells["sum"].to_numpy(dtype=float))
     svg = charts.rfm_grid(counts, revenue, data.currency)
     chart = Chart("RFM grid", svg, f"Recency and frequency scores from 1 to {scale} (higher "
                   "is better), from ranks among this shop's buyers.")  # fmt: skip
@@ -50,6 +49,16 @@ def rfm(data: ReportData) -> Section:
                   "recommended action"), rows, frozenset({1, 2, 3}),
                   command=command(data, "--segment rfm_segment:NAME"))  # fmt: skip
     return Section("rfm", "RFM segments", (chart, table))
+
+
+def _rfm_cells(s: pd.DataFrame) -> pd.DataFrame:
+    """Customers (size) and revenue (sum) per RFM code: one grouping of the scored customers
+    (a few dozen codes), not string work on every customer."""
+    if "rfm" not in s:
+        return pd.DataFrame({"size": [], "sum": []})
+    frame = pd.DataFrame({"code": s["rfm"].to_numpy(), "revenue": s["revenue"].to_numpy(float)})
+    grouped = frame.groupby("code", dropna=True, sort=True, observed=True)["revenue"]
+    return grouped.agg(["size", "sum"])
 
 
 def loyalty(data: ReportData) -> Section:

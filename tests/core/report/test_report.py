@@ -8,14 +8,17 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from loyalsync.core.config import build_config
 from loyalsync.core.mirror import Mirror
+from loyalsync.core.mirror.order_summary import summary_answers
+from loyalsync.core.mirror.report import cohort_rows
 from loyalsync.core.records import Cursor, CustomerRecord, OrderRecord
 from loyalsync.core.report import build_report, render_html
 from loyalsync.core.report.actions import DEFAULT_ACTIONS, action_for
-from loyalsync.core.report.build import SECTIONS
+from loyalsync.core.report.build import SECTIONS, listed_ids
 from loyalsync.core.report.model import Chart, Report, Stats, Table
 from loyalsync.sync.cli import run
 from loyalsync.sync.report_data import load_report_data
@@ -300,3 +303,44 @@ def test_last_pushes_show_their_changes_and_failures(tmp_path: Path) -> None:
     assert changes.rows[0][1:] == ("partial", "3", "0", "3", "0", "0", "1", "2")
     failed = table(report, "pushes", "Failed writes")
     assert failed.rows == ((str(run_id), "422 customer is locked", "2"),)
+
+
+def test_listed_customers_carry_their_names_from_the_mirror(demo_shop: DemoShop) -> None:
+    """The summary is read without contact columns (a million customers' names cost a visit of
+    every row); the listed customers' names are read by id and match the mirror's."""
+    config = loaded(demo_shop.config)
+    with Mirror.open(demo_shop.db) as m:
+        data = load_report_data(m, config, config.shops[0], LATER)
+    listed = set(listed_ids(data))
+    s = data.summary
+    shown = s.loc[s["customer_id"].isin(listed)]
+    assert len(shown) == len(listed) >= config.report.top
+    assert s.loc[~s["customer_id"].isin(listed), "last_name"].isna().all()
+    names = {
+        r[0]: (r[1], r[2])
+        for r in sqlite3.connect(demo_shop.db).execute(
+            "SELECT id, first_name, last_name FROM customers WHERE shop = 'main'"
+        )
+    }
+    assert {r.customer_id: (r.first_name, r.last_name) for r in shown.itertuples()} == {
+        c: names[c] for c in shown["customer_id"]
+    }
+    top = table(build_report(data), "top", "Top").rows
+    by_revenue = s.sort_values(["revenue", "orders", "customer_id"], ascending=[False, False, True])
+    first = by_revenue.iloc[0]
+    assert top[0][0].startswith(f"{names[first.customer_id][0]} {names[first.customer_id][1]}")
+
+
+def test_cohorts_from_the_kept_summary_equal_the_walk_over_every_order(
+    demo_shop: DemoShop,
+) -> None:
+    with Mirror.open(demo_shop.db) as m:
+        assert summary_answers(m, "main", LATER)
+        kept, live = (
+            cohort_rows(m, "main", LATER, "2025-12", kept=k).assign(
+                months=lambda f: f["months"].map(lambda v: ",".join(sorted(v.split(","))))
+            ).sort_values(["cohort", "months"], ignore_index=True)
+            for k in (True, False)
+        )  # fmt: skip
+    assert len(kept) > 0
+    pd.testing.assert_frame_equal(kept, live)
