@@ -165,7 +165,10 @@ def test_a_lost_answer_after_the_shop_made_the_code_never_makes_a_second(
     results = connect(sim).apply([CAMPAIGN, IssueCode("winback", plain(sim), "WB-CCCC3333")])
     assert all(r.ok for r in results), [r.error for r in results]
     assert [r["code"] for r in sim.table("cart_rules").values()].count("WB-CCCC3333") == 1
-    assert len(sim.requests("/api/cart_rules", method="POST")) == 1
+    # looked up by filter[code] before the create, and again after the lost answer
+    calls = [(r.method, r.query.get("filter[code]")) for r in sim.requests("/api/cart_rules")]
+    look = ("GET", "[WB-CCCC3333]")
+    assert calls == [look, ("POST", None), look]
     sim.drop_answers("POST")
     [group] = connect(sim).apply([EnsureValue("groups", "Lost (auto)")])
     assert group.ok
