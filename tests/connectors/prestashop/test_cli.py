@@ -1,11 +1,15 @@
 """The CLI with PrestaShop: `init --platform prestashop` writes a config that works against the
 simulator (check, backfill, segment, plan), a config asking for tags on PrestaShop is told in
-plain words by the config check, `check` and `plan`, and `demo --platform prestashop` runs the
-whole pipeline."""
+plain words by the config check, `check` and `plan`, `simulate --platform prestashop` serves a
+shop its printed snippet can check, and `demo --platform prestashop` runs the whole
+pipeline."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,3 +96,30 @@ def test_demo_runs_against_the_prestashop_simulator(
         customers = db.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
         codes = db.execute("SELECT COUNT(*) FROM codes WHERE status = 'issued'").fetchone()[0]
     assert customers >= 140 and codes > 0
+
+
+def test_simulate_serves_a_shop_its_snippet_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [sys.executable, "-m", "loyalsync", "simulate", "--platform", "prestashop"]
+    proc = subprocess.Popen(
+        [*command, "--customers", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        snippet = "".join(lines[lines.index(next(x for x in lines if x.startswith("shops:"))) :])
+        key = next(x.split("=", 1)[1].strip() for x in lines if "PRESTASHOP_API_KEY=" in x)
+        config = tmp_path / "loyalsync.yaml"
+        config.write_text(snippet.replace("Ctrl-C stops it.", ""), encoding="utf-8")
+        monkeypatch.setenv("PRESTASHOP_API_KEY", key)
+        capsys.readouterr()
+        assert run(["--config", str(config), "check"]) == 0
+        assert "30 customers" in capsys.readouterr().out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

@@ -146,6 +146,8 @@ def test_airbyte_customer_and_the_anonymous_one() -> None:
     assert record.default("groups") == "3"
     assert record.created_at == datetime(2022, 5, 17, 15, 49, 52, tzinfo=UTC)
     assert record.newsletter is True  # optin "1"
+    assert record.is_guest is False
+    assert mapping.map_customer({**raw, "is_guest": "1"}, reference(), address).is_guest
     assert "passwd" not in record.raw and "secure_key" not in record.raw
     assert record.postcode == "00000"
 

@@ -147,6 +147,7 @@ def test_a_personal_code_is_a_cart_rule_bound_to_the_customer(
     assert rule["id_customer"] == cid
     assert (rule["quantity"], rule["quantity_per_user"], rule["active"]) == ("1", "1", "1")
     assert rule["date_from"] == "2026-11-02 01:00:00"  # shop-local (CET)
+    assert rule["date_to"] == "2026-12-02 01:00:00"  # the campaign's validity window
     assert float(rule["reduction_percent"]) == 10 and float(rule["reduction_amount"]) == 0
     assert float(rules["TY-BBBB2222"]["reduction_amount"]) == 5
     assert rule["name"] == {1: "winback", 2: "winback"}
