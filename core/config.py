@@ -87,6 +87,9 @@ class ShopConfig:
         return f"ShopConfig(name={self.name!r}, platform={self.platform!r}, url={self.url!r})"
 
 
+GROUPS_MODES = ("first", "all")
+
+
 @dataclass(frozen=True)
 class GroupMapping:
     segment: str
@@ -116,6 +119,9 @@ class PushConfig:
     batch_size: int = 200
     max_changes: float = 0.25  # < 1: share of customers per run; >= 1: absolute count
     tag_prefix: str = "ls:"
+    # "first": the first matching mapping decides a customer's managed group; "all": every
+    # matching one (only where a customer may be in several groups at once: a `many` slot)
+    groups_mode: str = "first"
     groups: tuple[GroupMapping, ...] = ()
     tags: tuple[TagMapping, ...] = ()
     discounts: tuple[DiscountCampaign, ...] = ()
@@ -547,6 +553,10 @@ def _check_semantics(config: Config, platforms: tuple[str, ...], problems: list[
         problems.append("push.batch_size: must be at least 1")
     if push.max_changes <= 0:
         problems.append("push.max_changes: must be greater than 0")
+    if push.groups_mode not in GROUPS_MODES:
+        close = difflib.get_close_matches(str(push.groups_mode), GROUPS_MODES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.append(f"push.groups_mode: expected first or all, got {push.groups_mode!r}{hint}")
     for i, campaign in enumerate(push.discounts):
         if (campaign.percent is None) == (campaign.amount is None):
             problems.append(f"push.discounts[{i}]: give exactly one of percent or amount")

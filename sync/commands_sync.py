@@ -20,6 +20,7 @@ from loyalsync.sync.exits import exit_code_for
 from loyalsync.sync.lock import shop_locks
 from loyalsync.sync.options import as_of_option, command, json_option, shop_option, since_option
 from loyalsync.sync.output import DATA, ERR, SAY, emit_json, number, plural, print_rows
+from loyalsync.sync.platform_check import shop_notices
 from loyalsync.sync.progress import PullProgress
 from loyalsync.sync.pull import StopRequested, pull_shop
 from loyalsync.sync.signals import StopOnSignal
@@ -86,7 +87,7 @@ def _check_one(app: AppContext, cfg: ShopConfig) -> dict[str, Any]:
         "version": result.version,
         "customers": result.customers,
         "orders": result.orders,
-        "messages": list(result.messages),
+        "messages": [*result.messages, *shop_notices(app.config, cfg)],
         "unsupported": caps.unsupported(),
         "notes": list(caps.notes),
     }

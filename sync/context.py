@@ -23,6 +23,7 @@ from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig, load_config
 from loyalsync.core.errors import ConfigError, LoyalsyncError
 from loyalsync.core.mirror import Mirror
+from loyalsync.sync.platform_check import check_platforms
 
 
 class NoMirrorError(ConfigError):
@@ -65,7 +66,9 @@ class AppContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path, platforms=platform_options)
+            config = load_config(self.config_path, platforms=platform_options)
+            check_platforms(config)
+            self._config = config
         return self._config
 
     @property

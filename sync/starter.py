@@ -5,7 +5,9 @@ through the registry; this module only adds the generic parts."""
 
 from __future__ import annotations
 
+from loyalsync.connectors import connector_class
 from loyalsync.connectors import starter_config as shop_section
+from loyalsync.core.records import TAGS
 
 
 def starter_config(platform: str) -> str:
@@ -31,15 +33,23 @@ segmentation:
 
 push:
   enabled: false                  # look at `loyalsync plan` first, then set to true
-  tag_prefix: "ls:"
   groups:
     - {{segment: "loyalty:vip", group: "VIP (auto)"}}
-  tags:
-    - {{segment: "rfm_segment:champions", tag: champions}}
-    - {{segment: "lifecycle:slipping", tag: slipping}}
-
+{_tags(platform)}
 schedule:
   pull_every_minutes: 15
   cycle_at: "02:00"
   timezone: Europe/Berlin
 """
+
+
+def _tags(platform: str) -> str:
+    """Tag mappings only for a platform that has customer tags (else they would be ignored)."""
+    if TAGS not in {s.name for s in getattr(connector_class(platform), "slots", ())}:
+        return ""
+    return (
+        '  tag_prefix: "ls:"\n'
+        "  tags:\n"
+        '    - {segment: "rfm_segment:champions", tag: champions}\n'
+        '    - {segment: "lifecycle:slipping", tag: slipping}\n'
+    )

@@ -25,6 +25,7 @@ from loyalsync.core.errors import ApiError, RecordError, TransientError
 
 ZERO_DATE = re.compile(r"^0{4}-0{2}-0{2}")
 SHOP_DATE = "%Y-%m-%d %H:%M:%S"
+SHOP_LAYOUT = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?\Z")
 _STARTS = re.compile(r"[\[{]")
 
 
@@ -185,12 +186,11 @@ def shop_time(value: Any, tz: ZoneInfo, field: str = "date") -> datetime | None:
     raw = text(value)
     if raw is None or ZERO_DATE.match(raw):
         return None
-    for layout in (SHOP_DATE, "%Y-%m-%d"):
+    if SHOP_LAYOUT.match(raw):  # only the shop's layouts; fromisoformat is ~10x strptime
         try:
-            local = datetime.strptime(raw, layout)
+            return datetime.fromisoformat(raw).replace(tzinfo=tz).astimezone(UTC)
         except ValueError:
-            continue
-        return local.replace(tzinfo=tz).astimezone(UTC)
+            pass  # 2024-02-30 and the like
     raise RecordError(f"{field} is not a date: {raw!r}")
 
 

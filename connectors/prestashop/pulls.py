@@ -29,6 +29,7 @@ MAX_ID = 2_147_483_647  # INT(10) UNSIGNED ids fit; the interval regex wants dig
 FAR = "9999-12-31 23:59:59"
 ID_CHUNK = 100  # ids per OR filter: keeps the request line well under 8 KB
 ID_SCAN_LIMIT = 5000
+OCR_DISPLAY = "[id,id_order,id_cart_rule]"
 
 
 def id_filters(ids: list[int]) -> list[str]:
@@ -80,6 +81,8 @@ def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator
         cursor = replace(cursor, started=newest_change(c, resource))
     start = window_start(c, cursor)
     after = int(cursor.after) if cursor.after else 0
+    # a backfill reads orders as one dense id keyset: their cart rules come in their own keyset
+    keyset = CodeKeyset() if start is None and resource == "orders" else None
     while True:
         params = {
             "display": "full",
@@ -90,7 +93,7 @@ def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator
         if start is not None:
             params.update({"date": "1", "filter[date_upd]": f"[{start},{FAR}]"})
         rows = c.fetch_rows(resource, params)
-        records, quarantined, seen = _map_page(c, resource, rows, ref)
+        records, quarantined, seen = _map_page(c, resource, rows, ref, keyset)
         ids = [int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()]
         after = max([after, *ids])
         cursor = cursor.advance(after=str(after) if after else None, seen=seen)
@@ -100,7 +103,11 @@ def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator
 
 
 def _map_page(
-    c: PrestaShopConnector, resource: str, rows: list[dict[str, Any]], ref: mapping.Reference
+    c: PrestaShopConnector,
+    resource: str,
+    rows: list[dict[str, Any]],
+    ref: mapping.Reference,
+    keyset: CodeKeyset | None = None,
 ) -> tuple[list[Any], list[Quarantined], datetime | None]:
     seen: datetime | None = None
     for row in rows:
@@ -117,7 +124,8 @@ def _map_page(
             wanted, resource, lambda r: mapping.map_customer(r, ref, addresses.get(str(r["id"])))
         )
     else:
-        codes = order_codes(c, [r.get("id") for r in rows])
+        ids = [r.get("id") for r in rows]
+        codes = keyset.codes_for(c, ids) if keyset is not None else order_codes(c, ids)
         records, quarantined = _mapped(
             rows,
             resource,
@@ -153,13 +161,17 @@ def customer_addresses(c: PrestaShopConnector, ids: list[Any]) -> dict[str, mapp
             address = mapping.map_address(row, ref)
             found.setdefault(address.customer_id, []).append(address)
     chosen = {cid: a for cid, rows in found.items() if (a := mapping.best_address(rows))}
-    missing = [i for i in _ints(ids) if str(i) not in chosen]
-    if missing and "addresses" not in c.denied:
-        chosen.update(_order_addresses(c, missing))
+    # only soft-deleted addresses: the latest order's. A customer without any address row has
+    # no order with one either (PrestaShop soft-deletes an address orders use): no look-up
+    stale = [int(cid) for cid in found if cid not in chosen and cid.isdigit()]
+    if stale:
+        chosen.update(_order_addresses(c, stale, found))
     return chosen
 
 
-def _order_addresses(c: PrestaShopConnector, ids: list[int]) -> dict[str, mapping.Address]:
+def _order_addresses(
+    c: PrestaShopConnector, ids: list[int], known: dict[str, list[mapping.Address]]
+) -> dict[str, mapping.Address]:
     latest: dict[str, tuple[int, str]] = {}
     for value in id_filters(ids):
         params = {"display": "[id,id_customer,id_address_delivery]", "filter[id_customer]": value}
@@ -169,49 +181,121 @@ def _order_addresses(c: PrestaShopConnector, ids: list[int]) -> dict[str, mappin
                 oid = int(row["id"])
                 if cid not in latest or oid > latest[cid][0]:
                     latest[cid] = (oid, address)
-    if not latest:
-        return {}
-    by_id: dict[str, mapping.Address] = {}
+    by_id = {a.id: a for rows in known.values() for a in rows}
+    wanted = [a for _, a in latest.values() if a not in by_id]  # another customer's address
     display = "[id,id_customer,id_country,city,postcode,deleted,date_upd]"
-    for value in id_filters(_ints([a for _, a in latest.values()])):
+    for value in id_filters(_ints(wanted)):
         for row in c.fetch_rows("addresses", {"display": display, "filter[id]": value}):
             by_id[str(row["id"])] = mapping.map_address(row, c.reference())
     return {cid: by_id[a] for cid, (_, a) in latest.items() if a in by_id}
 
 
 def order_codes(c: PrestaShopConnector, ids: list[Any]) -> dict[str, tuple[str, ...]]:
-    """order id -> the codes of the cart rules used with it (for redemptions)."""
+    """order id -> the codes of the cart rules used with it (for redemptions): the
+    order_cart_rules of exactly these orders (incremental pages, whose ids are sparse)."""
     used: dict[str, list[str]] = {}
     for value in id_filters(_ints(ids)):
-        params = {"display": "[id,id_order,id_cart_rule]", "filter[id_order]": value}
-        for row in c.fetch_rows("order_cart_rules", params, optional=True):
-            rule = parse.text(row.get("id_cart_rule"))
-            if rule:
-                used.setdefault(str(row.get("id_order")), []).append(rule)
-    unknown = sorted({r for rules in used.values() for r in rules} - set(c.codes), key=int)
-    for value in id_filters(_ints(unknown)):
+        params = {"display": OCR_DISPLAY, "filter[id_order]": value}
+        _add_rules(used, c.fetch_rows("order_cart_rules", params, optional=True))
+    return _codes(c, used, ids)
+
+
+class CodeKeyset:
+    """The cart rules used by a backfill's orders, read as a keyset of their own sorted by
+    `id_order` (pages of `page_size`), merged with the orders' id keyset: ceil(rows / page)
+    requests for the whole pass instead of one per order page, as most orders use none.
+
+    A short page covers every order after it. An order placed after that read (during the
+    pass) may lack its codes here; its `date_upd` is newer than the pass's start, so the next
+    incremental pull re-reads it with `order_codes`."""
+
+    def __init__(self) -> None:
+        self.covered = 0  # orders up to this id are known
+        self.used: dict[str, list[str]] = {}
+
+    def codes_for(self, c: PrestaShopConnector, ids: list[Any]) -> dict[str, tuple[str, ...]]:
+        numbers = _ints(ids)
+        if not numbers:
+            return {}
+        low, high = min(numbers), max(numbers)
+        self.covered = max(self.covered, low - 1)
+        while self.covered < high:
+            self._read_from(c, self.covered + 1, high)
+        found = _codes(c, {k: v for k, v in self.used.items() if int(k) <= high}, ids)
+        self.used = {k: v for k, v in self.used.items() if int(k) > high}
+        return found
+
+    def _read_from(self, c: PrestaShopConnector, first: int, high: int) -> None:
+        params = {
+            "display": OCR_DISPLAY,
+            "filter[id_order]": f"[{first},{MAX_ID}]",
+            "sort": "[id_order_ASC,id_ASC]",
+            "limit": str(c.limit),
+        }
+        rows = c.fetch_rows("order_cart_rules", params, optional=True)
+        fetch_codes(c, rows)  # the codes of a whole page of rules at once
+        if len(rows) < c.limit:
+            _add_rules(self.used, rows)
+            self.covered = MAX_ID
+            return
+        last = max(_ints([r.get("id_order") for r in rows]), default=first)
+        if last > first:  # the last order's rules may go on in the next page
+            _add_rules(self.used, [r for r in rows if str(r.get("id_order")) != str(last)])
+            self.covered = last - 1
+            return
+        # one order holds a whole page of rules: read the rest of this order page unbounded
+        params = {"display": OCR_DISPLAY, "filter[id_order]": f"[{first},{high}]"}
+        _add_rules(self.used, c.fetch_rows("order_cart_rules", params, optional=True))
+        self.covered = high
+
+
+def _add_rules(used: dict[str, list[str]], rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        rule = parse.text(row.get("id_cart_rule"))
+        if rule:
+            used.setdefault(str(row.get("id_order")), []).append(rule)
+
+
+def fetch_codes(c: PrestaShopConnector, rows: list[dict[str, Any]]) -> None:
+    """Read the codes of the cart rules named in `rows` the connector does not know yet."""
+    unknown = {parse.text(r.get("id_cart_rule")) for r in rows} - set(c.codes) - {None}
+    for value in id_filters(_ints(list(unknown))):
         params = {"display": "[id,code]", "filter[id]": value}
         for row in c.fetch_rows("cart_rules", params, optional=True):
             c.codes[str(row["id"])] = parse.text(row.get("code")) or ""
+    for rule in unknown:
+        c.codes.setdefault(str(rule), "")  # deleted since: not asked for again
+
+
+def _codes(
+    c: PrestaShopConnector, used: dict[str, list[str]], ids: list[Any]
+) -> dict[str, tuple[str, ...]]:
+    """The codes of the rules in `used` for the orders `ids`; unknown rules read by id."""
+    wanted = {str(i) for i in ids}
+    used = {k: v for k, v in used.items() if k in wanted}
+    fetch_codes(c, [{"id_cart_rule": r} for rules in used.values() for r in rules])
     return {
         oid: tuple(sorted({c.codes[r] for r in rules if c.codes.get(r)}))
         for oid, rules in used.items()
     }
 
 
-def iter_ids(c: PrestaShopConnector, resource: str) -> Iterator[list[str]]:
-    """Every live id, in `display=[id]` keyset windows (no objects loaded, §2.7)."""
+def iter_ids(
+    c: PrestaShopConnector, resource: str, window: int = ID_SCAN_LIMIT
+) -> Iterator[list[str]]:
+    """Every live id, in `display=[id]` keyset windows of `window` ids (no objects loaded,
+    §2.7): ids // window + 1 requests (the last window is the short one that ends it)."""
     after = 0
     while True:
         params = {
             "display": "[id]",
             "sort": "[id_ASC]",
-            "limit": str(ID_SCAN_LIMIT),
+            "limit": str(window),
             "filter[id]": f"[{after + 1},{MAX_ID}]",
         }
         ids = _ints([r.get("id") for r in c.fetch_rows(resource, params)])
         if ids:
             yield [str(i) for i in ids]
             after = max(ids)
-        if len(ids) < ID_SCAN_LIMIT:
+        if len(ids) < window:
             return

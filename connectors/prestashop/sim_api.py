@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalsync.connectors.prestashop import sim_render as render
-from loyalsync.connectors.prestashop.sim_query import SimError, limited, parse_display, select
+from loyalsync.connectors.prestashop.sim_query import (
+    SimError,
+    by_index,
+    interval_of,
+    limited,
+    parse_display,
+    select,
+)
 from loyalsync.connectors.prestashop.sim_store import ShopTables
 from loyalsync.connectors.prestashop.sim_write import Writer
 
@@ -180,13 +187,47 @@ class WebserviceApi:
     def _select(
         self, resource: str, table: dict[int, Any], params: Mapping[str, str], known: list[str]
     ) -> list[Any]:
-        if self.list_cache is None or params.get("sort") == "[id_ASC]":
+        if self.list_cache is None:
             return select(list(table.values()), params, known)
+        if params.get("sort") == "[id_ASC]":
+            ids, rows = self._index(resource, table, "id")  # unique: strictly ascending
+            return select(rows, params, known, ids)
+        indexed = self._by_secondary_index(resource, table, params, known)
+        if indexed is not None:
+            return indexed
         unlimited = {k: v for k, v in params.items() if k != "limit"}
         key = (resource, len(table), tuple(sorted(unlimited.items())))
         if key not in self.list_cache:
             self.list_cache[key] = select(list(table.values()), unlimited, known)
         return limited(self.list_cache[key], params.get("limit"))
+
+    def _index(self, resource: str, table: dict[int, Any], field: str) -> tuple[Any, Any]:
+        """(sorted values, rows in that order) of an integer field, kept like the list cache
+        (benchmarks: a MySQL index instead of a scan per request)."""
+        cache = self.list_cache if self.list_cache is not None else {}
+        key = ("index", resource, field, len(table))
+        if key not in cache:
+            pairs = sorted(
+                ((int(r.get(field) or 0), int(r["id"])), r) for r in table.values()
+            )  # fmt: skip
+            cache[key] = [[v for (v, _), _ in pairs], [r for _, r in pairs]]
+        values, rows = cache[key]
+        return values, rows
+
+    def _by_secondary_index(
+        self, resource: str, table: dict[int, Any], params: Mapping[str, str], known: list[str]
+    ) -> list[Any] | None:
+        """One `[a,b]` filter on an `id_*` field and no sort (addresses of a page of
+        customers): the range of that field's index, then the other parameters."""
+        filters = [k for k in params if k.startswith("filter[")]
+        if len(filters) != 1 or "sort" in params or not filters[0][7:-1].startswith("id_"):
+            return None
+        bounds = interval_of(params[filters[0]])
+        if bounds is None or filters[0][7:-1] not in known:
+            return None
+        rows = by_index(self._index(resource, table, filters[0][7:-1]), *bounds)
+        rest = {k: v for k, v in params.items() if k != filters[0]}
+        return select(rows, rest, known)
 
     def _languages(self, params: Mapping[str, str]) -> list[int]:
         value = params.get("language")

@@ -106,6 +106,12 @@ def _matcher(field: str, raw: str) -> Any:
         raise SimError(400, 33, f'The "filter" syntax is wrong for field "{field}"')
     inner = body[1:-1]
     interval = _INTERVAL.match(inner) if op is None else None
+    lo, hi = "", ""
+    if interval:  # the bounds are sorted first (§2.3)
+        lo, hi = sorted(
+            (interval.group(1), interval.group(2)),
+            key=lambda v: float(v) if numeric and _NUMBER.match(v) else v,
+        )
 
     def test(value: str) -> bool:
         if op == ">":
@@ -113,10 +119,6 @@ def _matcher(field: str, raw: str) -> Any:
         if op == "<":
             return _compare(value, inner, numeric) < 0
         if interval:
-            lo, hi = sorted(
-                (interval.group(1), interval.group(2)),
-                key=lambda v: float(v) if numeric and _NUMBER.match(v) else v,
-            )
             return _compare(value, lo, numeric) >= 0 and _compare(value, hi, numeric) <= 0
         options = inner.split("|")
         if like_start or like_end:
@@ -150,12 +152,18 @@ def _passes(row: Row, tests: list[tuple[str, Any]]) -> bool:
     return all(any(test(t) for t in _text(row.get(field))) for field, test in tests)
 
 
-def select(rows: list[Row], params: Mapping[str, str], known: Sequence[str]) -> list[Row]:
-    """The rows a list request returns, in order, before rendering."""
+def select(
+    rows: list[Row],
+    params: Mapping[str, str],
+    known: Sequence[str],
+    ids: list[int] | None = None,
+) -> list[Row]:
+    """The rows a list request returns, in order, before rendering. `ids`: the rows' ids when
+    the caller knows them to be ascending (an index kept between requests)."""
     dated = params.get("date") == "1"
     tests = _filters(params, known)
     if params.get("sort") == "[id_ASC]" and "limit" in params:
-        fast = _by_primary_key(rows, params, tests)  # what MySQL's primary key index does
+        fast = _by_primary_key(rows, params, tests, ids)  # what MySQL's primary key does
         if fast is not None:
             return fast
     found = rows[1:] + rows[:1]  # MySQL's order without ORDER BY is not the id order
@@ -167,13 +175,17 @@ def select(rows: list[Row], params: Mapping[str, str], known: Sequence[str]) -> 
 
 
 def _by_primary_key(
-    rows: list[Row], params: Mapping[str, str], tests: list[tuple[str, Any]]
+    rows: list[Row],
+    params: Mapping[str, str],
+    tests: list[tuple[str, Any]],
+    ids: list[int] | None = None,
 ) -> list[Row] | None:
     """`sort=[id_ASC]` with a limit, answered by walking the rows in id order and stopping at
     the limit (the same rows as the general path, without scanning the whole table)."""
-    ids = [int(r["id"]) for r in rows]
-    if any(a >= b for a, b in itertools.pairwise(ids)):
-        return None  # not stored in id order: take the general path
+    if ids is None:
+        ids = [int(r["id"]) for r in rows]
+        if any(a >= b for a, b in itertools.pairwise(ids)):
+            return None  # not stored in id order: take the general path
     start = 0
     interval = _INTERVAL.match(params.get("filter[id]", "").strip("[]"))
     if interval and params["filter[id]"].startswith("["):
@@ -226,3 +238,21 @@ def _limit_numbers(value: str) -> tuple[int, int]:
     if len(numbers) > 2:
         raise SimError(400, 39, 'The "limit" value has to be formatted as "offset,count"')
     return (0, numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[1])
+
+
+def interval_of(value: str | None) -> tuple[int, int] | None:
+    """The integer bounds of a plain `[a,b]` filter (sorted), else None."""
+    match = _INTERVAL.match((value or "").removeprefix("[").removesuffix("]"))
+    if not (value or "").startswith("[") or match is None:
+        return None
+    try:
+        low, high = int(match.group(1)), int(match.group(2))
+    except ValueError:
+        return None
+    return min(low, high), max(low, high)
+
+
+def by_index(index: tuple[list[int], list[Row]], low: int, high: int) -> list[Row]:
+    """The rows whose indexed value lies in [low, high], from a sorted (values, rows) pair."""
+    values, rows = index
+    return rows[bisect.bisect_left(values, low) : bisect.bisect_right(values, high)]

@@ -5,9 +5,10 @@ Owns the HTTP side of the fake shop: the server thread, the shop's clock (ours p
 offset: a shop's clock is not ours) and time zone, injected faults (429, proxy 502/503/504
 with HTML pages, dropped connections before or after the shop processed the request; seeded),
 an optional PHP-warning prefix in front of every body (research/prestashop.md §4.3), latency,
-the request log and the write log, and the helpers tests use to change the shop. Routes are in
-sim_api.py, list semantics in sim_query.py, rendering in sim_render.py, writes in
-sim_write.py, data in sim_store.py. Seeded from core.synth; no network beyond 127.0.0.1.
+the request log, the seconds spent answering (per path, for benchmarks), the write log, and
+the helpers tests use to change the shop. Routes are in sim_api.py, list semantics in
+sim_query.py, rendering in sim_render.py, writes in sim_write.py, data in sim_store.py.
+Seeded from core.synth; no network beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class PrestaShopSimulator:
         self.php_warnings = php_warnings
         self.latency = latency
         self.request_log: list[Logged] = []
+        self.busy: dict[str, float] = {}  # path -> seconds spent answering (latency excluded)
         self.late_drops: dict[str, int] = {}  # method -> answers to lose after processing
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -181,6 +183,7 @@ class PrestaShopSimulator:
 
     def reset_logs(self) -> None:
         self.request_log.clear()
+        self.busy.clear()
 
     def set_faults(self, faults: Faults | None) -> None:
         with self._lock:
@@ -245,11 +248,15 @@ class PrestaShopSimulator:
             page = HTML_PAGE.format(status=status, reason=reason).encode()
             extra = {"Retry-After": "1"} if status == 429 else {}
             return self._send(h, parts.path, params, raw, Answer(status, page, "text/html", extra))
+        began = time.perf_counter()
         try:
             headers = CaseInsensitiveDict(h.headers.items())
             answer = self.api.route(h.command, parts.path, params, headers, raw)
         except Exception as exc:  # a bug in the fake shop: answer like PHP would, visibly
             answer = Answer(500, f"{type(exc).__name__}: {exc}".encode(), "text/html")
+        with self._lock:
+            spent = self.busy.get(parts.path, 0.0) + time.perf_counter() - began
+            self.busy[parts.path] = spent
         if self.late_drops.get(h.command):
             self.late_drops[h.command] -= 1
             fault = "drop-late"

@@ -57,7 +57,6 @@ CAPABILITIES = Capabilities(
         "a customer may belong to several groups; loyalsync adds and removes only the groups "
         "it manages and keeps every other group, and changes the default group "
         "(id_default_group, which decides prices) only with change_default_group: true",
-        "PrestaShop has no customer tags: push.tags is ignored for this shop",
         "personal codes are cart rules bound to one customer (quantity 1, one use)",
         "group changes made outside the webservice may not move a customer's date_upd",
     ),

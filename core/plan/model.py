@@ -126,6 +126,8 @@ def build_desired(members: Mapping[str, Iterable[str]], push: PushConfig) -> Des
         values = []
         for mapping in mappings:
             names = tuple(dict.fromkeys(name for seg, name in mapping.pairs if seg in mine))
+            if mapping.slot == GROUPS and push.groups_mode != "all":
+                names = names[:1]  # the first matching segment decides the managed group
             if names:
                 values.append((mapping.slot, names))
         campaigns = frozenset(c.name for c in push.discounts if c.segment in mine)

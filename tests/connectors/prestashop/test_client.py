@@ -228,3 +228,27 @@ def test_deletion_scan_reads_only_ids(make_sim: Make, connect: Connect) -> None:
     assert ids == {str(i) for i in sim.table("customers")}
     scans = [r.query for r in sim.requests("/api/customers") if r.query.get("display") == "[id]"]
     assert scans and all("filter[id]" in q for q in scans if "filter[email]" not in q)
+
+
+def test_a_backfill_reads_cart_rules_as_a_keyset_and_misses_none(
+    make_sim: Make, connect: Connect
+) -> None:
+    sim = make_sim()
+    orders = sorted(sim.table("orders"))
+    crowded = orders[40]  # one order holding more rules than a page: read unbounded
+    for n in range(9):
+        rule = sim.store.insert("cart_rules", sim.store.shared_rule(f"STACK{n}"))
+        sim.store.insert(
+            "order_cart_rules",
+            {"id_order": str(crowded), "id_cart_rule": str(rule), "name": "x", "value": "1"},
+        )
+    expected: dict[str, set[str]] = {}
+    for row in sim.table("order_cart_rules").values():
+        code = sim.table("cart_rules")[int(row["id_cart_rule"])]["code"]
+        expected.setdefault(row["id_order"], set()).add(code)
+    got = {o.id: set(o.codes) for o in everything(connect(sim, page_size=7), "orders") if o.codes}
+    assert got == expected and len(got[str(crowded)]) >= 9
+    keyset = [r.query for r in sim.requests("/api/order_cart_rules")]
+    assert sum("limit" in q for q in keyset) > 1, "several pages of rules"
+    assert any("limit" not in q for q in keyset), "the crowded order, read unbounded"
+    assert len(keyset) < len(sim.requests("/api/orders")) / 2, "not one per order page"

@@ -4,6 +4,7 @@ copied from research/samples/prestashop with their provenance in SOURCES.md ther
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import requests
 
 from loyalsync.connectors.prestashop import mapping, parse
 from loyalsync.connectors.prestashop.client import api_permissions
+from loyalsync.connectors.prestashop.writer import _replace_groups, _xml_groups
 from loyalsync.core.errors import ApiError, RecordError, TransientError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prestashop"
@@ -144,6 +146,8 @@ def test_airbyte_customer_and_the_anonymous_one() -> None:
     assert record.default("groups") == "3"
     assert record.created_at == datetime(2022, 5, 17, 15, 49, 52, tzinfo=UTC)
     assert record.newsletter is True  # optin "1"
+    assert record.is_guest is False
+    assert mapping.map_customer({**raw, "is_guest": "1"}, reference(), address).is_guest
     assert "passwd" not in record.raw and "secure_key" not in record.raw
     assert record.postcode == "00000"
 
@@ -187,3 +191,24 @@ def test_best_address_is_the_most_recent_active_one() -> None:
 
     assert mapping.best_address([addr("1", 3), addr("2", 5), addr("3", 9, True)]).id == "2"  # type: ignore[union-attr]
     assert mapping.best_address([addr("3", 9, True)]) is None
+
+
+def test_a_17_put_body_is_the_recorded_document_with_only_its_groups_changed() -> None:
+    """1.7 has no PATCH: the customer goes back complete, every field as read (passwd hash,
+    secure_key, birthday, newsletter, note, the xlink attributes), only the groups new."""
+    text = sample("xml_customer_1_ps1.6.1.6.xml")
+    doc = ET.fromstring(text)  # noqa: S314 (a recorded sample)
+    assert _xml_groups(doc) == (["3"], "3")
+    sent = ET.fromstring(_replace_groups(doc, ["3", "7"], "3"))  # noqa: S314
+
+    def fields(root: ET.Element) -> list[tuple[str, dict[str, str], str]]:
+        customer = root.find("customer")
+        assert customer is not None
+        return [
+            (e.tag, e.attrib, (e.text or "").strip()) for e in customer if e.tag != "associations"
+        ]
+
+    before = fields(ET.fromstring(text))  # noqa: S314
+    assert fields(sent) == before and len(before) == 31
+    assert {t: v for t, _, v in before}["passwd"] == "7a93bfb25b8eee73034fad735ae5a4f5"
+    assert _xml_groups(sent) == (["3", "7"], "3")

@@ -209,3 +209,47 @@ def test_id_sorted_pages_match_the_table(sim: PrestaShopSimulator) -> None:
     rows = sim.table("customers")
     wanted = sorted(i for i, r in rows.items() if i >= 10 and r["is_guest"] == "0")[5:12]
     assert [r["id"] for r in got.json()["customers"]] == wanted
+
+
+@pytest.mark.parametrize(
+    ("resource", "params", "index"),
+    [
+        (
+            "orders",
+            {"display": "full", "sort": "[id_ASC]", "limit": "9", "filter[id]": "[5,99]"},
+            "id",
+        ),
+        ("customers", {"display": "[id]", "sort": "[id_ASC]", "limit": "3,4"}, "id"),
+        (
+            "addresses",
+            {"display": "[id,id_customer,city]", "filter[id_customer]": "[12,4]"},
+            "id_customer",
+        ),
+        ("orders", {"display": "[id,id_customer]", "filter[id_customer]": "[7,9]"}, "id_customer"),
+        (
+            "order_cart_rules",
+            {"display": "full", "filter[id_order]": "[3,999]", "sort": "[id_order_ASC,id_ASC]"},
+            None,
+        ),
+        ("orders", {"display": "[id]", "date": "1", "sort": "[date_upd_DESC]", "limit": "2"}, None),
+    ],
+)
+def test_the_benchmark_indexes_answer_like_a_scan(
+    sim: PrestaShopSimulator, resource: str, params: dict[str, str], index: str | None
+) -> None:
+    """`cache_lists()` (benchmarks) answers from sorted indexes kept between requests: the
+    same rows as scanning the table (in index order where the request has no sort)."""
+
+    def ask() -> list[dict[str, str]]:
+        answer = requests.get(
+            f"{sim.url}/api/{resource}", auth=AUTH, headers=JSON, params=params, timeout=10
+        )
+        assert answer.status_code == 200
+        rows = answer.json()[resource] if answer.json() else []
+        return rows if "sort" in params else sorted(rows, key=lambda r: int(r["id"]))
+
+    scanned = ask()
+    sim.cache_lists()
+    assert ask() == scanned and ask() == scanned and scanned
+    used = {k[2] for k in sim.api.list_cache or {} if k[0] == "index"}
+    assert used == ({index} if index else set())

@@ -147,6 +147,7 @@ def test_a_personal_code_is_a_cart_rule_bound_to_the_customer(
     assert rule["id_customer"] == cid
     assert (rule["quantity"], rule["quantity_per_user"], rule["active"]) == ("1", "1", "1")
     assert rule["date_from"] == "2026-11-02 01:00:00"  # shop-local (CET)
+    assert rule["date_to"] == "2026-12-02 01:00:00"  # the campaign's validity window
     assert float(rule["reduction_percent"]) == 10 and float(rule["reduction_amount"]) == 0
     assert float(rules["TY-BBBB2222"]["reduction_amount"]) == 5
     assert rule["name"] == {1: "winback", 2: "winback"}
@@ -165,7 +166,10 @@ def test_a_lost_answer_after_the_shop_made_the_code_never_makes_a_second(
     results = connect(sim).apply([CAMPAIGN, IssueCode("winback", plain(sim), "WB-CCCC3333")])
     assert all(r.ok for r in results), [r.error for r in results]
     assert [r["code"] for r in sim.table("cart_rules").values()].count("WB-CCCC3333") == 1
-    assert len(sim.requests("/api/cart_rules", method="POST")) == 1
+    # looked up by filter[code] before the create, and again after the lost answer
+    calls = [(r.method, r.query.get("filter[code]")) for r in sim.requests("/api/cart_rules")]
+    look = ("GET", "[WB-CCCC3333]")
+    assert calls == [look, ("POST", None), look]
     sim.drop_answers("POST")
     [group] = connect(sim).apply([EnsureValue("groups", "Lost (auto)")])
     assert group.ok

@@ -100,7 +100,8 @@ def current(
 def plan_for(members: dict[str, set[str]], now: Current, **kw: object) -> Plan:
     opts: dict[str, object] = {"as_of": NOW, "push": PUSH, "rules": RULES, "slots": SLOTS}
     opts.update(kw)
-    return build_plan(build_desired(members, PUSH), now, **opts)  # type: ignore[arg-type]
+    desired = build_desired(members, opts["push"])  # type: ignore[arg-type]
+    return build_plan(desired, now, **opts)  # type: ignore[arg-type]
 
 
 def group_of(c: CustomerNow) -> str | None:
@@ -426,15 +427,16 @@ def many(cid: str, *groups: str, **kw: object) -> CustomerNow:
 
 
 def test_a_many_group_slot_adds_and_removes_only_managed_groups() -> None:
-    """Every mapping that applies is added (not just the first), managed groups that no
-    longer apply are removed, and the customer's other groups stay."""
+    """With `groups_mode: all` every mapping that applies is added (not just the first),
+    managed groups that no longer apply are removed, and the customer's other groups stay."""
     now = current(
         many("a", "g-default", "g-hand", "g-vip"),
         many("b", "g-default"),
         many("c", "g-vip", "g-hand"),
     )
     members = {"a": {"loyalty:frequent"}, "b": {"loyalty:vip", "loyalty:frequent"}}
-    plan = plan_for(members, now, slots=MANY, push=replace(PUSH, tags=(), discounts=()))
+    push = replace(PUSH, tags=(), discounts=(), groups_mode="all")
+    plan = plan_for(members, now, slots=MANY, push=push)
     assert plan.sets == ()
     assert plan.adds == (
         AddValue("a", "groups", "Frequent (auto)"),
@@ -447,6 +449,23 @@ def test_a_many_group_slot_adds_and_removes_only_managed_groups() -> None:
     )
     assert plan.to_create("groups") == ["Frequent (auto)"]
     assert plan.counts["groups_added"] == 3 and plan.counts["groups_removed"] == 2
+
+
+def test_by_default_the_first_matching_segment_decides_in_a_many_slot_too() -> None:
+    """`groups_mode: first` (the default): one managed group per customer, the first mapping
+    that applies; another managed group they hold is removed, their other groups stay."""
+    now = current(many("a", "g-default", "g-hand", "g-vip"), many("b", "g-default"))
+    both = {"loyalty:vip", "loyalty:frequent"}
+    members = {"a": {"loyalty:frequent"}, "b": both}
+    plan = plan_for(members, now, slots=MANY, push=replace(PUSH, tags=(), discounts=()))
+    assert plan.adds == (
+        AddValue("a", "groups", "Frequent (auto)"),
+        AddValue("b", "groups", "VIP (auto)"),
+    )
+    assert plan.removes == (RemoveValue("a", "groups", "VIP (auto)"),)
+    members = {"a": both, "b": both}  # VIP comes first in push.groups
+    plan = plan_for(members, now, slots=MANY, push=replace(PUSH, tags=(), discounts=()))
+    assert plan.adds == (AddValue("b", "groups", "VIP (auto)"),) and plan.removes == ()
 
 
 def test_a_protected_value_in_a_many_slot_keeps_the_customer_unmodified() -> None:
