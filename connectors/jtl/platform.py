@@ -76,6 +76,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         type="bool",
     ),
     OptionSpec(
+        "line_item_workers",
+        2,
+        "line-item requests (one per new or changed order) sent at once; the on-premise API "
+        "server is a single desktop process: keep it low (1-4)",
+        type="int",
+    ),
+    OptionSpec(
         "label_field",
         "",
         "name of a text custom field (created by the admin in Wawi) to write the segment "

@@ -3,6 +3,7 @@ quarantine and push journal. Every other module of the package works through a M
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -185,6 +186,23 @@ class Mirror(RunLog, Erasure):
                 self._quarantine(shop, q, run_id)
             self._set_cursor(shop, cursor_entity or entity, cursor)
         return counts
+
+    def raw_payloads(self, shop: str, entity: str, ids: Sequence[str]) -> dict[str, Any]:
+        """The raw payloads stored for these ids of a synced entity ("customers" or "orders");
+        ids the mirror does not hold (or holds erased, with an empty payload) are absent."""
+        if entity not in ("customers", "orders"):
+            raise ValueError(f"unknown entity {entity!r}")
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 900):
+            chunk = list(ids[start : start + 900])
+            marks = ", ".join("?" for _ in chunk)
+            for rid, raw in self.conn.execute(
+                f"SELECT id, raw FROM {entity} WHERE shop = ? AND id IN ({marks}) "
+                "AND raw != '{}'",
+                (shop, *chunk),
+            ):
+                found[rid] = json.loads(raw)
+        return found
 
     def _existing_hashes(self, table: str, shop: str, ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
