@@ -23,6 +23,7 @@ from loyalsync.core.errors import ConfigError
 if TYPE_CHECKING:
     from loyalsync.connectors.base import Connector
     from loyalsync.core.config import OptionSpec, ShopConfig
+    from loyalsync.core.platform_spec import PlatformSpec
 
 ENTRY_POINT_GROUP = "loyalsync.connectors"
 
@@ -111,6 +112,23 @@ def platform_options() -> dict[str, tuple[OptionSpec, ...]]:
     """Every platform a config may name, with the options its section declares (for the
     config loader, which may not import connectors itself)."""
     return {name: tuple(getattr(connector_class(name), "options", ())) for name in platform_names()}
+
+
+def platform_specs() -> dict[str, PlatformSpec]:
+    """Every platform with its options, slot names and whether it can create personal codes:
+    what the CLI hands the config loader (core.platform_spec)."""
+    from loyalsync.core.platform_spec import PlatformSpec
+
+    specs = {}
+    for name in platform_names():
+        cls = connector_class(name)
+        caps = getattr(cls, "capabilities", None)
+        specs[name] = PlatformSpec(
+            options=tuple(getattr(cls, "options", ())),
+            slots=tuple(s.name for s in getattr(cls, "slots", ())),
+            personal_codes=bool(getattr(caps, "personal_codes", True)),
+        )
+    return specs
 
 
 def starter_config(platform: str) -> str:

@@ -9,17 +9,20 @@ No business logic here.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loyalsync.connectors import build_connector, platform_options
+from loyalsync.connectors import build_connector, platform_specs
 from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig, load_config
 from loyalsync.core.errors import ConfigError, LoyalsyncError
 from loyalsync.core.mirror import Mirror
+
+log = logging.getLogger("loyalsync.config")
 
 
 class NoMirrorError(ConfigError):
@@ -61,7 +64,9 @@ class AppContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path, platforms=platform_options)
+            self._config = load_config(self.config_path, platforms=platform_specs)
+            for notice in self._config.notices:  # a feature the shop's platform lacks
+                log.warning("%s", notice)
         return self._config
 
     @property

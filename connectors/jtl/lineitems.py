@@ -37,7 +37,7 @@ def known_items(rows: Sequence[Any], known: Mapping[str, Any]) -> dict[str, list
         oid = str(mapping.get(raw, "Id"))
         stored = known.get(oid)
         items = stored.get(ITEMS_KEY) if isinstance(stored, dict) else None
-        if isinstance(items, list) and header_of(stored) == raw:  # type: ignore[arg-type]
+        if isinstance(items, list) and header_of(stored) == raw:
             found[oid] = items
     return found
 

@@ -23,11 +23,12 @@ DEFAULT_TOKEN_URL = "https://auth.jtl-cloud.com/oauth2/token"  # noqa: S105 (a U
 TEXT_FIELD_TYPES = {3: "Text", 12: "ShortText"}  # custom field types a label can be written to
 
 # a customer has one group (it carries a price discount and net/gross display), one category
-# per customer in v1 (declared `many`: adding a category replaces the one it has) and the
-# configured custom field as a free-text label
+# per customer in v1 (declared `many` with room for one: a category we do not manage is kept,
+# the planner adds ours only where the customer has none or one of ours) and the configured
+# custom field as a free-text label
 SLOTS: tuple[Slot, ...] = (
     Slot(GROUPS, "customer group", "one", prices=True),
-    Slot(CATEGORIES, "customer category", "many"),
+    Slot(CATEGORIES, "customer category", "many", max_values=1),
     Slot(LABEL, "custom field", "one", creatable=False, free_text=True),
 )
 

@@ -236,8 +236,9 @@ class Mirror(RunLog, Erasure):
         return changed, UpsertCounts(new, updated, unchanged)
 
     def _upsert_customers(self, shop: str, records: Sequence[CustomerRecord]) -> UpsertCounts:
-        """Changed customers are written with their memberships: the rows of every slot are
-        replaced by the set the shop has now."""
+        """Changed customers are written with their memberships: the rows of every slot the
+        record carries are replaced by the set the shop has now; a slot it does not carry (one
+        the connector cannot read cheaply, e.g. a custom field) keeps what pushes recorded."""
         now = db_time(utcnow()) or ""
         by_id = {c.id: c for c in records}
         rows, counts = self._classify(
@@ -246,8 +247,8 @@ class Mirror(RunLog, Erasure):
         self.conn.executemany(CUSTOMER_UPSERT, rows)
         changed = [by_id[row[1]] for row in rows]
         self.conn.executemany(
-            "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
-            [(shop, c.id) for c in changed],
+            "DELETE FROM memberships WHERE shop = ? AND customer_id = ? AND slot = ?",
+            [(shop, c.id, slot) for c in changed for slot, _ in c.memberships],
         )
         self.conn.executemany(
             MEMBERSHIP_INSERT,
