@@ -181,6 +181,7 @@ def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
         requests_per_second=shop.requests_per_second,
         secrets=secrets,
         error_parser=getattr(cls, "parse_error", None),
+        rate_limit_wait=getattr(cls, "rate_limit_wait", None),
     )
     http = make_session(policy, **http_kwargs)
     connector: Connector = cls(shop, http)

@@ -164,7 +164,10 @@ class ConnectorFactory(Protocol):
       validated by the config loader, read by the connector from `shop.options`;
     - `credential_keys`: the keys `shops[i].credentials` must have;
     - `starter_config`: the shop section `loyalsync init --platform P` writes (YAML text);
-    - `parse_error(response) -> (code, message)`: the platform's error body, for connectors.http.
+    - `parse_error(response) -> (code, message)`: the platform's error body, for connectors.http;
+    - optional `rate_limit_wait(response, now) -> seconds | None`: what the platform's
+      rate-limit headers say about waiting (after a 429 without Retry-After, or a 2xx that used
+      up the window), for connectors.http.
     """
 
     platform: ClassVar[str]

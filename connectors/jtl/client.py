@@ -44,6 +44,7 @@ class JtlConnector:
     credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
     starter_config: ClassVar[str] = declared.STARTER_CONFIG
     parse_error = staticmethod(declared.parse_error)
+    rate_limit_wait = staticmethod(declared.rate_limit_wait)
     simulator: ClassVar[str] = "loyalsync.connectors.jtl.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
