@@ -127,7 +127,10 @@ KnownPayloads = Callable[[str, Sequence[str]], Mapping[str, Any]]
 @runtime_checkable
 class Connector(Protocol):
     """What every platform connector offers. Iterators yield `Page`s whose cursor is stored in
-    the same transaction as the page's records, so a pull can resume after any crash.
+    the same transaction as the page's records, so a pull can resume after any crash. A
+    customer record carries every slot the connector reads, empty ones too (`memberships(
+    tags=())`): the mirror replaces those slots' rows and keeps the rest, which is how a slot
+    the API cannot list in bulk (JTL's label custom field) keeps what pushes recorded.
 
     Optional member `use_known(known: KnownPayloads) -> None`: before a pull, sync hands the
     connector a look-up of the raw payloads the mirror already holds (by entity, "customers"
