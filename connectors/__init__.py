@@ -23,6 +23,7 @@ from loyalsync.core.errors import ConfigError
 if TYPE_CHECKING:
     from loyalsync.connectors.base import Connector
     from loyalsync.core.config import OptionSpec, ShopConfig
+    from loyalsync.core.platform_spec import PlatformSpec
 
 ENTRY_POINT_GROUP = "loyalsync.connectors"
 
@@ -113,6 +114,23 @@ def platform_options() -> dict[str, tuple[OptionSpec, ...]]:
     return {name: tuple(getattr(connector_class(name), "options", ())) for name in platform_names()}
 
 
+def platform_specs() -> dict[str, PlatformSpec]:
+    """Every platform with its options, slot names and whether it can create personal codes:
+    what the CLI hands the config loader (core.platform_spec)."""
+    from loyalsync.core.platform_spec import PlatformSpec
+
+    specs = {}
+    for name in platform_names():
+        cls = connector_class(name)
+        caps = getattr(cls, "capabilities", None)
+        specs[name] = PlatformSpec(
+            options=tuple(getattr(cls, "options", ())),
+            slots=tuple(s.name for s in getattr(cls, "slots", ())),
+            personal_codes=bool(getattr(caps, "personal_codes", True)),
+        )
+    return specs
+
+
 def starter_config(platform: str) -> str:
     """The shop section (below `platform:`) that `loyalsync init --platform P` writes: the
     connector's own url and credentials lines, then every declared option with its help."""
@@ -163,6 +181,7 @@ def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
         requests_per_second=shop.requests_per_second,
         secrets=secrets,
         error_parser=getattr(cls, "parse_error", None),
+        rate_limit_wait=getattr(cls, "rate_limit_wait", None),
     )
     http = make_session(policy, **http_kwargs)
     connector: Connector = cls(shop, http)

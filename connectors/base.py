@@ -8,9 +8,9 @@ operations are defined in `core.records` (core may not import connectors) and re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from loyalsync.core.records import (
     AddValue,
@@ -50,6 +50,7 @@ __all__ = [
     "EnsureCampaign",
     "EnsureValue",
     "IssueCode",
+    "KnownPayloads",
     "OpResult",
     "OrderItemRecord",
     "OrderRecord",
@@ -119,10 +120,25 @@ class CurrentState:
         return dict(self.defaults).get(slot)
 
 
+# (entity, ids) -> {id: raw payload the mirror holds}; ids the mirror does not hold are absent
+KnownPayloads = Callable[[str, Sequence[str]], Mapping[str, Any]]
+
+
 @runtime_checkable
 class Connector(Protocol):
     """What every platform connector offers. Iterators yield `Page`s whose cursor is stored in
-    the same transaction as the page's records, so a pull can resume after any crash."""
+    the same transaction as the page's records, so a pull can resume after any crash. A
+    customer record carries every slot the connector reads, empty ones too (`memberships(
+    tags=())`): the mirror replaces those slots' rows and keeps the rest, which is how a slot
+    the API cannot list in bulk (JTL's label custom field) keeps what pushes recorded.
+
+    Optional member `use_known(known: KnownPayloads) -> None`: before a pull, sync hands the
+    connector a look-up of the raw payloads the mirror already holds (by entity, "customers"
+    or "orders", and ids). A connector that needs a follow-up request per record (line items
+    fetched one order at a time) compares a page's rows with what the mirror stored and asks
+    again only for rows that are new or changed, so that knowledge survives a restart. The
+    look-up is read-only and answers in one mirror query per call; the connector keeps no
+    SQLite handle. Connectors without it are pulled as before."""
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -151,7 +167,10 @@ class ConnectorFactory(Protocol):
       validated by the config loader, read by the connector from `shop.options`;
     - `credential_keys`: the keys `shops[i].credentials` must have;
     - `starter_config`: the shop section `loyalsync init --platform P` writes (YAML text);
-    - `parse_error(response) -> (code, message)`: the platform's error body, for connectors.http.
+    - `parse_error(response) -> (code, message)`: the platform's error body, for connectors.http;
+    - optional `rate_limit_wait(response, now) -> seconds | None`: what the platform's
+      rate-limit headers say about waiting (after a 429 without Retry-After, or a 2xx that used
+      up the window), for connectors.http.
     """
 
     platform: ClassVar[str]

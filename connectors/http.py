@@ -6,7 +6,9 @@ is the only place in loyalsync that sleeps or retries:
 - default connect/read timeouts;
 - tenacity retries with exponential backoff and full jitter on connection errors, timeouts,
   429, 502, 503, 504, and 500 for reads only;
-- `Retry-After` honoured (seconds or an HTTP date), clamped to `retry_after_max`;
+- `Retry-After` honoured (seconds or an HTTP date), clamped to `retry_after_max`; without it,
+  the platform's rate-limit headers (`HttpPolicy.rate_limit_wait`, e.g. X-RateLimit-*) say how
+  long to wait after a 429, and a 2xx saying the window is used up pauses the next request;
 - non-idempotent writes are never retried blindly: only when the shop provably did not process
   them (429/503, or the connection was never established);
 - a token bucket per shop (`requests_per_second`);
@@ -139,6 +141,9 @@ class HttpPolicy:
     # the platform's error-body parser: response -> (platform error code, message); each
     # connector supplies its own (Shopware JSON `errors`, PrestaShop XML, JTL ErrorCode)
     error_parser: Callable[[requests.Response], tuple[str | None, str | None]] | None = None
+    # the platform's rate-limit headers: (response, now) -> seconds until the shop accepts
+    # another request (None: the headers say nothing, or there is room left)
+    rate_limit_wait: Callable[[requests.Response, datetime], float | None] | None = None
 
 
 class TokenBucket:
@@ -229,6 +234,9 @@ class HttpClient:
         self.now = now
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
         self.bucket = TokenBucket(policy.requests_per_second, clock=clock, sleep=sleep)
+        self.clock = clock
+        self._resume_at: float | None = None  # the shop's window is used up until then
+        self._hold_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
         REDACTOR.add(*policy.secrets)
@@ -316,6 +324,7 @@ class HttpClient:
         accepted: frozenset[int],
         kwargs: dict[str, Any],
     ) -> requests.Response:
+        self._hold()
         self.bucket.acquire()
         self.requests_sent += 1
         started = time.perf_counter()
@@ -344,6 +353,7 @@ class HttpClient:
         )
         status = response.status_code
         if 200 <= status < 300 or status in accepted:
+            self._note_window(response)
             return response
         retryable = (
             status in NOT_PROCESSED_STATUSES
@@ -354,8 +364,33 @@ class HttpClient:
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"), self.now(), self.policy.retry_after_max
             )
+            if retry_after is None and status == 429:
+                retry_after = self._window_wait(response)
             raise _Retryable(f"HTTP {status}", response, retry_after)
         raise self._status_error(response, method, url)
+
+    def _window_wait(self, response: requests.Response) -> float | None:
+        """Seconds the platform's rate-limit headers ask for, clamped (None: they say nothing)."""
+        parser = self.policy.rate_limit_wait
+        wait = parser(response, self.now()) if parser is not None else None
+        return None if wait is None else max(0.0, min(self.policy.retry_after_max, wait))
+
+    def _note_window(self, response: requests.Response) -> None:
+        wait = self._window_wait(response)
+        if wait:
+            with self._hold_lock:
+                self._resume_at = max(self._resume_at or 0.0, self.clock() + wait)
+
+    def _hold(self) -> None:
+        """Before sending: wait out a rate-limit window an earlier answer said is used up."""
+        with self._hold_lock:
+            resume, self._resume_at = self._resume_at, None
+            if resume is None:
+                return
+            wait = resume - self.clock()
+            if wait > 0:
+                log.info("[%s] rate limit window used up: waiting %.1fs", self.policy.shop, wait)
+                self.sleep(wait)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -11,6 +11,7 @@ mirror.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -25,6 +26,12 @@ import yaml
 
 from loyalsync.core import databases
 from loyalsync.core.errors import ConfigError
+from loyalsync.core.platform_spec import (
+    PlatformSpec,
+    known_specs,
+    platform_notices,
+    push_slot_problems,
+)
 from loyalsync.core.segments.engine import config_problems
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.settings import AbcConfig as AbcConfig
@@ -60,8 +67,9 @@ class OptionSpec:
     choices: tuple[str, ...] = ()
 
 
-# what the loader knows of platforms: name -> declared options (or just the names)
-Platforms = Mapping[str, typing.Sequence[OptionSpec]] | typing.Iterable[str]
+# what the loader knows of platforms: name -> a PlatformSpec (core/platform_spec.py), or just
+# its declared options, or just the names
+Platforms = Mapping[str, Any] | typing.Iterable[str]
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,14 @@ class TagMapping:
 
 
 @dataclass(frozen=True)
+class ValueMapping:
+    """`push.slots.<slot>[i]`: a segment's customers carry `value` in that slot."""
+
+    segment: str
+    value: str
+
+
+@dataclass(frozen=True)
 class DiscountCampaign:
     name: str
     segment: str
@@ -125,12 +141,19 @@ class PushConfig:
     groups: tuple[GroupMapping, ...] = ()
     tags: tuple[TagMapping, ...] = ()
     discounts: tuple[DiscountCampaign, ...] = ()
+    # any other membership slot a platform declares (e.g. categories, a label field)
+    slots: dict[str, tuple[ValueMapping, ...]] = field(default_factory=dict)
 
     def segment_references(self) -> list[tuple[str, str]]:
         """(YAML path, segment name) of every mapping, in config order."""
         return [
             *((f"push.groups[{i}].segment", m.segment) for i, m in enumerate(self.groups)),
             *((f"push.tags[{i}].segment", m.segment) for i, m in enumerate(self.tags)),
+            *(
+                (f"push.slots.{slot}[{i}].segment", m.segment)
+                for slot, maps in self.slots.items()
+                for i, m in enumerate(maps)
+            ),
             *((f"push.discounts[{i}].segment", m.segment) for i, m in enumerate(self.discounts)),
         ]
 
@@ -154,6 +177,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     source: str | None = None  # where it was loaded from (not a YAML key)
+    notices: tuple[str, ...] = ()  # plain words on features a platform lacks (not a YAML key)
 
     def shop(self, name: str) -> ShopConfig:
         for shop in self.shops:
@@ -247,10 +271,13 @@ def build_config(data: Any, *, env: Mapping[str, str], platforms: Platforms = ()
     specs = _platform_specs(platforms)
     data = _interpolate(data, env, "", problems)
     sections = _pop_platform_sections(data, specs, problems)
-    config = _build(Config, data, "", problems, skip={"source"})
+    config = _build(Config, data, "", problems, skip={"source", "notices"})
     if isinstance(config, Config):
         config = _with_options(config, sections, specs, problems)
         _check_semantics(config, tuple(specs), problems)
+        known = known_specs(platforms)
+        problems.extend(push_slot_problems(config, known))
+        config = dataclasses.replace(config, notices=platform_notices(config, known))
     if problems:
         count = len(problems)
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -265,7 +292,10 @@ def build_config(data: Any, *, env: Mapping[str, str], platforms: Platforms = ()
 
 def _platform_specs(platforms: Platforms) -> dict[str, tuple[OptionSpec, ...]]:
     if isinstance(platforms, Mapping):
-        return {str(k): tuple(v) for k, v in platforms.items()}
+        return {
+            str(k): tuple(v.options if isinstance(v, PlatformSpec) else v)
+            for k, v in platforms.items()
+        }
     return {str(name): () for name in platforms}
 
 

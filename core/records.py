@@ -39,6 +39,7 @@ class Slot:
     prices: bool = False  # values drive prices/display: protected values live in such slots
     creatable: bool = True  # EnsureValue may create a missing value (else the admin must)
     free_text: bool = False  # values are free text written directly (a custom field)
+    max_values: int | None = None  # a `many` slot holding at most this many per customer
 
 
 @dataclass(frozen=True, slots=True)

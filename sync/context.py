@@ -11,6 +11,7 @@ No business logic here.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -18,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loyalsync.connectors import build_connector, platform_options
+from loyalsync.connectors import build_connector, platform_specs
 from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig, load_config
 from loyalsync.core.errors import ConfigError, LoyalsyncError
 from loyalsync.core.mirror import Mirror
 from loyalsync.sync.platform_check import check_platforms
+
+log = logging.getLogger("loyalsync.config")
 
 
 class NoMirrorError(ConfigError):
@@ -66,8 +69,10 @@ class AppContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            config = load_config(self.config_path, platforms=platform_options)
+            config = load_config(self.config_path, platforms=platform_specs)
             check_platforms(config)
+            for notice in config.notices:  # a feature the shop's platform lacks
+                log.warning("%s", notice)
             self._config = config
         return self._config
 

@@ -112,6 +112,7 @@ def pull_entity(
     elif cursor.after is None:
         cursor = replace(cursor, high=None, started=None)  # a new pass: the connector asks
     counts = EntityCounts()
+    offer_known(connector, mirror, shop)
     horizon = plausible.horizon_of(now())
     for pulled in _iterate(connector, entity, cursor):
         page, clamps = plausible.question_page(pulled, entity, horizon, cursor)
@@ -136,6 +137,15 @@ def pull_entity(
             on_page(entity, page, saved)
     _finish_pass(mirror, shop, entity, key, cursor, backfill)
     return counts
+
+
+def offer_known(connector: Connector, mirror: Mirror, shop: str) -> None:
+    """Hand a connector that asks for it (the optional `use_known`, connectors/base.py) a
+    look-up of the raw payloads this mirror holds, so a fresh process skips per-record
+    follow-up requests for records the mirror already has unchanged."""
+    use_known = getattr(connector, "use_known", None)
+    if callable(use_known):
+        use_known(lambda entity, ids: mirror.raw_payloads(shop, entity, ids))
 
 
 def _finish_pass(

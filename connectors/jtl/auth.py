@@ -10,6 +10,7 @@ body), `Authorization: Bearer <token>` renewed a minute before the returned expi
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ class WawiAuth:
         self._token: str | None = None
         self._expires: datetime | None = None
         self.token_requests = 0
+        self._lock = threading.Lock()  # line items are fetched on a few threads
         http.add_secret(*(v for v in shop.credentials.values() if isinstance(v, str)))
 
     def headers(self) -> dict[str, str]:
@@ -51,6 +53,10 @@ class WawiAuth:
         self._token = self._expires = None
 
     def _bearer(self) -> str:
+        with self._lock:
+            return self._renewed()
+
+    def _renewed(self) -> str:
         if self._token and self._expires and self.now() < self._expires - EARLY:
             return self._token
         creds = self.shop.credentials

@@ -5,7 +5,8 @@ Owns the conversation with one Wawi, on-premise or through JTL Cloud (`auth.py`)
 full paged scan (the mirror writes only rows whose hash changed); orders are read with
 `createdSince` = the shop's newest order time known minus max(lag, `recent_orders_days`), which
 re-reads the trailing window for cancellations and payments; line items (one request per
-order, §8.9) are fetched only for orders this connector has not seen with the same header.
+order, §8.9) are fetched only for orders the mirror does not hold with the same header
+(`lineitems.py`, through the `use_known` look-up sync hands us), a few at a time.
 Paging loops on `HasNextPage` (on the last page `NextPageNumber` equals `TotalPages`, §5.1).
 v1 cannot sort either list, so a pass takes no "newest change" look-up: its cursor's `high`
 (the newest CustomerSince / SalesOrderDate seen, the shop's own clock) starts the next window.
@@ -14,7 +15,6 @@ Mapping is in `mapping.py`, writes in `writer.py`. Never reads env vars, files o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState
+from loyalsync.connectors.base import Capabilities, CheckResult, CurrentState, KnownPayloads
 from loyalsync.connectors.http import HttpClient, json_body
-from loyalsync.connectors.jtl import mapping
+from loyalsync.connectors.jtl import lineitems, mapping
 from loyalsync.connectors.jtl import platform as declared
 from loyalsync.connectors.jtl.auth import WawiAuth, refusal
 from loyalsync.connectors.jtl.writer import apply_ops, label_field
@@ -44,6 +44,7 @@ class JtlConnector:
     credential_keys: ClassVar[tuple[str, ...]] = declared.CREDENTIAL_KEYS
     starter_config: ClassVar[str] = declared.STARTER_CONFIG
     parse_error = staticmethod(declared.parse_error)
+    rate_limit_wait = staticmethod(declared.rate_limit_wait)
     simulator: ClassVar[str] = "loyalsync.connectors.jtl.simulator"
     capabilities: ClassVar[Capabilities] = Capabilities(
         groups=True,
@@ -80,10 +81,16 @@ class JtlConnector:
                 shop=shop.name,
             ) from None
         self.workflows_disabled = bool(declared.option(shop, "disable_workflows"))
-        self._items: dict[str, tuple[str, list[Any]]] = {}  # order id -> (header hash, items)
+        self.item_workers = max(1, int(declared.option(shop, "line_item_workers")))
+        self.known: KnownPayloads | None = None
 
     def __repr__(self) -> str:
         return f"JtlConnector(shop={self.shop.name!r})"
+
+    def use_known(self, known: KnownPayloads) -> None:
+        """The mirror's stored payloads (connectors/base.py): orders it holds with the same
+        header keep their stored line items instead of a request each."""
+        self.known = known
 
     # -- transport ------------------------------------------------------------------------
     def call(self, method: str, path: str, what: str = "", **kw: Any) -> requests.Response:
@@ -198,21 +205,19 @@ class JtlConnector:
         start = int(cursor.after or 0) + 1
         for number, data in self._pages("/salesOrders", params, start):
             rows = list(mapping.get(data, "Items") or [])
+            rows = lineitems.with_items(rows, self.known, self._fetch_items, self.item_workers)
             records, quarantined = self._map(rows, "orders", self._order)
             newest = max((r.placed_at for r in records), default=None)
             cursor = cursor.advance(after=str(number), seen=newest)
             total = mapping.get(data, "TotalItems") if number == start else None
             yield Page(tuple(records), cursor, tuple(quarantined), total)
 
+    def _fetch_items(self, oid: str) -> list[Any]:
+        return list(self.get_json(f"/salesOrders/{oid}/lineitems", "reading line items") or [])
+
     def _order(self, raw: Any) -> Any:
-        oid = str(mapping.get(raw, "Id"))
-        fingerprint = json.dumps(raw, sort_keys=True, default=str)
-        cached = self._items.get(oid)
-        if cached is None or cached[0] != fingerprint:
-            items = self.get_json(f"/salesOrders/{oid}/lineitems", "reading line items") or []
-            cached = (fingerprint, list(items))
-            self._items[oid] = cached
-        return mapping.map_order(raw, cached[1], self.zone, self.shop.currency)
+        items = mapping.get(raw, lineitems.ITEMS_KEY) or []
+        return mapping.map_order(raw, list(items), self.zone, self.shop.currency)
 
     def _map(
         self, rows: list[Any], entity: str, map_row: Callable[[Any], Any]

@@ -7,6 +7,7 @@ fields), §5.2 (error bodies), §8 (pitfalls).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -23,11 +24,12 @@ DEFAULT_TOKEN_URL = "https://auth.jtl-cloud.com/oauth2/token"  # noqa: S105 (a U
 TEXT_FIELD_TYPES = {3: "Text", 12: "ShortText"}  # custom field types a label can be written to
 
 # a customer has one group (it carries a price discount and net/gross display), one category
-# per customer in v1 (declared `many`: adding a category replaces the one it has) and the
-# configured custom field as a free-text label
+# per customer in v1 (declared `many` with room for one: a category we do not manage is kept,
+# the planner adds ours only where the customer has none or one of ours) and the configured
+# custom field as a free-text label
 SLOTS: tuple[Slot, ...] = (
     Slot(GROUPS, "customer group", "one", prices=True),
-    Slot(CATEGORIES, "customer category", "many"),
+    Slot(CATEGORIES, "customer category", "many", max_values=1),
     Slot(LABEL, "custom field", "one", creatable=False, free_text=True),
 )
 
@@ -76,6 +78,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
         type="bool",
     ),
     OptionSpec(
+        "line_item_workers",
+        2,
+        "line-item requests (one per new or changed order) sent at once; the on-premise API "
+        "server is a single desktop process: keep it low (1-4)",
+        type="int",
+    ),
+    OptionSpec(
         "label_field",
         "",
         "name of a text custom field (created by the admin in Wawi) to write the segment "
@@ -113,6 +122,32 @@ def required_credentials(shop: ShopConfig) -> tuple[str, ...]:
             shop=shop.name,
         )
     return keys
+
+
+EPOCH_SECONDS = 1_000_000_000  # a reset value this large is a Unix time, not a delay
+
+
+def rate_limit_wait(response: requests.Response, now: datetime) -> float | None:
+    """Seconds to wait from JTL's rate-limit headers (§5.3): none while `X-RateLimit-Remaining`
+    is above 0; at 0 (or on a 429) `X-RateLimit-Reset` if the server sends one (delay seconds,
+    or a Unix time), else the window's full `X-RateLimit-Interval-Length-Seconds` (JTL
+    documents no reset time, so the whole window is the safe wait). `Retry-After`, when
+    present, is honoured by connectors.http before this is asked."""
+    headers = response.headers
+    remaining = _number(headers.get("X-RateLimit-Remaining"))
+    if response.status_code != 429 and (remaining is None or remaining > 0):
+        return None
+    reset = _number(headers.get("X-RateLimit-Reset"))
+    if reset is not None:
+        return reset - now.timestamp() if reset > EPOCH_SECONDS else reset
+    return _number(headers.get("X-RateLimit-Interval-Length-Seconds"))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None and value.strip() else None
+    except ValueError:
+        return None
 
 
 def parse_error(response: requests.Response) -> tuple[str | None, str | None]:

@@ -3,9 +3,13 @@ and `loyalsync simulate --platform jtl`.
 
 Owns the HTTP side: the server thread, both flavours' base paths (on-premise
 `/api/eazybusiness`, cloud `/erp` plus the OAuth token endpoint `/oauth2/token`), injected
-faults (429 with X-RateLimit-* and Retry-After, 502, 503, dropped connections before or after
-the write was processed; seeded), latency, the shop's clock (`clock_offset`) and its `Date`
-header, and the request log. Routes are in sim_api.py, data in sim_store.py.
+faults (429 with X-RateLimit-*, 502, 503, dropped connections before or after the write was
+processed; seeded), latency, the shop's clock (`clock_offset`) and its `Date` header, the
+request log, and a Cloud-style rate limit (`rate_limit=(requests, seconds)`, fixed windows on
+the shop's clock): every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Interval-Length-Seconds`, a request over the limit gets 429 (§5.3). JTL does not
+document `Retry-After` for the ERP API: it is sent only with `retry_after=True`. Routes are
+in sim_api.py, data in sim_store.py.
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ class JtlSimulator:
         licensed: bool = True,
         token_ttl: int = 3600,
         port: int = 0,
+        rate_limit: tuple[int, float] | None = None,
+        retry_after: bool = False,
     ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.clock_offset = clock_offset
@@ -89,6 +95,8 @@ class JtlSimulator:
         self.latency = latency
         self.request_log: list[Logged] = []
         self.lose_next_writes = 0  # the next N POST/PATCH are processed, their answers lost
+        self.rate_limit, self.retry_after = rate_limit, retry_after
+        self._window: tuple[datetime | None, int] = (None, 0)  # window start, requests in it
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._port = port
@@ -198,12 +206,16 @@ class JtlSimulator:
             fault = "lost"
         if fault == "drop":
             return self._drop(h, parts, None)
+        allowed, limits = self._count(parts.path)
+        if not allowed:
+            fault = "429"
         if fault in ("429", "502", "503"):
             headers = {}
             if fault == "429":
-                headers = {"Retry-After": "1", "X-RateLimit-Limit": "10",
-                           "X-RateLimit-Remaining": "0",
-                           "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
+                headers = limits or {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
+                                     "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
+                if self.retry_after:
+                    headers["Retry-After"] = "1"
             busy = SimError(int(fault), "TooManyRequests" if fault == "429" else "Unavailable",
                             "The server is busy, try again later.")  # fmt: skip
             return self._send(h, parts, int(fault), busy.body(), headers, None)
@@ -225,7 +237,26 @@ class JtlSimulator:
                 status, payload, headers = 500, SimError(500, "Internal", repr(exc)).body(), {}
         if fault == "lost":
             return self._drop(h, parts, body)
-        self._send(h, parts, status, payload, headers, body)
+        self._send(h, parts, status, payload, {**limits, **headers}, body)
+
+    def _count(self, path: str) -> tuple[bool, dict[str, str]]:
+        """(allowed, X-RateLimit-* headers) for one request under `rate_limit`."""
+        if self.rate_limit is None or path.endswith("/oauth2/token"):
+            return True, {}
+        limit, seconds = self.rate_limit
+        with self._lock:
+            now = self.shop_now()
+            start, used = self._window
+            if start is None or (now - start).total_seconds() >= seconds:
+                start, used = now, 0
+            allowed = used < limit
+            used += int(allowed)
+            self._window = (start, used)
+        return allowed, {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(limit - used),
+            "X-RateLimit-Interval-Length-Seconds": f"{seconds:g}",
+        }
 
     def _drop(self, h: _Handler, parts: Any, body: Any) -> None:
         self.request_log.append(Logged(h.command, parts.path, parts.query, 0, body))

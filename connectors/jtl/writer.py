@@ -72,10 +72,15 @@ def label_field(target: Target, name: str) -> dict[str, Any]:
 
 
 class _Writer:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, ops: Sequence[WriteOp] = ()) -> None:
         self.t = target
         self.values: dict[str, list[dict[str, Any]]] = {}
         self.protected = set(target.shop.protected_groups)
+        # categories hold one value in v1: an AddValue may replace only a value this batch
+        # removes anyway (a move between two of ours); any other category is kept
+        self.leaving = {
+            (op.customer_id, op.slot, op.value) for op in ops if isinstance(op, RemoveValue)
+        }
 
     def rows(self, slot: str, fresh: bool = False) -> list[dict[str, Any]]:
         if fresh or slot not in self.values:
@@ -136,12 +141,25 @@ class _Writer:
             wanted = "0" if found and str(mapping.get(found, "Id")) == current else current
         elif op.value:
             wanted = self.ensure(EnsureValue(op.slot, op.value))
+            if isinstance(op, AddValue) and current not in ("0", wanted):
+                self.room_for(op, current)
         else:
             default = self.find(op.slot, None)
             wanted = str(mapping.get(default, "Id")) if default else "0"
         if wanted != current:
             self.patch(op.customer_id, {column: int(wanted)})
         return None
+
+    def room_for(self, op: AddValue, current: str) -> None:
+        """Refuse to replace a category the batch does not remove (the shop changed since
+        the plan): it is not ours, and v1 holds one category per customer."""
+        held = next((r for r in self.rows(op.slot) if str(mapping.get(r, "Id")) == current), {})
+        name = str(mapping.get(held, "Name") or current)
+        if not {(op.customer_id, op.slot, name), (op.customer_id, op.slot, current)} & self.leaving:
+            raise ConfigError(
+                f"customer {op.customer_id} holds customer category {name!r}, which is kept "
+                f"(a customer has one category in JTL-Wawi v1)"
+            )
 
     def label(self, op: SetValue | AddValue | RemoveValue) -> None:
         fid = int(self.ensure(EnsureValue(declared.LABEL, "")))
@@ -181,5 +199,5 @@ class _Writer:
 
 
 def apply_ops(target: Target, ops: Sequence[WriteOp]) -> list[OpResult]:
-    writer = _Writer(target)
+    writer = _Writer(target, ops)
     return [writer.one(op) for op in ops]

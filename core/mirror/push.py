@@ -134,13 +134,14 @@ def _save_push_result(conn: sqlite3.Connection, shop: str, result: OpResult) -> 
 def _value_id(
     conn: sqlite3.Connection, shop: str, slot: str, name: str | None, remote_id: str | None
 ) -> str | None:
-    """The id of a slot's value by name (None: the slot's default value)."""
+    """The id of a slot's value by name (None: the slot's default value); a name the shop
+    lists no value for (free text, e.g. a custom field label) is its own id."""
     where, args = ("name = ?", (name,)) if name is not None else ("is_default = 1", ())
     found = conn.execute(
         f"SELECT id FROM slot_values WHERE shop = ? AND slot = ? AND {where} ORDER BY id LIMIT 1",
         (shop, slot, *args),
     ).fetchone()
-    return found[0] if found else remote_id if name is not None else None
+    return found[0] if found else (remote_id or name) if name is not None else None
 
 
 def _save_membership(

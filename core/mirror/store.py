@@ -3,6 +3,7 @@ quarantine and push journal. Every other module of the package works through a M
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -186,6 +187,23 @@ class Mirror(RunLog, Erasure):
             self._set_cursor(shop, cursor_entity or entity, cursor)
         return counts
 
+    def raw_payloads(self, shop: str, entity: str, ids: Sequence[str]) -> dict[str, Any]:
+        """The raw payloads stored for these ids of a synced entity ("customers" or "orders");
+        ids the mirror does not hold (or holds erased, with an empty payload) are absent."""
+        if entity not in ("customers", "orders"):
+            raise ValueError(f"unknown entity {entity!r}")
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 900):
+            chunk = list(ids[start : start + 900])
+            marks = ", ".join("?" for _ in chunk)
+            for rid, raw in self.conn.execute(
+                f"SELECT id, raw FROM {entity} WHERE shop = ? AND id IN ({marks}) "
+                "AND raw != '{}'",
+                (shop, *chunk),
+            ):
+                found[rid] = json.loads(raw)
+        return found
+
     def _existing_hashes(self, table: str, shop: str, ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for start in range(0, len(ids), 900):
@@ -218,8 +236,9 @@ class Mirror(RunLog, Erasure):
         return changed, UpsertCounts(new, updated, unchanged)
 
     def _upsert_customers(self, shop: str, records: Sequence[CustomerRecord]) -> UpsertCounts:
-        """Changed customers are written with their memberships: the rows of every slot are
-        replaced by the set the shop has now."""
+        """Changed customers are written with their memberships: the rows of every slot the
+        record carries are replaced by the set the shop has now; a slot it does not carry (one
+        the connector cannot read cheaply, e.g. a custom field) keeps what pushes recorded."""
         now = db_time(utcnow()) or ""
         by_id = {c.id: c for c in records}
         rows, counts = self._classify(
@@ -228,8 +247,8 @@ class Mirror(RunLog, Erasure):
         self.conn.executemany(CUSTOMER_UPSERT, rows)
         changed = [by_id[row[1]] for row in rows]
         self.conn.executemany(
-            "DELETE FROM memberships WHERE shop = ? AND customer_id = ?",
-            [(shop, c.id) for c in changed],
+            "DELETE FROM memberships WHERE shop = ? AND customer_id = ? AND slot = ?",
+            [(shop, c.id, slot) for c in changed for slot, _ in c.memberships],
         )
         self.conn.executemany(
             MEMBERSHIP_INSERT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from loyalsync.core.config import PushConfig
 from loyalsync.core.errors import ConfigError
@@ -15,6 +16,7 @@ from loyalsync.core.plan.model import (
     EXPIRED,
     GUEST,
     ISSUED,
+    KEPT,
     PLANNED,
     PROTECTED,
     REDEEMED,
@@ -194,6 +196,12 @@ class _SlotDiff:
         adds = sorted(want - held)
         if adds and self._too_young(c, adds[0], skipped):
             adds = []
+        if adds and self.slot.max_values is not None:  # no room: unmanaged values are kept
+            stays = {h for h in held if h in want or not self.mapping.manages(h)}
+            adds = adds[: max(0, self.slot.max_values - len(stays))]
+            if not adds and stays - want:
+                kept = ", ".join(repr(v) for v in sorted(stays - want))
+                skipped.append(Skip(c.id, KEPT, f"holds {self.slot.label} {kept} (not managed)"))
         ops += [AddValue(c.id, slot, name) for name in adds]
         ops += [
             RemoveValue(c.id, slot, name)
@@ -348,8 +356,11 @@ def _ensures(
 def _empty_segments(desired: Desired, push: PushConfig) -> list[str]:
     """Configured segments nobody is in: often a typo, or a family segmentation never stores."""
     notes = []
-    for key, mappings in (("push.groups", push.groups), ("push.tags", push.tags),
-                          ("push.discounts", push.discounts)):  # fmt: skip
+    keyed: list[tuple[str, tuple[Any, ...]]] = [
+        ("push.groups", push.groups), ("push.tags", push.tags), ("push.discounts", push.discounts),
+        *((f"push.slots.{slot}", maps) for slot, maps in sorted(push.slots.items())),
+    ]  # fmt: skip
+    for key, mappings in keyed:
         for m in mappings:
             if m.segment not in desired.segments:
                 notes.append(f"{key}: no customer is in segment {m.segment!r}")

@@ -32,6 +32,7 @@ from loyalsync.core.records import (
 
 PROTECTED = "protected"
 TOO_YOUNG = "too young"
+KEPT = "unmanaged value kept"  # a slot with max_values is full of values we do not manage
 UNSUPPORTED = "unsupported"
 GUEST = "guest"
 # code statuses in the mirror's `codes` table
@@ -76,8 +77,15 @@ class SlotMapping:
 
 def slot_mappings(push: PushConfig) -> tuple[SlotMapping, ...]:
     """`push.groups` addresses the slot named GROUPS, `push.tags` (with `push.tag_prefix`)
-    the slot named TAGS, on any platform whose connector declares them."""
+    the slot named TAGS, `push.slots.<name>` any other slot, on any platform whose connector
+    declares them."""
+    named = tuple(
+        SlotMapping(slot, f"push.slots.{slot}", f"{slot!r} values",
+                    tuple((m.segment, m.value) for m in maps))
+        for slot, maps in sorted(push.slots.items())
+    )  # fmt: skip
     return (
+        *named,
         SlotMapping(
             GROUPS,
             "push.groups",

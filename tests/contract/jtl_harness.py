@@ -65,7 +65,14 @@ class JtlHarness:
             credentials=credentials,
             requests_per_second=10_000,
             page_size=PAGE_SIZE,
-            options={**section, "label_field": "Segment", **(options or {})},
+            # one line-item request at a time: the simulator's seeded faults then hit the same
+            # requests every run (threads would deal them out in a different order each time)
+            options={
+                **section,
+                "label_field": "Segment",
+                "line_item_workers": 1,
+                **(options or {}),
+            },
         )
         self.sleeps: list[float] = []
         self.uses_tokens = flavour == "cloud"  # on-premise: an API key, no token to renew

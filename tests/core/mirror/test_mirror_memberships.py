@@ -36,12 +36,23 @@ def test_memberships_are_sets_per_slot_replaced_with_the_customer(tmp_path: Path
             ("b", "groups", "1", 0),
         ]
         # only the memberships changed: the customer is an update, and its rows are replaced
-        moved = CustomerRecord("a", "a@example.com", memberships=memberships(groups="1"))
+        moved = CustomerRecord("a", "a@example.com", memberships=memberships(groups="1", tags=()))
         counts = m.save_page("s", "customers", [moved, b], Cursor())
         assert (counts.updated, counts.unchanged) == (1, 1)
         assert held(m) == [("a", "groups", "1", 0), ("b", "groups", "1", 0)]
         m.mark_deleted("s", {"b"}, datetime(2026, 1, 1, tzinfo=UTC))
         assert held(m) == [("b", "groups", "1", 0)]  # a deleted customer holds nothing
+
+
+def test_a_slot_the_record_does_not_carry_keeps_its_rows(tmp_path: Path) -> None:
+    """A slot a connector cannot read cheaply (JTL's label custom field) is not in its
+    records: the rows pushes recorded stay; every slot the record carries is replaced."""
+    with Mirror.open(tmp_path / "m.db") as m:
+        a = CustomerRecord("a", None, memberships=memberships(groups="1", label="Champions"))
+        m.save_page("s", "customers", [a], Cursor())
+        pulled = CustomerRecord("a", "new@example.com", memberships=memberships(groups="2"))
+        m.save_page("s", "customers", [pulled], Cursor())
+        assert held(m) == [("a", "groups", "2", 0), ("a", "label", "Champions", 0)]
 
 
 def test_slot_values_replace_and_the_view_counts_per_slot(tmp_path: Path) -> None:
@@ -113,6 +124,6 @@ def test_migration_4_moves_groups_and_tags_into_the_membership_table(
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}
         assert not tables & {"groups", "tags"}
         # the migrated file works as a new one: a pull's page replaces the rows
-        page = [CustomerRecord("a", "a@example.com", memberships=memberships(groups="g2"))]
+        page = [CustomerRecord("a", "a@example.com", memberships=memberships(groups="g2", tags=()))]
         m.save_page("s", "customers", page, Cursor())
         assert [r for r in held(m) if r[0] == "a"] == [("a", "groups", "g2", 0)]
