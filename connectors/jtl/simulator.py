@@ -47,6 +47,7 @@ class Faults:
     server_error: float = 0.0  # 500 before the Wawi's transaction committed
     timed_out: float = 0.0  # processed; the answer waits `stall` seconds
     stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
@@ -217,6 +218,8 @@ class JtlSimulator:
                 headers = {"Retry-After": "1", "X-RateLimit-Limit": "10",
                            "X-RateLimit-Remaining": "0",
                            "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
+            if fault == "503" and self.faults.down_for:
+                headers = {"Retry-After": self.faults.down_for}
             code = {429: "TooManyRequests", 500: "Internal"}.get(status, "Unavailable")
             busy = SimError(status, code, "The server is busy, try again later.")
             return self._send(h, parts, status, busy.body(), headers, None)

@@ -60,6 +60,7 @@ class Faults:
     server_error: float = 0.0  # 500, PHP's fatal-error page; nothing was written
     timed_out: float = 0.0  # processed; the answer waits `stall` seconds (a read timeout)
     stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
@@ -258,6 +259,8 @@ class PrestaShopSimulator:
             }[status]
             page = HTML_PAGE.format(status=status, reason=reason).encode()
             extra = {"Retry-After": "1"} if fault == "429" else {}
+            if fault == "503" and self.faults.down_for:
+                extra = {"Retry-After": self.faults.down_for}
             return self._send(h, parts.path, params, raw, Answer(status, page, "text/html", extra))
         try:
             headers = CaseInsensitiveDict(h.headers.items())

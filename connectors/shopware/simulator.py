@@ -47,6 +47,7 @@ class Faults:
     timed_out: float = 0.0  # processed; the answer waits `stall` seconds (a read timeout)
     seed: int = 0
     stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
@@ -261,6 +262,8 @@ class ShopwareSimulator:
         if fault in ("429", "429-bare", "500", "502", "503"):
             status = int(fault[:3])
             headers = {"Retry-After": "1"} if fault == "429" else {}
+            if fault == "503" and self.faults.down_for:
+                headers = {"Retry-After": self.faults.down_for}
             said = "Internal Server Error" if status == 500 else "The upstream is busy, try again."
             busy = {"errors": [error(status, "0", said)]}
             return self._send(h, path, status, busy, headers, None, started)
