@@ -10,6 +10,7 @@ is the only place in loyalsync that sleeps or retries:
 - non-idempotent writes are never retried blindly: only when the shop provably did not process
   them (429/503, or the connection was never established);
 - a token bucket per shop (`requests_per_second`);
+- TLS certificates verified unless the shop says `verify_tls: false` (warned on every run);
 - secrets (credentials, tokens, `key=`-like query parameters, URL user-info) are redacted from
   every log record, exception excerpt and repr. `sleep`, `clock` and `now` are injectable so
   tests never wait.
@@ -27,6 +28,7 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from loyalsync.core.errors import (
@@ -134,6 +137,7 @@ class HttpPolicy:
     backoff_max: float = 30.0
     retry_after_max: float = 120.0
     requests_per_second: float = 5.0
+    verify_tls: bool = True  # False only by the shop's explicit `verify_tls: false`
     secrets: tuple[str, ...] = field(default=(), repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     # the platform's error-body parser: response -> (platform error code, message); each
@@ -225,6 +229,17 @@ class HttpClient:
         self.policy = policy
         self.session = session or requests.Session()
         self.session.headers.update(policy.headers)
+        self.session.verify = policy.verify_tls
+        if not policy.verify_tls:
+            # once per client, that is once per run and shop
+            log.warning(
+                "[%s] TLS certificate verification is OFF for this shop (verify_tls: false): "
+                "anyone between us and %s can read and change the traffic, credentials included",
+                policy.shop,
+                redact_url(policy.base_url),
+            )
+            # that line says it once per run; urllib3 would repeat it on every request
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.sleep = sleep
         self.now = now
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
@@ -289,6 +304,8 @@ class HttpClient:
         kwargs.setdefault(
             "timeout", (self.policy.connect_timeout, timeout or self.policy.read_timeout)
         )
+        if not self.policy.verify_tls:  # per request: $REQUESTS_CA_BUNDLE beats session.verify
+            kwargs.setdefault("verify", False)
 
         def attempt() -> requests.Response:
             return self._attempt(method, url, idempotent, read, accepted, kwargs)
