@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -249,6 +249,14 @@ class HttpClient:
         REDACTOR.add(*policy.secrets)
         userinfo = urlsplit(policy.base_url)
         REDACTOR.add(userinfo.password)  # `https://user:pass@...`: the password alone, too
+        # user-info in the url is HTTP Basic auth for requests that bring no Authorization of
+        # their own; left in the url, requests would replace the connector's token or key
+        self.base_url = _without_userinfo(policy.base_url)
+        self.url_auth = (
+            (unquote(userinfo.username or ""), unquote(userinfo.password or ""))
+            if userinfo.username or userinfo.password
+            else None
+        )
 
     def __repr__(self) -> str:
         return (
@@ -264,7 +272,7 @@ class HttpClient:
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
-        return urljoin(self.policy.base_url.rstrip("/") + "/", path.lstrip("/"))
+        return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
 
     # -- public verbs ---------------------------------------------------------------------
     def get(self, path: str, **kw: Any) -> requests.Response:
@@ -306,6 +314,8 @@ class HttpClient:
         )
         if not self.policy.verify_tls:  # per request: $REQUESTS_CA_BUNDLE beats session.verify
             kwargs.setdefault("verify", False)
+        if self.url_auth and "auth" not in kwargs and self._wants_url_auth(url, kwargs):
+            kwargs["auth"] = self.url_auth
 
         def attempt() -> requests.Response:
             return self._attempt(method, url, idempotent, read, accepted, kwargs)
@@ -324,6 +334,14 @@ class HttpClient:
             raise self._exhausted(exc, method, url) from None
 
     # -- internals ------------------------------------------------------------------------
+    def _wants_url_auth(self, url: str, kwargs: dict[str, Any]) -> bool:
+        """The url's user-info goes only to the shop's own host (never, say, to a separate
+        token endpoint) and only without an Authorization header of the connector's."""
+        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+            return False
+        headers = {**self.session.headers, **(kwargs.get("headers") or {})}
+        return not any(k.lower() == "authorization" and v for k, v in headers.items())
+
     def _attempt(
         self,
         method: str,
@@ -467,6 +485,12 @@ class HttpClient:
             f"{method} {_shown_url(url)}: {exc.reason} (gave up after {attempts} attempts)",
             shop=self.policy.shop,
         )
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _shown_url(url: str) -> str:
