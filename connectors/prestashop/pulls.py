@@ -13,6 +13,7 @@ page of orders the cart rules used. The deletion scan reads `display=[id]` keyse
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -150,7 +151,10 @@ def customer_addresses(c: PrestaShopConnector, ids: list[Any]) -> dict[str, mapp
     for value in id_filters(_ints(ids)):
         params = {"display": display, "filter[id_customer]": value}
         for row in c.fetch_rows("addresses", params, optional=True):
-            address = mapping.map_address(row, ref)
+            try:
+                address = mapping.map_address(row, ref)
+            except RecordError:  # geography only: the customer is kept, without this address
+                continue
             found.setdefault(address.customer_id, []).append(address)
     chosen = {cid: a for cid, rows in found.items() if (a := mapping.best_address(rows))}
     missing = [i for i in _ints(ids) if str(i) not in chosen]
@@ -175,7 +179,8 @@ def _order_addresses(c: PrestaShopConnector, ids: list[int]) -> dict[str, mappin
     display = "[id,id_customer,id_country,city,postcode,deleted,date_upd]"
     for value in id_filters(_ints([a for _, a in latest.values()])):
         for row in c.fetch_rows("addresses", {"display": display, "filter[id]": value}):
-            by_id[str(row["id"])] = mapping.map_address(row, c.reference())
+            with contextlib.suppress(RecordError):  # geography only, as above
+                by_id[str(row["id"])] = mapping.map_address(row, c.reference())
     return {cid: by_id[a] for cid, (_, a) in latest.items() if a in by_id}
 
 
