@@ -12,6 +12,7 @@ cycle would: faults may cost a run, never data, duplicates or a different end st
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +22,13 @@ import pytest
 
 from loyalsync.connectors import platform_options
 from loyalsync.core.config import Config, load_config
+from loyalsync.core.errors import TransientError
 from loyalsync.core.mirror import Mirror
 from loyalsync.core.mirror.privacy import CODE_SECRET
 from loyalsync.sync.pull import pull_entity, refresh_state
 from loyalsync.sync.push import push_shop
 from loyalsync.sync.segment import segment_shop
-from tests.contract.harness import mirror_dump
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL, mirror_dump
 from tests.faults.shops import PLATFORMS, SHOPS, config_for
 
 CUSTOMERS = 150
@@ -105,3 +107,29 @@ def test_backfill_pull_and_push_under_faults_end_like_a_fault_free_run(
     assert faulty["codes"] == clean["codes"]
     assert faulty["shop"] == clean["shop"]
     assert len(faulty["codes"]) == len({(c[0], c[1]) for c in faulty["codes"]}), "two codes"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_writes_whose_answers_are_lost_change_the_shop_once(platform: str) -> None:
+    """Every write operation, with 40% of all requests failing the ambiguous way (Shopware and
+    PrestaShop: dropped connections, half of them after the shop processed the request; JTL:
+    answers lost after processing; all: answers after the read timeout): the shop ends as a
+    clean twin does, without a second group, tag or code."""
+    clean, lossy = SHOPS[platform](300), SHOPS[platform](300)
+    try:
+        ops = clean.write_ops()
+        assert all(r.ok for r in clean.connector().apply(ops))
+        kind = type(lossy.sim.faults)
+        late = {"lost": 0.2} if "lost" in kind.__dataclass_fields__ else {"dropped": 0.3}
+        lossy.sim.set_faults(kind(timed_out=0.1, seed=23, stall=FAULT_STALL, **late))
+        lossy.shop = replace(lossy.shop, timeout=FAULT_READ_TIMEOUT)
+        for _ in range(RERUNS):  # a write that failed after its retries: the next run redoes it
+            with contextlib.suppress(TransientError):
+                if all(r.ok for r in lossy.connector().apply(ops)):
+                    break
+        lossy.sim.set_faults(None)
+        assert lossy.sleeps, "no answer was lost"
+        assert lossy.shop_state() == clean.shop_state()
+    finally:
+        clean.close()
+        lossy.close()
