@@ -204,7 +204,7 @@ def test_the_valid_payload_maps(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_malformed_payload_maps_or_raises_a_record_error(name: str, data: st.DataObject) -> None:
     base, fn = TARGETS[name]
@@ -254,7 +254,7 @@ def with_id(base: Any, key: str, value: int) -> Any:
 
 
 @pytest.mark.parametrize("platform", sorted(PAGES))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_page_keeps_its_good_rows_and_quarantines_the_bad_with_a_reason(
     platform: str, data: st.DataObject

@@ -78,7 +78,7 @@ def delete_in_shop(harness: Any, ids: list[str]) -> None:
 def test_deleted_customers_personal_data_is_gone_from_every_table(
     platform: str, tmp_path: Path
 ) -> None:
-    harness = SHOPS[platform](60)
+    harness = SHOPS[platform](40)
     try:
         config = config_for(harness, tmp_path, push=True)
         base = ["--config", str(config), "-q"]

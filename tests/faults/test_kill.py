@@ -33,7 +33,7 @@ from loyalsync.sync.cli import run
 from tests.contract.harness import mirror_dump
 from tests.faults.shops import AS_OF, PLATFORMS, SHOPS, config_for, start_cli
 
-CUSTOMERS = 120
+CUSTOMERS = 60
 CI_SEEDS = (1, 2)
 SLOW_SEEDS = tuple(range(3, 11))
 

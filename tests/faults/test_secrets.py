@@ -40,7 +40,7 @@ def everything_stored(db: Path) -> str:
 def test_secrets_appear_in_no_log_error_table_report_or_export(
     platform: str, fmt: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    harness = SHOPS[platform](40)
+    harness = SHOPS[platform](20)
     password = f"UrlPassw0rd{fmt}Secret"
     try:
         entry = shop_entry(harness.shop, url=with_password(harness.shop.url, password))

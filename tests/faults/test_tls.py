@@ -81,10 +81,12 @@ def test_verify_tls_false_connects_and_warns_on_every_run(
     assert stored(tmp_path / "m.db") == len(harness.customer_ids())
 
 
-def test_verify_tls_must_be_a_boolean(shop: Any, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    harness, front = shop
-    config = write_config(tmp_path, [behind_tls(harness, front, verify_tls="sometimes")])
-    assert run(["--config", str(config), "backfill"]) == 3
-    err = capsys.readouterr().err
-    assert "verify_tls" in err and not harness.sim.request_log
+def test_verify_tls_must_be_a_boolean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    harness = SHOPS["shopware"](5)  # the option is the shop's, checked alike for every platform
+    try:
+        entry = shop_entry(harness.shop, verify_tls="sometimes")
+        assert run(["--config", str(write_config(tmp_path, [entry])), "backfill"]) == 3
+        err = capsys.readouterr().err
+        assert "verify_tls" in err and not harness.sim.request_log
+    finally:
+        harness.close()
