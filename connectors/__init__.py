@@ -178,6 +178,7 @@ def build_connector(shop: ShopConfig, **http_kwargs: Any) -> Connector:
         shop=shop.name,
         base_url=shop.url,
         read_timeout=shop.timeout,
+        verify_tls=shop.verify_tls,
         requests_per_second=shop.requests_per_second,
         secrets=secrets,
         error_parser=getattr(cls, "parse_error", None),

@@ -12,6 +12,7 @@ is the only place in loyalsync that sleeps or retries:
 - non-idempotent writes are never retried blindly: only when the shop provably did not process
   them (429/503, or the connection was never established);
 - a token bucket per shop (`requests_per_second`);
+- TLS certificates verified unless the shop says `verify_tls: false` (warned on every run);
 - secrets (credentials, tokens, `key=`-like query parameters, URL user-info) are redacted from
   every log record, exception excerpt and repr. `sleep`, `clock` and `now` are injectable so
   tests never wait.
@@ -29,14 +30,16 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from loyalsync.core.errors import (
@@ -136,6 +139,7 @@ class HttpPolicy:
     backoff_max: float = 30.0
     retry_after_max: float = 120.0
     requests_per_second: float = 5.0
+    verify_tls: bool = True  # False only by the shop's explicit `verify_tls: false`
     secrets: tuple[str, ...] = field(default=(), repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     # the platform's error-body parser: response -> (platform error code, message); each
@@ -230,6 +234,17 @@ class HttpClient:
         self.policy = policy
         self.session = session or requests.Session()
         self.session.headers.update(policy.headers)
+        self.session.verify = policy.verify_tls
+        if not policy.verify_tls:
+            # once per client, that is once per run and shop
+            log.warning(
+                "[%s] TLS certificate verification is OFF for this shop (verify_tls: false): "
+                "anyone between us and %s can read and change the traffic, credentials included",
+                policy.shop,
+                redact_url(policy.base_url),
+            )
+            # that line says it once per run; urllib3 would repeat it on every request
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.sleep = sleep
         self.now = now
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
@@ -242,6 +257,14 @@ class HttpClient:
         REDACTOR.add(*policy.secrets)
         userinfo = urlsplit(policy.base_url)
         REDACTOR.add(userinfo.password)  # `https://user:pass@...`: the password alone, too
+        # user-info in the url is HTTP Basic auth for requests that bring no Authorization of
+        # their own; left in the url, requests would replace the connector's token or key
+        self.base_url = _without_userinfo(policy.base_url)
+        self.url_auth = (
+            (unquote(userinfo.username or ""), unquote(userinfo.password or ""))
+            if userinfo.username or userinfo.password
+            else None
+        )
 
     def __repr__(self) -> str:
         return (
@@ -257,7 +280,7 @@ class HttpClient:
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
-        return urljoin(self.policy.base_url.rstrip("/") + "/", path.lstrip("/"))
+        return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
 
     # -- public verbs ---------------------------------------------------------------------
     def get(self, path: str, **kw: Any) -> requests.Response:
@@ -297,6 +320,10 @@ class HttpClient:
         kwargs.setdefault(
             "timeout", (self.policy.connect_timeout, timeout or self.policy.read_timeout)
         )
+        if not self.policy.verify_tls:  # per request: $REQUESTS_CA_BUNDLE beats session.verify
+            kwargs.setdefault("verify", False)
+        if self.url_auth and "auth" not in kwargs and self._wants_url_auth(url, kwargs):
+            kwargs["auth"] = self.url_auth
 
         def attempt() -> requests.Response:
             return self._attempt(method, url, idempotent, read, accepted, kwargs)
@@ -315,6 +342,14 @@ class HttpClient:
             raise self._exhausted(exc, method, url) from None
 
     # -- internals ------------------------------------------------------------------------
+    def _wants_url_auth(self, url: str, kwargs: dict[str, Any]) -> bool:
+        """The url's user-info goes only to the shop's own host (never, say, to a separate
+        token endpoint) and only without an Authorization header of the connector's."""
+        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+            return False
+        headers = {**self.session.headers, **(kwargs.get("headers") or {})}
+        return not any(k.lower() == "authorization" and v for k, v in headers.items())
+
     def _attempt(
         self,
         method: str,
@@ -485,6 +520,12 @@ class HttpClient:
             f"{method} {_shown_url(url)}: {exc.reason} (gave up after {attempts} attempts)",
             shop=self.policy.shop,
         )
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _shown_url(url: str) -> str:

@@ -81,6 +81,7 @@ class ShopConfig:
     currency: str = "EUR"
     requests_per_second: float = 5.0
     timeout: float = 30.0
+    verify_tls: bool = True  # false accepts any certificate; warned about on every run
     protected_groups: tuple[str, ...] = ()  # group names or ids whose members are never touched
     valid_states: tuple[str, ...] = ()  # order states that count; empty: the platform default
     lag_minutes: int = 10  # incremental pulls re-read this much before the cursor

@@ -37,9 +37,10 @@ def database_error(path: str, exc: BaseException) -> ConfigError:
     """The one message for a database (or its lock file) that cannot be created or written."""
     parent = Path(path).parent
     if not parent.is_dir():
+        what = "is a file, not a directory" if parent.exists() else "does not exist: create it"
         return ConfigError(
-            f"database directory {str(parent)!r} does not exist: create it, or set `database:` "
-            f"in the config to a writable place"
+            f"database directory {str(parent)!r} {what}, or set `database:` in the config to a "
+            f"writable place"
         )
     reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
     return ConfigError(

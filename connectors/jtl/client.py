@@ -154,14 +154,18 @@ class JtlConnector:
     def current_state(self) -> CurrentState:
         groups = self.get_json("/customerGroups", "reading customer groups") or []
         categories = self.get_json("/customerCategories", "reading customer categories") or []
-        values = [mapping.map_value(GROUPS, g) for g in groups]
-        values += [mapping.map_value(declared.CATEGORIES, c) for c in categories]
+        values, quarantined = [], []
+        for slot, rows in ((GROUPS, groups), (declared.CATEGORIES, categories)):
+            mapped, bad = self._map(list(rows), slot, lambda raw, s=slot: mapping.map_value(s, raw))
+            values += mapped
+            quarantined += bad
         default = next(
-            (str(mapping.get(g, "Id")) for g in groups if mapping.get(g, "IsDefault")), None
+            (v.id for v in values if v.slot == GROUPS and mapping.get(v.raw, "IsDefault")), None
         )
         return CurrentState(
             values=tuple(sorted(values, key=lambda v: (v.slot, v.id))),
             defaults=((GROUPS, default),) if default else (),
+            quarantined=tuple(quarantined),
         )
 
     # -- pulls ----------------------------------------------------------------------------

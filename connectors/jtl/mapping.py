@@ -10,6 +10,7 @@ Research: ../shared/research/jtl.md §4.1, §4.4, §5.4.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -54,9 +55,27 @@ def parse_time(value: Any, zone: tzinfo) -> datetime | None:
 
 
 def text_id(value: Any) -> str | None:
-    if value is None or value == "" or value == 0:
+    if value is None or value == "" or value == 0 or isinstance(value, dict | list | bool):
         return None
     return str(value)
+
+
+def text(value: Any) -> str | None:
+    """A text field; objects and lists where text belongs (a broken row) give None."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def number(value: Any, what: str) -> float:
+    """A finite number, or a RecordError naming the field."""
+    try:
+        found = float(value or 0)
+    except (TypeError, ValueError):
+        raise RecordError(f"{what} is not a number: {value!r:.40}") from None
+    if not math.isfinite(found):
+        raise RecordError(f"{what} is not a finite number: {value!r:.40}")
+    return found
 
 
 def map_customer(raw: Any, zone: tzinfo) -> CustomerRecord:
@@ -69,14 +88,14 @@ def map_customer(raw: Any, zone: tzinfo) -> CustomerRecord:
     email = get(address, "EmailAddress")
     return CustomerRecord(
         id=cid,
-        email=str(email).strip() if email else None,
-        number=get(raw, "Number"),
-        first_name=get(address, "FirstName"),
-        last_name=get(address, "LastName"),
-        company=get(address, "Company"),
-        country=(get(address, "CountryIso") or None),
-        city=get(address, "City"),
-        postcode=get(address, "PostalCode"),
+        email=(text(email) or "").strip() or None,
+        number=text(get(raw, "Number")),
+        first_name=text(get(address, "FirstName")),
+        last_name=text(get(address, "LastName")),
+        company=text(get(address, "Company")),
+        country=text(get(address, "CountryIso")) or None,
+        city=text(get(address, "City")),
+        postcode=text(get(address, "PostalCode")),
         created_at=parse_time(get(raw, "CustomerSince"), zone),
         updated_at=None,  # v1 has no change time for customers
         raw=raw,
@@ -90,23 +109,29 @@ def order_time(raw: Any, zone: tzinfo) -> datetime | None:
 
 
 def map_items(rows: list[Any]) -> tuple[OrderItemRecord, ...]:
+    """Line items; a row that is not an object or whose amounts are not numbers makes the
+    whole order a RecordError (an order with a wrong total is worse than a quarantined one)."""
+    if not isinstance(rows, list):
+        raise RecordError(f"line items are not a list: {type(rows).__name__}")
     items = []
     for n, row in enumerate(rows, start=1):
-        quantity = float(get(row, "Quantity") or 0)
-        price = float(get(row, "SalesPriceGross") or 0)
-        discount = float(get(row, "Discount") or 0)
-        kind = ITEM_KINDS.get(int(get(row, "Type") or 0), "other")
+        if not isinstance(row, dict):
+            raise RecordError(f"line item {n} is not an object: {type(row).__name__}")
+        quantity = number(get(row, "Quantity"), f"line item {n}: Quantity")
+        price = number(get(row, "SalesPriceGross"), f"line item {n}: SalesPriceGross")
+        discount = number(get(row, "Discount"), f"line item {n}: Discount")
+        kind = ITEM_KINDS.get(int(number(get(row, "Type"), f"line item {n}: Type")), "other")
         items.append(
             OrderItemRecord(
                 line=n,
                 product_id=text_id(get(row, "ItemId")),
-                sku=get(row, "SKU"),
-                name=get(row, "Name"),
+                sku=text(get(row, "SKU")),
+                name=text(get(row, "Name")),
                 quantity=quantity,
                 unit_price=price,
                 total=round(quantity * price * (1 - discount / 100), 2),
                 kind=kind,
-                code=get(row, "Notice") if kind == "promotion" else None,
+                code=text(get(row, "Notice")) if kind == "promotion" else None,
             )
         )
     return tuple(items)
@@ -119,27 +144,27 @@ def map_order(raw: Any, items: list[Any], zone: tzinfo, base_currency: str) -> O
         raise RecordError("sales order without Id or SalesOrderDate", entity="orders")
     pay = get(raw, "SalesOrderPaymentDetails") or {}
     try:
-        gross = float(get(pay, "TotalGrossAmount") or 0)
-        factor = float(get(pay, "CurrencyFactor") or 1) or 1.0
-    except (TypeError, ValueError):
-        raise RecordError(f"sales order {oid}: amounts are not numbers", entity="orders") from None
-    currency = str(get(pay, "CurrencyIso") or base_currency)
-    lines = map_items(items)
-    net_currency = sum(
-        float(get(r, "Quantity") or 0)
-        * float(get(r, "SalesPriceNet") or 0)
-        * (1 - float(get(r, "Discount") or 0) / 100)
-        for r in items
-    )  # v1 has no net total: computed from the line items
+        gross = number(get(pay, "TotalGrossAmount"), "TotalGrossAmount")
+        factor = number(get(pay, "CurrencyFactor") or 1, "CurrencyFactor") or 1.0
+        currency = text(get(pay, "CurrencyIso")) or base_currency
+        lines = map_items(items)
+        net_currency = sum(
+            number(get(r, "Quantity"), "Quantity")
+            * number(get(r, "SalesPriceNet"), "SalesPriceNet")
+            * (1 - number(get(r, "Discount"), "Discount") / 100)
+            for r in items
+        )  # v1 has no net total: computed from the line items
+    except RecordError as exc:
+        raise RecordError(f"sales order {oid}: {exc.message}", entity="orders") from None
     net = round(net_currency, 2) if items else gross
     to_base = 1.0 if currency == base_currency else 1 / factor
     cancelled = bool(get(raw, "IsCancelled"))
-    email = get(get(raw, "BillingAddress") or {}, "EmailAddress")
+    email = text(get(get(raw, "BillingAddress") or {}, "EmailAddress"))
     return OrderRecord(
         id=oid,
-        number=get(raw, "Number"),
+        number=text(get(raw, "Number")),
         customer_id=text_id(get(raw, "CustomerId")),
-        email=str(email).strip() if email else None,
+        email=(email or "").strip() or None,
         placed_at=placed,
         status="cancelled" if cancelled else "completed",
         is_valid=not cancelled,
@@ -155,4 +180,13 @@ def map_order(raw: Any, items: list[Any], zone: tzinfo, base_currency: str) -> O
 
 
 def map_value(slot: str, raw: Any) -> SlotValue:
-    return SlotValue(slot, str(get(raw, "Id")), str(get(raw, "Name") or ""), raw=raw)
+    """A customer group or category row; without an id (or not an object) a RecordError."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"{slot} row is not an object: {type(raw).__name__}", entity=slot)
+    vid = text_id(get(raw, "Id"))
+    if vid is None or isinstance(get(raw, "Id"), dict | list | bool):
+        raise RecordError(f"{slot} row without Id", entity=slot)
+    name = get(raw, "Name")
+    if name is not None and not isinstance(name, str | int | float):
+        raise RecordError(f"{slot} {vid}: Name is not text: {type(name).__name__}", entity=slot)
+    return SlotValue(slot, vid, str(name or ""), raw=raw)

@@ -75,6 +75,7 @@ def jtl_register(
     > Hinzufügen in Wawi first) and print the API key once. The key is not stored anywhere."""
     cfg = _shop(_config(app), shop)
     policy = HttpPolicy(shop=cfg.name, base_url=cfg.url, read_timeout=cfg.timeout,
+                        verify_tls=cfg.verify_tls,
                         requests_per_second=cfg.requests_per_second,
                         error_parser=declared.parse_error)  # fmt: skip
     http = make_session(policy)

@@ -3,13 +3,15 @@ and `loyalsync simulate --platform jtl`.
 
 Owns the HTTP side: the server thread, both flavours' base paths (on-premise
 `/api/eazybusiness`, cloud `/erp` plus the OAuth token endpoint `/oauth2/token`), injected
-faults (429 with X-RateLimit-*, 502, 503, dropped connections before or after the write was
-processed; seeded), latency, the shop's clock (`clock_offset`) and its `Date` header, the
-request log, and a Cloud-style rate limit (`rate_limit=(requests, seconds)`, fixed windows on
-the shop's clock): every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+faults (429 with X-RateLimit-* and Retry-After or bare, 500, 502, 503, dropped connections
+before or after the write was processed, answers too late for the read timeout; seeded),
+latency, the shop's clock (`clock_offset`) and its `Date` header, the request log, and a
+Cloud-style rate limit (`rate_limit=(requests, seconds)`, fixed windows on the shop's clock):
+every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Interval-Length-Seconds`, a request over the limit gets 429 (§5.3). JTL does not
-document `Retry-After` for the ERP API: it is sent only with `retry_after=True`. Routes are
-in sim_api.py, data in sim_store.py.
+document `Retry-After` for the ERP API: a rate-limited answer sends it only with
+`retry_after=True` (an injected "429" fault sends it, "429-bare" does not). Routes are in
+sim_api.py, data in sim_store.py.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from loyalsync.core.synth import SynthSpec, generate_shop
 
 @dataclass
 class Faults:
-    """Shares of requests that fail; `lost` answers are dropped after the shop processed them."""
+    """Shares of requests that fail; `lost` answers are dropped after the shop processed them,
+    `timed_out` ones come `stall` seconds late (after the client's read timeout)."""
 
     rate_limited: float = 0.0
     bad_gateway: float = 0.0
@@ -45,15 +48,22 @@ class Faults:
     dropped: float = 0.0  # before the shop sees the request
     lost: float = 0.0  # processed, the answer never arrives
     seed: int = 0
+    rate_limited_bare: float = 0.0  # 429 without Retry-After or X-RateLimit-* headers
+    server_error: float = 0.0  # 500 before the Wawi's transaction committed
+    timed_out: float = 0.0  # processed; the answer waits `stall` seconds
+    stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
-    def mixed(cls, share: float, seed: int = 0) -> Faults:
-        each = share / 5
-        return cls(each, each, each, each, each, seed)
+    def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
+        each = share / 8
+        return cls(each, each, each, each, each, seed, each, each, each, stall)
 
     def kinds(self) -> list[tuple[str, float]]:
-        return [("429", self.rate_limited), ("502", self.bad_gateway),
-                ("503", self.unavailable), ("drop", self.dropped), ("lost", self.lost)]  # fmt: skip
+        return [("429", self.rate_limited), ("429-bare", self.rate_limited_bare),
+                ("500", self.server_error), ("502", self.bad_gateway),
+                ("503", self.unavailable), ("drop", self.dropped), ("lost", self.lost),
+                ("timeout", self.timed_out)]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ class JtlSimulator:
         self.faults = faults or Faults()
         self.latency = latency
         self.request_log: list[Logged] = []
+        # tests: called with (method, path) as each request arrives, before any fault
+        self.on_request: Callable[[str, str], None] | None = None
         self.lose_next_writes = 0  # the next N POST/PATCH are processed, their answers lost
         self.rate_limit, self.retry_after = rate_limit, retry_after
         self._window: tuple[datetime | None, int] = (None, 0)  # window start, requests in it
@@ -197,6 +209,8 @@ class JtlSimulator:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         parts = urlsplit(h.path)
+        if self.on_request is not None:
+            self.on_request(h.command, parts.path)
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         fault = self._fault()
@@ -208,17 +222,20 @@ class JtlSimulator:
             return self._drop(h, parts, None)
         allowed, limits = self._count(parts.path)
         if not allowed:
-            fault = "429"
-        if fault in ("429", "502", "503"):
+            fault = "429" if self.retry_after else "429-bare"
+        if fault in ("429", "429-bare", "500", "502", "503"):
             headers = {}
-            if fault == "429":
-                headers = limits or {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
-                                     "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
-                if self.retry_after:
+            status = int(fault[:3])
+            if fault.startswith("429"):
+                headers = dict(limits) or {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
+                                           "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
+                if fault == "429":
                     headers["Retry-After"] = "1"
-            busy = SimError(int(fault), "TooManyRequests" if fault == "429" else "Unavailable",
-                            "The server is busy, try again later.")  # fmt: skip
-            return self._send(h, parts, int(fault), busy.body(), headers, None)
+            if fault == "503" and self.faults.down_for:
+                headers = {"Retry-After": self.faults.down_for}
+            code = {429: "TooManyRequests", 500: "Internal"}.get(status, "Unavailable")
+            busy = SimError(status, code, "The server is busy, try again later.")
+            return self._send(h, parts, status, busy.body(), headers, None)
         text = raw.decode("utf-8", "replace")
         kind = h.headers.get("Content-Type") or ""
         try:
@@ -237,6 +254,12 @@ class JtlSimulator:
                 status, payload, headers = 500, SimError(500, "Internal", repr(exc)).body(), {}
         if fault == "lost":
             return self._drop(h, parts, body)
+        if fault == "timeout":  # processed; the answer comes after the client gave up
+            time.sleep(self.faults.stall)
+            self.request_log.append(Logged(h.command, parts.path, parts.query, 0, body))
+            with contextlib.suppress(OSError):
+                self._send(h, parts, status, payload, {**limits, **headers}, body, log=False)
+            return
         self._send(h, parts, status, payload, {**limits, **headers}, body)
 
     def _count(self, path: str) -> tuple[bool, dict[str, str]]:
@@ -265,9 +288,10 @@ class JtlSimulator:
             h.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, h: _Handler, parts: Any, status: int, payload: Any,
-              headers: dict[str, str], body: Any) -> None:  # fmt: skip
+              headers: dict[str, str], body: Any, log: bool = True) -> None:  # fmt: skip
         data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        self.request_log.append(Logged(h.command, parts.path, parts.query, status, body))
+        if log:
+            self.request_log.append(Logged(h.command, parts.path, parts.query, status, body))
         h.send_response_only(status)
         h.send_header("Date", format_datetime(self.shop_now().astimezone(UTC), usegmt=True))
         for key, value in headers.items():

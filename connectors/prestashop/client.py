@@ -24,7 +24,7 @@ from loyalsync.connectors.prestashop import mapping, parse, pulls, spec
 from loyalsync.connectors.prestashop.state import PrestaShopState, all_names, build_state
 from loyalsync.connectors.prestashop.writer import apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
-from loyalsync.core.errors import AuthError, ConfigError
+from loyalsync.core.errors import AuthError, ConfigError, RecordError
 from loyalsync.core.records import Cursor, OpResult, Page, Slot, WriteOp
 
 JSON = {"Output-Format": "JSON"}  # upper case: `json` silently falls back to XML (§2.2)
@@ -166,7 +166,10 @@ class PrestaShopConnector:
         currencies = self.fetch_rows("currencies", {"display": "[id,iso_code]"}, optional=True)
         ref.currencies = {str(r["id"]): parse.text(r.get("iso_code")) or "" for r in currencies}
         for row in self.fetch_rows("order_states", {"display": "full"}, optional=True):
-            state = mapping.map_state(row, ref.language)
+            try:
+                state = mapping.map_state(row, ref.language)
+            except RecordError:  # unknown state: its orders count as open (state_status)
+                continue
             ref.states[state.id] = state
         anonymous = self.fetch_rows(
             "customers", {"display": "[id]", "filter[email]": f"[{mapping.ANONYMOUS_EMAIL}]"}

@@ -79,10 +79,19 @@ class Reference:
         return ("in_progress", True) if valid else ("open", False)
 
 
+def row_id(raw: dict[str, Any], what: str) -> str:
+    """A reference row's id (PrestaShop ids are positive integers), or a RecordError."""
+    rid = parse.text(raw.get("id")) if not isinstance(raw.get("id"), dict | bool) else None
+    if rid is None or not rid.isdigit() or rid == "0":
+        raise RecordError(f"{what} without a valid id: {raw.get('id')!r:.40}")
+    return rid
+
+
 def map_state(raw: dict[str, Any], language: str | None) -> OrderState:
+    sid = row_id(raw, "order state")
     return OrderState(
-        id=str(raw.get("id")),
-        name=parse.language_text(raw.get("name"), language) or str(raw.get("id")),
+        id=sid,
+        name=parse.language_text(raw.get("name"), language) or sid,
         logable=parse.flag(raw.get("logable")),
         paid=parse.flag(raw.get("paid")),
         shipped=parse.flag(raw.get("shipped")),
@@ -92,14 +101,15 @@ def map_state(raw: dict[str, Any], language: str | None) -> OrderState:
 
 def map_group(raw: dict[str, Any], language: str | None) -> SlotValue:
     """A group as a value of the `groups` slot (its name in the shop's default language)."""
-    gid = str(raw.get("id"))
+    gid = row_id(raw, "group")
     name = parse.language_text(raw.get("name"), language) or gid
     return SlotValue(GROUPS, gid, name, raw=raw)
 
 
 def map_address(raw: dict[str, Any], ref: Reference) -> Address:
+    """An address for geography; a RecordError without an id or with a broken date."""
     return Address(
-        id=str(raw.get("id")),
+        id=row_id(raw, "address"),
         customer_id=parse.text(raw.get("id_customer")) or "0",
         country=ref.countries.get(parse.text(raw.get("id_country")) or ""),
         city=parse.text(raw.get("city")),

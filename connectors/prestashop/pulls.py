@@ -13,6 +13,7 @@ page of orders the cart rules used. The deletion scan reads `display=[id]` keyse
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -158,7 +159,10 @@ def customer_addresses(c: PrestaShopConnector, ids: list[Any]) -> dict[str, mapp
     for value in id_filters(_ints(ids)):
         params = {"display": display, "filter[id_customer]": value}
         for row in c.fetch_rows("addresses", params, optional=True):
-            address = mapping.map_address(row, ref)
+            try:
+                address = mapping.map_address(row, ref)
+            except RecordError:  # geography only: the customer is kept, without this address
+                continue
             found.setdefault(address.customer_id, []).append(address)
     chosen = {cid: a for cid, rows in found.items() if (a := mapping.best_address(rows))}
     # only soft-deleted addresses: the latest order's. A customer without any address row has
@@ -186,7 +190,8 @@ def _order_addresses(
     display = "[id,id_customer,id_country,city,postcode,deleted,date_upd]"
     for value in id_filters(_ints(wanted)):
         for row in c.fetch_rows("addresses", {"display": display, "filter[id]": value}):
-            by_id[str(row["id"])] = mapping.map_address(row, c.reference())
+            with contextlib.suppress(RecordError):  # geography only, as above
+                by_id[str(row["id"])] = mapping.map_address(row, c.reference())
     return {cid: by_id[a] for cid, (_, a) in latest.items() if a in by_id}
 
 

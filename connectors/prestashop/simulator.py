@@ -2,8 +2,9 @@
 `loyalsync demo` and `loyalsync simulate --platform prestashop`.
 
 Owns the HTTP side of the fake shop: the server thread, the shop's clock (ours plus an
-offset: a shop's clock is not ours) and time zone, injected faults (429, proxy 502/503/504
-with HTML pages, dropped connections before or after the shop processed the request; seeded),
+offset: a shop's clock is not ours) and time zone, injected faults (429 with and without
+Retry-After, PHP's 500, proxy 502/503/504 with HTML pages, dropped connections before or after
+the shop processed the request, answers too late for the client's read timeout; seeded),
 an optional PHP-warning prefix in front of every body (research/prestashop.md §4.3), latency,
 the request log, the seconds spent answering (per path, for benchmarks), the write log, and
 the helpers tests use to change the shop. Routes are in sim_api.py, list semantics in
@@ -47,7 +48,8 @@ HTML_PAGE = (
 @dataclass
 class Faults:
     """Shares of requests that fail. Proxy errors and early drops happen before the shop sees
-    the request; `dropped_late` is a write the shop processed whose answer never arrives."""
+    the request; `dropped_late` is a write the shop processed whose answer never arrives; a
+    timed-out request is processed and its answer comes `stall` seconds late."""
 
     rate_limited: float = 0.0  # 429 from a hosting layer, with Retry-After
     bad_gateway: float = 0.0  # 502, HTML page
@@ -55,19 +57,27 @@ class Faults:
     gateway_timeout: float = 0.0  # 504, HTML page
     dropped: float = 0.0  # the connection closes without an answer (before or after)
     seed: int = 0
+    rate_limited_bare: float = 0.0  # 429 without Retry-After (another hosting layer)
+    server_error: float = 0.0  # 500, PHP's fatal-error page; nothing was written
+    timed_out: float = 0.0  # processed; the answer waits `stall` seconds (a read timeout)
+    stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
-    def mixed(cls, share: float, seed: int = 0) -> Faults:
-        each = share / 5
-        return cls(each, each, each, each, each, seed)
+    def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
+        each = share / 8
+        return cls(each, each, each, each, each, seed, each, each, each, stall)
 
     def kinds(self) -> list[tuple[str, float]]:
         return [
             ("429", self.rate_limited),
+            ("429-bare", self.rate_limited_bare),
+            ("500", self.server_error),
             ("502", self.bad_gateway),
             ("503", self.unavailable),
             ("504", self.gateway_timeout),
             ("drop", self.dropped),
+            ("timeout", self.timed_out),
         ]
 
 
@@ -112,6 +122,8 @@ class PrestaShopSimulator:
         self.latency = latency
         self.request_log: list[Logged] = []
         self.busy: dict[str, float] = {}  # path -> seconds spent answering (latency excluded)
+        # tests: called with (method, path) as each request arrives, before any fault
+        self.on_request: Callable[[str, str], None] | None = None
         self.late_drops: dict[str, int] = {}  # method -> answers to lose after processing
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -232,21 +244,26 @@ class PrestaShopSimulator:
         raw = h.rfile.read(length) if length else b""
         parts = urlsplit(h.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if self.on_request is not None:
+            self.on_request(h.command, parts.path)
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         fault = self._fault()
         if fault == "drop-early":
             return self._drop(h, parts.path, params, raw)
-        if fault in ("429", "502", "503", "504"):
-            status = int(fault)
+        if fault in ("429", "429-bare", "500", "502", "503", "504"):
+            status = int(fault[:3])
             reason = {
                 429: "Too Many Requests",
+                500: "Internal Server Error",
                 502: "Bad Gateway",
                 503: "Service Unavailable",
                 504: "Gateway Time-out",
             }[status]
             page = HTML_PAGE.format(status=status, reason=reason).encode()
-            extra = {"Retry-After": "1"} if status == 429 else {}
+            extra = {"Retry-After": "1"} if fault == "429" else {}
+            if fault == "503" and self.faults.down_for:
+                extra = {"Retry-After": self.faults.down_for}
             return self._send(h, parts.path, params, raw, Answer(status, page, "text/html", extra))
         began = time.perf_counter()
         try:
@@ -266,6 +283,12 @@ class PrestaShopSimulator:
             # anything echoed before the output: the dispatcher switches the content type
             answer.body = PHP_WARNING.encode() + answer.body
             answer.content_type = "application/javascript"
+        if fault == "timeout":  # processed; the answer comes after the client gave up
+            time.sleep(self.faults.stall)
+            self.request_log.append(Logged(h.command, parts.path, params, 0, raw))
+            with contextlib.suppress(OSError):
+                self._send(h, parts.path, params, raw, answer, log=False)
+            return
         self._send(h, parts.path, params, raw, answer)
 
     def _drop(self, h: _Handler, path: str, params: dict[str, str], raw: bytes) -> None:
@@ -275,9 +298,16 @@ class PrestaShopSimulator:
             h.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(
-        self, h: _Handler, path: str, params: dict[str, str], raw: bytes, answer: Answer
+        self,
+        h: _Handler,
+        path: str,
+        params: dict[str, str],
+        raw: bytes,
+        answer: Answer,
+        log: bool = True,
     ) -> None:
-        self.request_log.append(Logged(h.command, path, params, answer.status, raw))
+        if log:
+            self.request_log.append(Logged(h.command, path, params, answer.status, raw))
         h.send_response(answer.status)
         for key, value in answer.headers.items():
             h.send_header(key, value)

@@ -2,7 +2,8 @@
 `loyalsync simulate --platform shopware`.
 
 Owns the HTTP side of the fake shop: the server thread, injected faults (429 with and without
-Retry-After, 502, 503, dropped connections before or after processing; seeded) and latency,
+Retry-After, 500, 502, 503, dropped connections before or after processing, answers that come
+too late for the client's read timeout; seeded) and latency,
 the request log, and the helpers tests use to change the shop. The routes are in sim_api.py,
 data and searches in sim_store.py, criteria semantics in sim_criteria.py, writes in
 sim_write.py. Seeded from core.synth; never touches the network beyond 127.0.0.1.
@@ -34,19 +35,24 @@ DEFAULT_VERSION = "6.6.10.13"
 
 @dataclass
 class Faults:
-    """Shares of requests that fail before the shop sees them (drops may also come after)."""
+    """Shares of requests that fail before the shop sees them (drops may also come after;
+    a timed-out request is processed, its answer comes `stall` seconds late)."""
 
     rate_limited: float = 0.0  # 429 with Retry-After
     rate_limited_bare: float = 0.0  # 429 without Retry-After (hosting layers differ)
     bad_gateway: float = 0.0
     unavailable: float = 0.0
     dropped: float = 0.0  # the connection closes without an answer
+    server_error: float = 0.0  # 500: PHP failed before the transaction committed
+    timed_out: float = 0.0  # processed; the answer waits `stall` seconds (a read timeout)
     seed: int = 0
+    stall: float = 1.0
+    down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
 
     @classmethod
-    def mixed(cls, share: float, seed: int = 0) -> Faults:
-        each = share / 5
-        return cls(each, each, each, each, each, seed)
+    def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
+        each = share / 7
+        return cls(each, each, each, each, each, each, each, seed, stall)
 
     def kinds(self) -> list[tuple[str, float]]:
         return [
@@ -55,6 +61,8 @@ class Faults:
             ("502", self.bad_gateway),
             ("503", self.unavailable),
             ("drop", self.dropped),
+            ("500", self.server_error),
+            ("timeout", self.timed_out),
         ]
 
 
@@ -110,6 +118,8 @@ class ShopwareSimulator:
             throttle_after=throttle_after,
         )  # fmt: skip
         self.request_log: list[Logged] = []
+        # tests: called with (method, path) as each request arrives, before any fault
+        self.on_request: Callable[[str, str], None] | None = None
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
         self._port = port
@@ -252,16 +262,21 @@ class ShopwareSimulator:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         path = urlsplit(h.path).path
+        if self.on_request is not None:
+            self.on_request(h.command, path)
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         started = time.perf_counter()
         fault = self._fault()
         if fault == "drop-early":  # the connection breaks before the shop sees the request
             return self._drop(h, path, None, started)
-        if fault in ("429", "429-bare", "502", "503"):
+        if fault in ("429", "429-bare", "500", "502", "503"):
             status = int(fault[:3])
             headers = {"Retry-After": "1"} if fault == "429" else {}
-            busy = {"errors": [error(status, "0", "The upstream is busy, try again later.")]}
+            if fault == "503" and self.faults.down_for:
+                headers = {"Retry-After": self.faults.down_for}
+            said = "Internal Server Error" if status == 500 else "The upstream is busy, try again."
+            busy = {"errors": [error(status, "0", said)]}
             return self._send(h, path, status, busy, headers, None, started)
         try:
             body = json.loads(raw) if raw else None
@@ -276,6 +291,12 @@ class ShopwareSimulator:
             status, payload = 500, {"errors": [error(500, "0", f"{type(exc).__name__}: {exc}")]}
         if fault == "drop-late":  # processed, but the answer never arrives
             return self._drop(h, path, body, started)
+        if fault == "timeout":  # processed; the answer comes after the client gave up
+            time.sleep(self.faults.stall)
+            self._log(h, path, 0, body, started)
+            with contextlib.suppress(OSError):
+                self._send(h, path, status, payload, {}, body, started, log=False)
+            return
         self._send(h, path, status, payload, {}, body, started)
 
     def _log(self, h: _Handler, path: str, status: int, body: Any, started: float) -> None:
@@ -298,9 +319,11 @@ class ShopwareSimulator:
         headers: dict[str, str],
         body: Any,
         started: float,
+        log: bool = True,
     ) -> None:
         data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        self._log(h, path, status, body, started)
+        if log:
+            self._log(h, path, status, body, started)
         h.send_response(status)
         for key, value in headers.items():
             h.send_header(key, value)

@@ -19,6 +19,11 @@ from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror
 from loyalsync.core.records import Cursor, WriteOp
 
+# Under injected faults the connector's read timeout is FAULT_READ_TIMEOUT and a timed-out answer
+# arrives FAULT_STALL seconds late: the only real waits of the fault tests (tiny, and bounded).
+FAULT_READ_TIMEOUT = 0.15
+FAULT_STALL = 0.5
+
 
 @dataclass
 class FakeClock:

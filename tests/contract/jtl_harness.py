@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from loyalsync.core.records import (
     WriteOp,
 )
 from loyalsync.core.synth import SynthSpec
-from tests.contract.harness import FakeClock
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL, FakeClock
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 PAGE_SIZE = 50
@@ -130,7 +131,10 @@ class JtlHarness:
 
     # -- faults and auth ------------------------------------------------------------------
     def inject_faults(self, share: float, seed: int) -> None:
-        self.sim.set_faults(Faults.mixed(share, seed) if share else None)
+        """Every fault kind the simulator has, `share` of all requests; a short read timeout
+        while faults are on (connectors built afterwards use it)."""
+        self.sim.set_faults(Faults.mixed(share, seed, stall=FAULT_STALL) if share else None)
+        self.shop = replace(self.shop, timeout=FAULT_READ_TIMEOUT if share else 30.0)
 
     def expire_tokens(self) -> None:
         self.sim.expire_tokens()

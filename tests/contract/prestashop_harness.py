@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from loyalsync.core.records import (
     WriteOp,
 )
 from loyalsync.core.synth import SynthSpec
-from tests.contract.harness import FakeClock
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL, FakeClock
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 PAGE_SIZE = 50
@@ -126,7 +127,10 @@ class PrestaShopHarness:
 
     # -- faults and auth ------------------------------------------------------------------
     def inject_faults(self, share: float, seed: int) -> None:
-        self.sim.set_faults(Faults.mixed(share, seed) if share else None)
+        """Every fault kind the simulator has, `share` of all requests; a short read timeout
+        while faults are on (connectors built afterwards use it)."""
+        self.sim.set_faults(Faults.mixed(share, seed, stall=FAULT_STALL) if share else None)
+        self.shop = replace(self.shop, timeout=FAULT_READ_TIMEOUT if share else 30.0)
 
     def expire_tokens(self) -> None:
         pytest.skip("PrestaShop authenticates with a static webservice key: no token to renew")
