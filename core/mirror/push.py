@@ -111,7 +111,10 @@ def load_push_overview(mirror: Mirror, shop: str) -> dict[str, Any]:
     (`held`), the slots' values (`values`: slot, id, name, is_default) and the customer ids
     with codes (`coded`)."""
     conn = mirror.conn
-    live = "SELECT COUNT(*) FROM customers WHERE shop = ? AND deleted_at IS NULL"
+    live = (  # the partial index of the live customers: a fraction of the table's pages
+        "SELECT COUNT(*) FROM customers INDEXED BY customers_segment "
+        "WHERE shop = ? AND deleted_at IS NULL"
+    )
     held = conn.execute(
         "SELECT DISTINCT m.slot, m.value FROM memberships m WHERE m.shop = ? ORDER BY 1, 2",
         (shop,),
