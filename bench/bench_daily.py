@@ -155,11 +155,11 @@ def run_segment(path: Path, as_of: datetime) -> dict[str, Any]:
 
 def run_plan(path: Path, as_of: datetime) -> dict[str, Any]:
     """What `plan_shop` does after reading the shop's state (no shop here: the synthetic
-    groups and tags are the mirrored state)."""
+    groups and tags are the mirrored state), with the same loaders."""
     from loyalsync.connectors.shopware.platform import SLOTS
-    from loyalsync.core.mirror import expire_codes, load_push_state, record_redemptions
+    from loyalsync.core.mirror import expire_codes, record_redemptions
     from loyalsync.core.plan import build_desired, build_plan
-    from loyalsync.sync.push import build_current, load_plan_members, plan_rules
+    from loyalsync.sync.push import load_plan_current, load_plan_members, plan_rules
 
     cfg = config()
     shop = shop_config()
@@ -170,7 +170,7 @@ def run_plan(path: Path, as_of: datetime) -> dict[str, Any]:
         expire_codes(mirror, SHOP, as_of)
         desired = build_desired(load_plan_members(mirror, SHOP, cfg), cfg.push)
         phases["desired"] = time.perf_counter() - clock
-        current = build_current(load_push_state(mirror, SHOP))
+        current = load_plan_current(mirror, SHOP, cfg, desired)
         phases["current"] = time.perf_counter() - clock - sum(phases.values())
 
         class _Connector:  # what plan_rules reads of a connector
@@ -179,7 +179,10 @@ def run_plan(path: Path, as_of: datetime) -> dict[str, Any]:
         rules = plan_rules(_Connector(), shop, cfg, mirror)  # type: ignore[arg-type]
         plan = build_plan(desired, current, as_of=as_of, push=cfg.push, slots=SLOTS, rules=rules)
         phases["build"] = time.perf_counter() - clock - sum(phases.values())
-    return {"phases": phases, "ops": len(plan.ops), "customers": plan.customer_count}
+    return {
+        "phases": phases, "ops": len(plan.ops), "customers": plan.customer_count,
+        "read": len(current.customers),
+    }  # fmt: skip
 
 
 STEPS = {"segment": run_segment, "plan": run_plan}
@@ -210,7 +213,7 @@ def show(label: str, step: str, r: dict[str, Any]) -> None:
     extra = (
         f"segmented {r['customers']:,}, entered {r['entered']:,}, exited {r['exited']:,}"
         if step == "segment"
-        else f"{r['ops']:,} operations for {r['customers']:,} customers"
+        else f"{r['ops']:,} operations for {r['customers']:,} customers ({r['read']:,} read)"
     )
     print(
         f"  {label:<10} {step:<8} wall {r['wall']:6.1f} s  cpu {r['cpu']:6.1f} s  "
