@@ -168,9 +168,7 @@ def _shared_strings(values: pd.Series) -> pd.Series:
         return values
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.asarray([*uniques, None], dtype=object)  # code -1: missing (NULL)
-    if values.dtype == object:
-        return pd.Series(table[codes], index=values.index, dtype=object)
-    return pd.Series(pd.array(table[codes], dtype=values.dtype), index=values.index)
+    return pd.Series(table[codes], index=values.index, dtype=values.dtype)
 
 
 def load_purchases(mirror: Mirror, shop: str, refs: Sequence[str], as_of: datetime) -> pd.DataFrame:
