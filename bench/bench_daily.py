@@ -10,11 +10,13 @@ order summary and signatures forgotten, this bench's own orders deleted), then:
     first run   segment (all families, predictions on) as of 2026-11-01, then plan: the kept
                 summary is built from every order and every membership row is new
     pull        one day later, a pull that changed 1% of the customers (a new order each,
-                and a cancelled older order for a tenth of them), saved through save_page
+                and a cancelled older order for a tenth of them): the new orders saved through
+                save_page, the cancellations updated in place (the mirror's triggers see both)
     daily run   segment as of 2026-11-02, then plan
 
 Every step runs in its own process, so each peak RSS (ru_maxrss) is that step's alone. Prints
-wall and CPU seconds, peak RSS and the phases of each step. Asserts nothing.
+wall and CPU seconds, peak RSS and the phases of each step (segment: load, predict, build,
+save; plan: desired, current, build), then resets the mirror again. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -250,6 +252,7 @@ def main() -> None:
             totals[label] = totals.get(label, 0.0) + r["wall"]
     print("  " + ", ".join(f"{k}: segment + plan {v:.1f} s" for k, v in totals.items()))
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
+    reset(path)  # the cached mirror as bench_segments built it, for the next benchmark
 
 
 if __name__ == "__main__":
