@@ -1,8 +1,9 @@
 """`loyalsync plan` and `loyalsync push` for one shop: mirror -> Plan -> the shop's writes.
 
-Owns the orchestration of a push (issue 5): read segment membership (plus the address segments
-the mappings name, which segmentation derives but never stores) and the shop as mirrored,
-build the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
+Owns the orchestration of a push (issue 5): read segment membership (the segments the mappings
+name, plus the address segments, which segmentation derives but never stores) and the shop as
+mirrored (only the customers a plan can touch: on a million-customer shop a fraction), build
+the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
 codes as 'planned' before anything is sent, apply the operations in batches of
 `push.batch_size` through the connector, journal every result in `_push_log` with the run id,
 and update the mirror's view after each batch, so an immediate second plan is empty and a
