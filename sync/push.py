@@ -1,8 +1,9 @@
 """`loyalsync plan` and `loyalsync push` for one shop: mirror -> Plan -> the shop's writes.
 
-Owns the orchestration of a push (issue 5): read segment membership (plus the address segments
-the mappings name, which segmentation derives but never stores) and the shop as mirrored,
-build the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
+Owns the orchestration of a push (issue 5): read segment membership (the segments the mappings
+name, plus the address segments, which segmentation derives but never stores) and the shop as
+mirrored (only the customers a plan can touch: on a million-customer shop a fraction), build
+the plan (core.plan, pure), refuse it above `push.max_changes` unless forced, record new
 codes as 'planned' before anything is sent, apply the operations in batches of
 `push.batch_size` through the connector, journal every result in `_push_log` with the run id,
 and update the mirror's view after each batch, so an immediate second plan is empty and a
@@ -28,7 +29,9 @@ from loyalsync.core.mirror import (
     expire_codes,
     load_push_addresses,
     load_push_members,
+    load_push_overview,
     load_push_state,
+    load_value_holders,
     parse_db_time,
     record_redemptions,
     save_planned_codes,
@@ -39,12 +42,15 @@ from loyalsync.core.plan import (
     CodeNow,
     Current,
     CustomerNow,
+    Desired,
     Plan,
     Rules,
     build_desired,
     build_plan,
     check_limits,
+    managed_pairs,
     op_dict,
+    plan_candidates,
 )
 from loyalsync.core.plan.protect import check_protected_groups, protection_slots
 from loyalsync.core.records import OpResult, Slot, WriteOp
@@ -103,8 +109,9 @@ class PushResult:
 # Planning
 
 
-def build_current(state: dict[str, list[tuple[Any, ...]]]) -> Current:
-    """The planner's view of the shop from the mirror's plain rows (`load_push_state`)."""
+def build_current(state: dict[str, list[tuple[Any, ...]]], total: int | None = None) -> Current:
+    """The planner's view of the shop from the mirror's plain rows (`load_push_state`);
+    `total`: the shop's live customers when the rows hold only some (see Current.total)."""
     held: dict[str, dict[str, set[str]]] = {}
     for cid, slot, value in state["memberships"]:
         held.setdefault(cid, {}).setdefault(slot, set()).add(value)
@@ -125,7 +132,7 @@ def build_current(state: dict[str, list[tuple[Any, ...]]]) -> Current:
         names.setdefault(slot, {})[vid] = name
         if is_default:
             defaults.setdefault(slot, vid)
-    return Current(customers=customers, values=names, defaults=defaults, codes=codes)
+    return Current(customers=customers, values=names, defaults=defaults, codes=codes, total=total)
 
 
 def protected_value_pairs(current: Current, slots: Sequence[Slot]) -> list[tuple[str, str]]:
@@ -152,8 +159,8 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
     """customer id -> segments, for planning: stored membership, plus the address segments
     (country, city, postcode) that push mappings name, derived now for the segmented customers
     because segmentation never stores them. Addresses are read only when a mapping needs them."""
-    members = load_push_members(mirror, shop)
     names = {name for _, name in config.push.segment_references()}
+    members = load_push_members(mirror, shop, names)  # no other segment can matter to a plan
     wanted = {name for name in names if name.partition(":")[0] in TRANSIENT_FAMILIES}
     if wanted:
         addresses = load_push_addresses(mirror, shop)
@@ -161,6 +168,20 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
         for customer_id, segments in found.items():
             members.setdefault(customer_id, set()).update(segments)
     return members
+
+
+def load_plan_current(mirror: Mirror, shop: str, config: Config, desired: Desired) -> Current:
+    """The shop as mirrored, for the customers a plan can touch (`plan_candidates`: on a big
+    shop a fraction of them), with the shop's count of customers: the same plan as from
+    every customer, without reading the others."""
+    overview = load_push_overview(mirror, shop)
+    values: dict[str, dict[str, str]] = {}
+    for slot, vid, name, _ in overview["values"]:
+        values.setdefault(slot, {})[vid] = name
+    managed = managed_pairs(config.push, values, overview["held"])
+    holders = load_value_holders(mirror, shop, managed) if managed else []
+    only = plan_candidates(desired, holders, overview["coded"])
+    return build_current(load_push_state(mirror, shop, only), total=overview["customers"])
 
 
 def plan_shop(
@@ -174,7 +195,7 @@ def plan_shop(
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
     desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
-    current = build_current(load_push_state(mirror, shop.name))
+    current = load_plan_current(mirror, shop.name, config, desired)
     slots = connector.slots
     check_protected_groups(shop.name, shop.protected_groups, protected_value_pairs(current, slots))
     return build_plan(

@@ -62,7 +62,7 @@ class SegmentResult:
     exited: int = 0
     saved: bool = False
     run_id: int | None = None
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: load, predict, build, save
 
     def to_dict(self) -> dict[str, object]:
         """Machine-readable result for `segment --json` (no personal data)."""
@@ -155,10 +155,14 @@ def segment_shop(
     clock = time.perf_counter()  # durations for the report, never a domain time
     got = load_inputs(mirror, shop, cfg, as_of, save)
     timings = {"load": time.perf_counter() - clock}
-    columns = engine.build_columns(got.summary, cfg, as_of, got.previous, got.bought)
+    predicted = engine.build_predictions(got.summary, cfg, as_of)
+    timings["predict"] = time.perf_counter() - clock - timings["load"]
+    columns = engine.build_columns(
+        got.summary, cfg, as_of, got.previous, got.bought, predicted=predicted
+    )
     members, sizes = engine.members_and_sizes(got.summary, columns)
-    del columns
-    timings["build"] = time.perf_counter() - clock - timings["load"]
+    del columns, predicted
+    timings["build"] = time.perf_counter() - clock - sum(timings.values())
     counts = {"entered": 0, "exited": 0}
     if save:
         stored = engine.stored_members(members)

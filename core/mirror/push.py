@@ -5,6 +5,7 @@ shop's own version whatever it is."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -29,24 +30,18 @@ _CODE_COLUMNS = "campaign, customer_id, code, status, issued_at, valid_until"
 _BORN = "MIN(COALESCE(c.created_at, f.first), COALESCE(f.first, c.created_at))"
 
 
-def load_push_state(mirror: Mirror, shop: str) -> dict[str, list[tuple[Any, ...]]]:
+def load_push_state(
+    mirror: Mirror, shop: str, only: Iterable[str] | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
     """Plain rows for the push planner: live customers (id, born, is_guest, number, email),
     their memberships (customer_id, slot, value id), the values each slot has in the shop
     (slot, id, name, is_default) and codes (campaign, customer_id, code, status, issued_at,
-    valid_until)."""
-    customers = mirror.conn.execute(
-        f"SELECT c.id, {_BORN}, c.is_guest, c.number, c.email "
-        "FROM customers c LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first FROM orders "
-        "WHERE shop = ? AND is_valid GROUP BY customer_id) f ON f.customer_id = c.id "
-        "WHERE c.shop = ? AND c.deleted_at IS NULL ORDER BY c.id",
-        (shop, shop),
-    ).fetchall()
-    held = mirror.conn.execute(
-        "SELECT m.customer_id, m.slot, m.value FROM memberships m JOIN customers c "
-        "ON c.shop = m.shop AND c.id = m.customer_id AND c.deleted_at IS NULL "
-        "WHERE m.shop = ? ORDER BY 1, 2, 3",
-        (shop,),
-    ).fetchall()
+    valid_until). With `only`, the customers and memberships of those customer ids alone
+    (`load_push_overview` says which ids a plan can touch)."""
+    if only is None:
+        customers, held = _all_push_customers(mirror, shop)
+    else:
+        customers, held = _some_push_customers(mirror, shop, only)
 
     def rows(columns: str, table: str) -> list[tuple[Any, ...]]:
         sql = f"SELECT {columns} FROM {table} WHERE shop = ? ORDER BY 1, 2"
@@ -60,12 +55,106 @@ def load_push_state(mirror: Mirror, shop: str) -> dict[str, list[tuple[Any, ...]
     }
 
 
-def load_push_members(mirror: Mirror, shop: str) -> dict[str, set[str]]:
-    """customer id -> the segments ('family:value') the customer is in now."""
+Rows = list[tuple[Any, ...]]
+
+
+def _all_push_customers(mirror: Mirror, shop: str) -> tuple[Rows, Rows]:
+    customers = mirror.conn.execute(
+        f"SELECT c.id, {_BORN}, c.is_guest, c.number, c.email "
+        "FROM customers c LEFT JOIN (SELECT customer_id, MIN(placed_at) AS first FROM orders "
+        "WHERE shop = ? AND is_valid GROUP BY customer_id) f ON f.customer_id = c.id "
+        "WHERE c.shop = ? AND c.deleted_at IS NULL ORDER BY c.id",
+        (shop, shop),
+    ).fetchall()
+    held = mirror.conn.execute(
+        "SELECT m.customer_id, m.slot, m.value FROM memberships m JOIN customers c "
+        "ON c.shop = m.shop AND c.id = m.customer_id AND c.deleted_at IS NULL "
+        "WHERE m.shop = ? ORDER BY 1, 2, 3",
+        (shop,),
+    ).fetchall()
+    return customers, held
+
+
+def _some_push_customers(mirror: Mirror, shop: str, only: Iterable[str]) -> tuple[Rows, Rows]:
+    """The rows of `_all_push_customers` for the ids in `only` (one look-up per id)."""
+    conn = mirror.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _plan_only (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    try:
+        conn.execute("DELETE FROM temp._plan_only")
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp._plan_only (id) VALUES (?)", ((i,) for i in only)
+        )
+        customers = conn.execute(
+            "SELECT id, MIN(COALESCE(created_at, first), COALESCE(first, created_at)), "
+            "is_guest, number, email FROM (SELECT c.id, c.created_at, c.is_guest, c.number, "
+            "c.email, (SELECT MIN(o.placed_at) FROM orders o WHERE o.shop = :shop "
+            "AND o.customer_id = c.id AND o.is_valid) AS first FROM temp._plan_only p "
+            "CROSS JOIN customers c ON c.shop = :shop AND c.id = p.id "
+            "WHERE c.deleted_at IS NULL) ORDER BY id",
+            {"shop": shop},
+        ).fetchall()  # the same `born` as _BORN, the first valid order looked up per id
+        held = conn.execute(
+            "SELECT m.customer_id, m.slot, m.value FROM temp._plan_only p "
+            "CROSS JOIN customers c ON c.shop = :shop AND c.id = p.id AND c.deleted_at IS NULL "
+            "CROSS JOIN memberships m ON m.shop = c.shop AND m.customer_id = c.id "
+            "ORDER BY 1, 2, 3",
+            {"shop": shop},
+        ).fetchall()
+    finally:
+        conn.execute("DELETE FROM temp._plan_only")
+    return customers, held
+
+
+def load_push_overview(mirror: Mirror, shop: str) -> dict[str, Any]:
+    """What tells a planner which customers it can touch, without reading them all: the
+    number of live customers (`customers`), the distinct (slot, value id) pairs they hold
+    (`held`), the slots' values (`values`: slot, id, name, is_default) and the customer ids
+    with codes (`coded`)."""
+    conn = mirror.conn
+    live = (  # the partial index of the live customers: a fraction of the table's pages
+        "SELECT COUNT(*) FROM customers INDEXED BY customers_segment "
+        "WHERE shop = ? AND deleted_at IS NULL"
+    )
+    held = conn.execute(
+        "SELECT DISTINCT m.slot, m.value FROM memberships m WHERE m.shop = ? ORDER BY 1, 2",
+        (shop,),
+    ).fetchall()
+    values = conn.execute(
+        "SELECT slot, id, name, is_default FROM slot_values WHERE shop = ? ORDER BY 1, 2",
+        (shop,),
+    ).fetchall()
+    coded = conn.execute("SELECT DISTINCT customer_id FROM codes WHERE shop = ?", (shop,))
+    return {
+        "customers": int(conn.execute(live, (shop,)).fetchone()[0]),
+        "held": held,
+        "values": values,
+        "coded": [row[0] for row in coded.fetchall()],
+    }
+
+
+def load_value_holders(mirror: Mirror, shop: str, pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Ids of the customers holding any of the (slot, value id) `pairs` (live or not)."""
+    found = mirror.conn.execute(
+        "SELECT DISTINCT m.customer_id FROM memberships m WHERE m.shop = ? AND "
+        "(m.slot, m.value) IN (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, "
+        "'$[1]') FROM json_each(?) j)",
+        (shop, json.dumps([list(p) for p in pairs])),
+    )
+    return [row[0] for row in found.fetchall()]
+
+
+def load_push_members(
+    mirror: Mirror, shop: str, segments: Iterable[str] | None = None
+) -> dict[str, set[str]]:
+    """customer id -> the segments ('family:value') the customer is in now; with `segments`,
+    only those segments (customers in none of them are left out)."""
     members: dict[str, set[str]] = {}
-    for cid, segment in mirror.conn.execute(
-        "SELECT customer_id, segment FROM segment_members WHERE shop = ?", (shop,)
-    ):
+    sql = "SELECT customer_id, segment FROM segment_members WHERE shop = ?"
+    params: tuple[str, ...] = (shop,)
+    if segments is not None:
+        sql += " AND segment IN (SELECT value FROM json_each(?))"
+        params = (shop, json.dumps(sorted(set(segments))))
+    for cid, segment in mirror.conn.execute(sql, params):
         members.setdefault(cid, set()).add(segment)
     return members
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
@@ -43,6 +44,7 @@ _SEG_CUSTOMERS = (
     "c.country, c.city, c.postcode FROM customers c INDEXED BY customers_segment "
     "WHERE c.shop = :shop AND c.deleted_at IS NULL"
 )
+_SEG_SHARED = ("group_id", "country", "city", "postcode")  # few distinct values, many rows
 _SEG_PARTIALS = (
     "SELECT o.customer_id AS customer_id, NULL AS email, {aggregates} FROM orders o "
     "WHERE o.shop = :shop AND o.customer_id IS NOT NULL AND o.placed_at <= :as_of "
@@ -113,7 +115,9 @@ def load_summary(
     params = {"shop": shop, "as_of": db_time(as_of), "groups": GROUPS}
     aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
     names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
-    customers = _seg_frame(mirror, _SEG_CUSTOMERS.format(contacts=names), params)
+    customers = _seg_frame(
+        mirror, _SEG_CUSTOMERS.format(contacts=names), params, shared=_SEG_SHARED
+    )
     groups = mirror.conn.execute(
         "SELECT id, name FROM slot_values WHERE shop = ? AND slot = ?", (shop, GROUPS)
     )
@@ -141,13 +145,30 @@ def load_summary(
     return identity.assemble(customers, partials, merge, exact)
 
 
-def _seg_frame(mirror: Mirror, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+def _seg_frame(
+    mirror: Mirror, sql: str, params: dict[str, Any], shared: Sequence[str] = ()
+) -> pd.DataFrame:
     """A query's rows as a frame, read in chunks: a million rows never sit in memory twice
-    (once as Python tuples and once as columns)."""
-    chunks = list(pd.read_sql_query(sql, mirror.conn, params=params, chunksize=100_000))
+    (once as Python tuples and once as columns). The text columns in `shared` repeat few
+    values (countries, cities, groups): each chunk keeps one string object per distinct value
+    instead of one per row (the same values, a fraction of the memory)."""
+    chunks = []
+    for chunk in pd.read_sql_query(sql, mirror.conn, params=params, chunksize=100_000):
+        for column in shared:
+            chunk[column] = _shared_strings(chunk[column])
+        chunks.append(chunk)
     if not chunks:
         return pd.read_sql_query(sql, mirror.conn, params=params)
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def _shared_strings(values: pd.Series) -> pd.Series:
+    """The same column, each distinct string one object (`values`' dtype kept)."""
+    if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+        return values
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.asarray([*uniques, None], dtype=object)  # code -1: missing (NULL)
+    return pd.Series(table[codes], index=values.index, dtype=values.dtype)
 
 
 def load_purchases(mirror: Mirror, shop: str, refs: Sequence[str], as_of: datetime) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from loyalsync.core.plan.model import (
     CodeNow,
     Current,
     CustomerNow,
+    Desired,
     Everything,
     Plan,
     Rules,
@@ -38,8 +39,10 @@ from loyalsync.core.plan.model import (
     build_desired,
     change_limit,
     check_limits,
+    managed_pairs,
     op_dict,
     personal_code,
+    plan_candidates,
     slot_mappings,
 )
 
@@ -51,6 +54,7 @@ __all__ = [
     "CodeNow",
     "Current",
     "CustomerNow",
+    "Desired",
     "Everything",
     "Plan",
     "Rules",
@@ -60,7 +64,9 @@ __all__ = [
     "build_plan",
     "change_limit",
     "check_limits",
+    "managed_pairs",
     "op_dict",
     "personal_code",
+    "plan_candidates",
     "slot_mappings",
 ]

@@ -109,8 +109,8 @@ def build_plan(
         skipped=tuple(sorted(set(skipped + cant + code_skips), key=_skip_key)),
         unsupported=tuple(unsupported),
         notes=tuple(_empty_segments(desired, push)),
-        customer_count=len(current.customers),
-        limit=change_limit(push.max_changes, len(current.customers)),
+        customer_count=current.customer_count,
+        limit=change_limit(push.max_changes, current.customer_count),
         slots=tuple(slots),
     )
 

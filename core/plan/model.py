@@ -102,6 +102,29 @@ def slot_mappings(push: PushConfig) -> tuple[SlotMapping, ...]:
     )
 
 
+def managed_pairs(
+    push: PushConfig,
+    values: Mapping[str, Mapping[str, str]],
+    held: Iterable[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """The (slot, value id) pairs among `held` that a plan manages: their name (the id when
+    the slot has no such value, as `Current.name`) is named or prefixed by a mapping of the
+    slot. `build_plan` leaves a customer who holds none of them and wants nothing alone."""
+    mappings = [m for m in slot_mappings(push) if m.pairs or m.prefix]
+    return [
+        (slot, vid)
+        for slot, vid in held
+        if any(m.slot == slot and m.manages(values.get(slot, {}).get(vid, vid)) for m in mappings)
+    ]
+
+
+def plan_candidates(desired: Desired, holders: Iterable[str], coded: Iterable[str]) -> set[str]:
+    """Every customer `build_plan` can write to or skip: those who want something, those
+    holding a managed value (`managed_pairs`) and those with codes. A `Current` holding only
+    these (and `total`, the shop's count) gives the same plan as one holding everybody."""
+    return {*desired.customers, *holders, *coded}
+
+
 @dataclass(frozen=True, slots=True)
 class Want:
     """What one customer should have: per slot the managed value names that apply, in mapping
@@ -180,6 +203,13 @@ class Current:
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # slot -> id -> name
     defaults: Mapping[str, str] = field(default_factory=dict)  # slot -> its default value id
     codes: tuple[CodeNow, ...] = ()
+    # how many live customers the shop has, when `customers` holds only those a plan can
+    # touch (`plan_candidates`); None: `customers` is everybody
+    total: int | None = None
+
+    @property
+    def customer_count(self) -> int:
+        return len(self.customers) if self.total is None else self.total
 
     def name(self, slot: str, value_id: str) -> str:
         """A value's name (its id when the shop has no such value)."""

@@ -31,19 +31,27 @@ def _normal(email: object) -> str | None:
 
 
 def normalise_emails(emails: pd.Series) -> pd.Series:
-    """Trimmed, lower-cased e-mails; missing or blank become None."""
-    return pd.Series([_normal(e) for e in emails.tolist()], dtype=object)
+    """Trimmed, lower-cased e-mails; missing, blank or not text become None (as `_normal`,
+    without a Python call per row)."""
+    values = pd.Series(np.asarray(emails, dtype=object), dtype=object)
+    text = values.map(type).to_numpy() == str  # noqa: E721 (exactly str, as _normal)
+    out = np.full(len(values), None, dtype=object)
+    if text.any():
+        normal = values[text].str.strip().str.lower().to_numpy(dtype=object)
+        out[np.flatnonzero(text)] = np.where(normal == "", None, normal)
+    return pd.Series(out, dtype=object)
 
 
 def identity_keys(ids: pd.Series, emails: pd.Series, merge: bool) -> pd.Series:
     """'e:<normalised e-mail>' when merging and the e-mail is set, else 'c:<id>'."""
+    own = ("c:" + pd.Series(np.asarray(ids, dtype=object), dtype=object).astype(str)).to_numpy()
     if not merge:
-        return pd.Series([f"c:{i}" for i in ids.tolist()], dtype=object)
-    keys = []
-    for i, email in zip(ids.tolist(), emails.tolist(), strict=True):
-        normal = _normal(email)
-        keys.append(f"c:{i}" if normal is None else f"e:{normal}")
-    return pd.Series(keys, dtype=object)
+        return pd.Series(own, dtype=object)
+    normal = normalise_emails(emails).to_numpy(dtype=object)
+    known = pd.notna(normal)
+    keys = own.copy()
+    keys[known] = "e:" + normal[known].astype(str)
+    return pd.Series(keys.astype(object), dtype=object)
 
 
 def partial_codes(

@@ -321,7 +321,7 @@ def test_segment_shop_end_to_end(mirror: Mirror) -> None:
     stored = load_members(mirror, SHOP)
     assert not stored["family"].isin(["country", "city", "postcode"]).any()
     assert result.entered == len(stored) and result.exited == 0
-    assert set(result.timings) == {"load", "build", "save"}
+    assert set(result.timings) == {"load", "predict", "build", "save"}
     again = segment_shop(mirror, SHOP_CFG, cfg, AS_OF, run_id=2)
     assert (again.entered, again.exited) == (0, 0)
     assert json.loads(json.dumps(result.to_dict()))["customers"] == 4

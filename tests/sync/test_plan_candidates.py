@@ -1,0 +1,149 @@
+"""Planning reads only the customers a plan can touch (`load_plan_current`): the plan is the
+same as one built from every customer of the shop, on random mirrors with managed, unmanaged,
+prefixed, unknown and protected values, deleted customers, codes in every status and
+customers who want nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from loyalsync.connectors.shopware.platform import SLOTS
+from loyalsync.core.config import (
+    Config,
+    DiscountCampaign,
+    GroupMapping,
+    PushConfig,
+    ShopConfig,
+    TagMapping,
+)
+from loyalsync.core.mirror import (
+    Mirror,
+    db_time,
+    load_push_state,
+    save_planned_codes,
+    save_push_results,
+)
+from loyalsync.core.plan import Rules, build_desired, build_plan
+from loyalsync.core.records import (
+    GROUPS,
+    TAGS,
+    Cursor,
+    CustomerRecord,
+    IssueCode,
+    OpResult,
+    OrderRecord,
+    SlotValue,
+    memberships,
+)
+from loyalsync.sync.push import build_current, load_plan_current, load_plan_members
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+SEGMENTS = ("loyalty:vip", "loyalty:frequent", "rfm_segment:champions", "lifecycle:slipping",
+            "abc:A", "abc:B", "inactive:3m")  # fmt: skip
+GROUP_VALUES = {"g-std": "Standard", "g-vip": "VIP (auto)", "g-freq": "Frequent (auto)",
+                "g-b2b": "B2B"}  # fmt: skip
+TAG_VALUES = {"t-champ": "ls:champions", "t-old": "ls:retired", "t-hand": "handmade",
+              "t-slip": "ls:slipping"}  # fmt: skip
+
+
+def push_config() -> PushConfig:
+    return PushConfig(
+        enabled=True,
+        groups=(
+            GroupMapping("loyalty:vip", "VIP (auto)"),
+            GroupMapping("loyalty:frequent", "Frequent (auto)"),
+        ),
+        tags=(
+            TagMapping("rfm_segment:champions", "champions"),
+            TagMapping("lifecycle:slipping", "slipping"),
+            TagMapping("loyalty:nobody", "never"),
+        ),
+        discounts=(DiscountCampaign("winback", "lifecycle:slipping", percent=10),),
+    )
+
+
+def fill(mirror: Mirror, rng: random.Random, n: int) -> None:
+    values = [SlotValue(GROUPS, i, name) for i, name in GROUP_VALUES.items()]
+    values += [SlotValue(TAGS, i, name) for i, name in TAG_VALUES.items()]
+    mirror.replace_values("s", values, defaults=[(GROUPS, "g-std")])
+    people, orders = [], []
+    for i in range(n):
+        group = rng.choice([*GROUP_VALUES, "g-unknown", None])
+        tags = rng.sample([*TAG_VALUES, "ls:champions"], rng.randrange(3))  # an id as a name
+        created = AS_OF - timedelta(days=rng.randrange(60)) if rng.random() < 0.9 else None
+        people.append(
+            CustomerRecord(
+                f"c{i:03d}", f"c{i}@example.com", number=f"N{i}", created_at=created,
+                is_guest=rng.random() < 0.1,
+                memberships=memberships(groups=group, tags=tags),
+            )
+        )  # fmt: skip
+        for k in range(rng.randrange(3)):
+            placed = AS_OF - timedelta(days=rng.randrange(90))
+            orders.append(
+                OrderRecord(
+                    f"o{i}-{k}", None, f"c{i:03d}", None, placed, "completed",
+                    rng.random() < 0.8, 10.0, 8.0, "EUR", 10.0, 8.0,
+                )
+            )  # fmt: skip
+    mirror.save_page("s", "customers", people, Cursor())
+    mirror.save_page("s", "orders", orders, Cursor())
+    with mirror.transaction() as conn:
+        gone = [(db_time(AS_OF), f"c{i:03d}") for i in range(n) if rng.random() < 0.1]
+        conn.executemany("UPDATE customers SET deleted_at = ? WHERE shop = 's' AND id = ?", gone)
+        rows = [
+            ("s", f"c{i:03d}", s, db_time(AS_OF))
+            for i in range(n + 5)
+            for s in SEGMENTS
+            if rng.random() < 0.15
+        ]  # fmt: skip  (ids past n: members without a row)
+        conn.executemany("INSERT INTO segment_members VALUES (?, ?, ?, ?)", rows)
+    coded = rng.sample(range(n), n // 8)
+    codes = [("winback", f"c{i:03d}", f"WB-{i}", AS_OF - timedelta(days=rng.randrange(40)),
+              AS_OF + timedelta(days=rng.randrange(-20, 20))) for i in coded]  # fmt: skip
+    save_planned_codes(mirror, "s", codes, run_id=None)
+    sent = [OpResult(IssueCode("winback", c, code), ok=True) for _, c, code, _, _ in codes[::2]]
+    save_push_results(mirror, "s", sent)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plan_from_candidates_equals_plan_from_everybody(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    push = push_config()
+    shop = ShopConfig(name="s", platform="shopware", url="http://s", protected_groups=("B2B",))
+    config = Config(shops=(shop,), push=push)
+    rules = Rules(shop="s", protected_groups=frozenset({"B2B"}), min_age_days=rng.choice([0, 30]),
+                  code_secret="k")  # fmt: skip
+    with Mirror.open(tmp_path / "m.db") as mirror:
+        fill(mirror, rng, 150)
+        desired = build_desired(load_plan_members(mirror, "s", config), push)
+        everybody = build_current(load_push_state(mirror, "s"))
+        some = load_plan_current(mirror, "s", config, desired)
+    assert some.total == len(everybody.customers)
+    assert 0 < len(some.customers) < len(everybody.customers)  # the point: fewer read
+    plan = build_plan(desired, everybody, as_of=AS_OF, push=push, slots=SLOTS, rules=rules)
+    assert plan.ops  # a plan worth comparing
+    again = build_plan(desired, some, as_of=AS_OF, push=push, slots=SLOTS, rules=rules)
+    assert again == plan
+    assert again.to_dict() == plan.to_dict()
+
+
+def test_plan_members_keep_only_referenced_segments(tmp_path: Path) -> None:
+    """The desired state (and the empty-segment notes) from the referenced segments alone
+    equal those from every stored segment."""
+    from loyalsync.core.mirror import load_push_members
+
+    push = push_config()
+    config = Config(shops=(ShopConfig(name="s", platform="shopware", url="http://s"),), push=push)
+    with Mirror.open(tmp_path / "m.db") as mirror:
+        fill(mirror, random.Random(9), 80)
+        full = build_desired(load_push_members(mirror, "s"), push)
+        kept = build_desired(load_plan_members(mirror, "s", config), push)
+    assert kept.customers == full.customers
+    referenced = {name for _, name in push.segment_references()}
+    assert kept.segments == full.segments & referenced
+    assert "loyalty:nobody" not in kept.segments
