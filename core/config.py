@@ -75,6 +75,9 @@ class ShopConfig:
     lag_minutes: int = 10  # incremental pulls re-read this much before the cursor
     page_size: int = 500
     deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
+    # pulls fetch the next page while saving one, customers and orders side by side (one HTTP
+    # client, one rate limit); false: one entity after the other, one page at a time
+    pipeline: bool = True
     # the platform section (`shops[i].<platform>:`), validated against the connector's
     # declared OptionSpecs, defaults filled in
     options: dict[str, Any] = field(default_factory=dict)
