@@ -5,6 +5,9 @@ transaction". Knows nothing about any platform's API (that is the connector's) a
 SQLite I/O itself (that is core.mirror's). Because every page and its cursor commit together,
 an interruption at any point (Ctrl-C, SIGTERM, SIGKILL, a lost network) loses nothing: the
 next run resumes after the last committed page, and re-read rows are upserted harmlessly.
+Pipelined (the default; the shop option `pipeline: false` turns it off): the connector's
+iterators run in producer threads (sync.streams), a page ahead of the save, customers and
+orders side by side; this thread alone saves, so all of the above holds unchanged.
 
 Cursor keys in `_sync_state`: `customers` / `orders` are the incremental cursors of a shop in
 daily use; `backfill:customers` / `backfill:orders` belong to a running backfill, which never
