@@ -10,18 +10,22 @@ number of requests (records / page size, rounded up, plus the closing short page
 Pipelined (the default, as `loyalsync backfill` runs): both entities side by side, each page
 fetched while the one before is saved, so an entity's seconds are those until its pass ended
 and the total is the wall time; `--no-pipeline`: one entity after the other, page by page.
-Also times single 500-row keyset pages without latency (the simulator's own cost). Prints
-figures only; nothing here asserts on time.
+Also times single 500-row keyset pages without latency (the simulator's own cost).
+`--shop-process`: the simulator runs in a process of its own, as a real shop runs on its own
+server, instead of sharing this process and its GIL (requests are then counted by the client;
+an entity's "requests" are its pages). Prints figures only; nothing here asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from loyalsync.connectors import build_connector
@@ -117,6 +121,52 @@ def run(
           + ", ".join(f"{e} {ms:.0f} ms" for e, ms in probe.items()))  # fmt: skip
 
 
+def _serve_apart(spec: SynthSpec, latency: float, pipe: Connection) -> None:
+    """The simulator in a process of its own, until the parent says it is done."""
+    with ShopwareSimulator.from_spec(spec, latency=latency) as sim:
+        pipe.send((sim.url, sim.client_id, sim.client_secret))
+        pipe.recv()
+
+
+def run_apart(
+    customers: int, orders_per_customer: float, latency: float, page_size: int, pipeline: bool
+) -> None:
+    load = os.getloadavg()
+    spec = SynthSpec(customers=customers, seed=42, mean_orders=orders_per_customer)
+    ours, theirs = multiprocessing.Pipe()
+    shop_process = multiprocessing.get_context("spawn").Process(
+        target=_serve_apart, args=(spec, latency, theirs), daemon=True
+    )
+    shop_process.start()
+    url, client_id, client_secret = ours.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        shop = ShopConfig(
+            name="bench", platform="shopware", url=url,
+            credentials={"client_id": client_id, "client_secret": client_secret},
+            requests_per_second=10_000, page_size=page_size,
+        )  # fmt: skip
+        connector = build_connector(shop)
+        with Mirror.open(Path(tmp) / "bench.db") as mirror:
+            began = time.perf_counter()
+            pulled = pull_entities(connector, mirror, shop.name, ENTITIES, pipeline=pipeline)
+            wall = time.perf_counter() - began
+        sent = connector.http.requests_sent  # type: ignore[attr-defined]
+    ours.send("done")
+    shop_process.join(60)
+    records = {e: c.new + c.updated + c.unchanged + c.quarantined for e, c in pulled.items()}
+    minimum = sum(math.ceil(n / page_size) for n in records.values())
+    mode = "pipelined (side by side, a page ahead)" if pipeline else "page by page"
+    print(f"shop in its own process: {customers:,} customers, {records['orders']:,} orders, "
+          f"latency {latency * 1000:.0f} ms/request, page size {page_size}, {mode}")  # fmt: skip
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+    for entity, counts in pulled.items():
+        print(f"{entity:<10}{records[entity]:>10,} records{counts.pages:>6,} pages")
+    total = sum(records.values())
+    print(f"{'total':<10}{total:>10,} records, {sent:,} requests (minimum {minimum:,}), "
+          f"{wall:.1f} s, {total / wall:,.0f} records/s")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -124,8 +174,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--no-pipeline", action="store_true", help="one page at a time")
+    parser.add_argument("--shop-process", action="store_true", help="simulator in its own process")
     args = parser.parse_args()
-    run(
+    (run_apart if args.shop_process else run)(
         args.customers, args.orders_per_customer, args.latency, args.page_size, not args.no_pipeline
     )
 
