@@ -219,7 +219,12 @@ def parse_retry_after(value: str | None, now: datetime, cap: float) -> float | N
 
 class HttpClient:
     """A requests.Session with the policy above. `request()` returns 2xx responses and raises
-    core errors for everything else."""
+    core errors for everything else.
+
+    Safe for the threads of one pull (sync.pull fetches customers and orders side by side):
+    the token bucket and the counters are locked, each `request` keeps its state in locals
+    (tenacity's `Retrying` is made per call), and the session's connection pool hands each
+    thread a connection of its own (urllib3 keeps up to 10 per host)."""
 
     def __init__(
         self,
@@ -254,6 +259,7 @@ class HttpClient:
         self._hold_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
+        self._counting = threading.Lock()  # two streams of one pull share this client
         REDACTOR.add(*policy.secrets)
         userinfo = urlsplit(policy.base_url)
         REDACTOR.add(userinfo.password)  # `https://user:pass@...`: the password alone, too
@@ -361,7 +367,8 @@ class HttpClient:
     ) -> requests.Response:
         self._hold()
         self.bucket.acquire()
-        self.requests_sent += 1
+        with self._counting:
+            self.requests_sent += 1
         started = time.perf_counter()
         try:
             response = self.session.request(method, url, **kwargs)
@@ -437,7 +444,8 @@ class HttpClient:
         return self.rng.uniform(0, ceiling)  # full jitter
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        self.retries += 1
+        with self._counting:
+            self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
         log.warning(

@@ -88,6 +88,9 @@ class ShopConfig:
     page_size: int = 500
     deletion_scan_days: int = 7  # full id scan for deleted customers at most this often
     database: str | None = None  # this shop's own mirror file (wins over the top-level one)
+    # pulls fetch the next page while saving one, customers and orders side by side (one HTTP
+    # client, one rate limit); false: one entity after the other, one page at a time
+    pipeline: bool = True
     # the platform section (`shops[i].<platform>:`), validated against the connector's
     # declared OptionSpecs, defaults filled in
     options: dict[str, Any] = field(default_factory=dict)

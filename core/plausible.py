@@ -69,7 +69,11 @@ def question_page(
     questioned: list[Quarantined] = []
     clamps: list[Clamp] = []
     for pulled in page.records:
-        raw, cut = clamp_raw(pulled.raw, entity, pulled.id)
+        raw, cut = (
+            clamp_raw(pulled.raw, entity, pulled.id)
+            if _has_long_text(pulled.raw)
+            else (pulled.raw, [])
+        )
         clamps += cut
         record = replace(pulled, raw=raw) if cut else pulled
         reason = why_not(record, horizon)
@@ -151,6 +155,22 @@ def _changed(record: Any) -> datetime:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _has_long_text(raw: Any) -> bool:
+    """Whether `raw` holds a string longer than MAX_RAW_TEXT: the cheap look that spares
+    almost every record the walk of `clamp_raw` (no paths built, nothing copied)."""
+    pending = [raw]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if len(value) > MAX_RAW_TEXT:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def clamp_raw(raw: Any, entity: str, rid: str, path: str = "") -> tuple[Any, list[Clamp]]:

@@ -5,6 +5,9 @@ transaction". Knows nothing about any platform's API (that is the connector's) a
 SQLite I/O itself (that is core.mirror's). Because every page and its cursor commit together,
 an interruption at any point (Ctrl-C, SIGTERM, SIGKILL, a lost network) loses nothing: the
 next run resumes after the last committed page, and re-read rows are upserted harmlessly.
+Pipelined (the default; the shop option `pipeline: false` turns it off): the connector's
+iterators run in producer threads (sync.streams), a page ahead of the save, customers and
+orders side by side; this thread alone saves, so all of the above holds unchanged.
 
 Cursor keys in `_sync_state`: `customers` / `orders` are the incremental cursors of a shop in
 daily use; `backfill:customers` / `backfill:orders` belong to a running backfill, which never
@@ -14,7 +17,7 @@ touches the incremental ones except to hand over when the shop has none yet.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +28,7 @@ from loyalsync.core.config import ShopConfig
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import Cursor, utcnow
 from loyalsync.sync.runs import RunRecord, recorded_run
+from loyalsync.sync.streams import PageStreams, StreamEnd
 
 log = logging.getLogger("loyalsync.pull")
 
@@ -102,41 +106,122 @@ def pull_entity(
     run_id: int | None = None,
     on_page: PageCallback | None = None,
     now: Callable[[], datetime] = utcnow,
+    pipeline: bool = True,
 ) -> EntityCounts:
     """Pull one entity page by page, committing each page with its cursor. Every page passes
-    `core.plausible` first: values to question are quarantined (or clamped) with a reason."""
-    key = f"backfill:{entity}" if backfill else entity
-    cursor = mirror.get_cursor(shop, key)
-    if cursor is None:
-        cursor = Cursor(since=since if backfill else None)
-    elif cursor.after is None:
-        cursor = replace(cursor, high=None, started=None)  # a new pass: the connector asks
-    counts = EntityCounts()
+    `core.plausible` first: values to question are quarantined (or clamped) with a reason.
+    `pipeline`: fetch the next page while this one is saved (see `pull_entities`)."""
+    return pull_entities(
+        connector, mirror, shop, (entity,), backfill=backfill, since=since, run_id=run_id,
+        on_page=on_page, now=now, pipeline=pipeline,
+    )[entity]  # fmt: skip
+
+
+def pull_entities(
+    connector: Connector,
+    mirror: Mirror,
+    shop: str,
+    entities: Sequence[str] = ENTITIES,
+    *,
+    backfill: bool = False,
+    since: datetime | None = None,
+    run_id: int | None = None,
+    on_page: PageCallback | None = None,
+    on_done: Callable[[str, EntityCounts], None] | None = None,
+    now: Callable[[], datetime] = utcnow,
+    pipeline: bool = True,
+) -> dict[str, EntityCounts]:
+    """Pull several entities, each page committed with its cursor (in this thread, the only
+    one touching the mirror). With `pipeline` every entity's pages are fetched by a thread of
+    its own, a page ahead of the save (sync.streams): fetching page n+1 overlaps saving page n,
+    and the entities are pulled side by side, all through the connector's one HTTP client and
+    so within the shop's rate limit. Without it: one entity after the other, one page at a
+    time. Either way the stored result is the same, and so is what a crash leaves behind.
+    `on_done(entity, counts)` is called as each entity's pass finishes."""
+    streams = {
+        entity: _Stream.start(mirror, shop, entity, backfill=backfill, since=since)
+        for entity in entities
+    }
     offer_known(connector, mirror, shop)
     horizon = plausible.horizon_of(now())
-    for pulled in _iterate(connector, entity, cursor):
-        page, clamps = plausible.question_page(pulled, entity, horizon, cursor)
+    save = _Saver(mirror, shop, horizon, run_id, on_page)
+
+    def finish(stream: _Stream) -> None:
+        _finish_pass(mirror, shop, stream.entity, stream.key, stream.cursor, backfill)
+        if on_done:
+            on_done(stream.entity, stream.counts)
+
+    if not pipeline:
+        for stream in streams.values():
+            for pulled in _iterate(connector, stream.entity, stream.cursor):
+                save(stream, pulled)
+            finish(stream)
+    else:
+        # the iterators are made here, so a connector reads its arguments in this thread
+        iterators = {e: _iterate(connector, e, s.cursor) for e, s in streams.items()}
+        with PageStreams(iterators) as fetched:
+            for entity, item in fetched:
+                if isinstance(item, StreamEnd):
+                    finish(streams[entity])
+                else:
+                    save(streams[entity], item)
+    return {entity: streams[entity].counts for entity in entities}
+
+
+@dataclass
+class _Stream:
+    """One entity being pulled: its cursor key, the last committed cursor, its counts."""
+
+    entity: str
+    key: str
+    cursor: Cursor
+    counts: EntityCounts = field(default_factory=EntityCounts)
+
+    @classmethod
+    def start(
+        cls, mirror: Mirror, shop: str, entity: str, *, backfill: bool, since: datetime | None
+    ) -> _Stream:
+        key = f"backfill:{entity}" if backfill else entity
+        cursor = mirror.get_cursor(shop, key)
+        if cursor is None:
+            cursor = Cursor(since=since if backfill else None)
+        elif cursor.after is None:
+            cursor = replace(cursor, high=None, started=None)  # a new pass: the connector asks
+        return cls(entity, key, cursor)
+
+
+@dataclass
+class _Saver:
+    """Questions one pulled page and saves it with its cursor (one transaction)."""
+
+    mirror: Mirror
+    shop: str
+    horizon: datetime
+    run_id: int | None
+    on_page: PageCallback | None
+
+    def __call__(self, stream: _Stream, pulled: Page) -> None:
+        entity = stream.entity
+        page, clamps = plausible.question_page(pulled, entity, self.horizon, stream.cursor)
         for clamp in clamps:
             log.warning(
                 "[%s] %s %s: %s clamped from %s to %s characters",
-                shop, entity, clamp.id, clamp.field, f"{clamp.length:,}",
+                self.shop, entity, clamp.id, clamp.field, f"{clamp.length:,}",
                 f"{plausible.MAX_RAW_TEXT:,}",
             )  # fmt: skip
-        saved = mirror.save_page(
-            shop,
+        saved = self.mirror.save_page(
+            self.shop,
             entity,
             page.records,
             page.cursor,
             quarantined=page.quarantined,
-            run_id=run_id,
-            cursor_entity=key,
+            run_id=self.run_id,
+            cursor_entity=stream.key,
         )
-        counts.add(page, saved)
-        cursor = page.cursor
-        if on_page:
-            on_page(entity, page, saved)
-    _finish_pass(mirror, shop, entity, key, cursor, backfill)
-    return counts
+        stream.counts.add(page, saved)
+        stream.cursor = page.cursor
+        if self.on_page:
+            self.on_page(entity, page, saved)
 
 
 def offer_known(connector: Connector, mirror: Mirror, shop: str) -> None:
@@ -197,6 +282,7 @@ def pull_shop(
     on_page: PageCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     now: Callable[[], datetime] = utcnow,
+    pipeline: bool | None = None,
 ) -> PullResult:
     """One pull of one shop: customers, orders, and (incremental pulls, when due or asked for)
     the deletion scan. Recorded in `_runs` with its counts and outcome.
@@ -204,7 +290,8 @@ def pull_shop(
     Cheap on the shop's API: the values of the membership slots (groups, tags) are read by the
     first pull or backfill of a shop (so segmentation knows their names) and by every plan and
     push, not by every pull. A first full backfill lists every customer: it counts as the
-    deletion scan."""
+    deletion scan. `pipeline` (default: the shop's `pipeline` option) pulls customers and
+    orders side by side, each a page ahead of the save (see `pull_entities`)."""
     kind = "backfill" if backfill else "pull"
     with recorded_run(mirror, shop.name, kind) as run:
         result = PullResult(shop=shop.name, run_id=run.id)
@@ -218,18 +305,12 @@ def pull_shop(
         first = backfill and since is None and mirror.get_cursor(shop.name, "orders") is None
         if connector.slots and (first or not mirror.count("slot_values", shop.name)):
             refresh_state(connector, mirror, shop.name)
-        for entity in ENTITIES:
-            result.entities[entity] = pull_entity(
-                connector,
-                mirror,
-                shop.name,
-                entity,
-                backfill=backfill,
-                since=since,
-                run_id=run.id,
-                on_page=on_page,
-                now=now,
-            )
+        pulled = pull_entities(
+            connector, mirror, shop.name, ENTITIES, backfill=backfill, since=since,
+            run_id=run.id, on_page=on_page, on_done=result.entities.__setitem__, now=now,
+            pipeline=shop.pipeline if pipeline is None else pipeline,
+        )  # fmt: skip
+        result.entities = pulled  # in ENTITIES order, whichever finished first
         scan = deletion_scan
         if scan is None:
             scan = not backfill and deletion_scan_due(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import requests
@@ -49,14 +49,18 @@ class WawiAuth:
             "X-Tenant-ID": self.shop.credentials["tenant_id"],
         }
 
-    def invalidate(self) -> None:
-        self._token = self._expires = None
+    def invalidate(self, used: Mapping[str, str] | None = None) -> None:
+        """Drop the token; with `used` (the headers a refused call sent) only if it is still
+        that token, so two calls refused at once renew it once."""
+        with self._lock:
+            if used is None or used.get("Authorization") == f"Bearer {self._token}":
+                self._token = self._expires = None
 
     def _bearer(self) -> str:
-        with self._lock:
-            return self._renewed()
+        with self._lock:  # a pull's two streams share the token: one renews it
+            return self._current()
 
-    def _renewed(self) -> str:
+    def _current(self) -> str:
         if self._token and self._expires and self.now() < self._expires - EARLY:
             return self._token
         creds = self.shop.credentials

@@ -99,16 +99,13 @@ class JtlConnector:
         kw.setdefault("idempotent", method in ("GET", "PATCH"))
         accepted = tuple(kw.pop("ok_statuses", ()))
         for attempt in (1, 2):
+            sent = self.auth.headers()
             response = self.http.request(
-                method,
-                path,
-                headers=self.auth.headers(),
-                ok_statuses=(401, 402, 403, *accepted),
-                **kw,
+                method, path, headers=sent, ok_statuses=(401, 402, 403, *accepted), **kw
             )
             status = response.status_code
             if status == 401 and attempt == 1 and self.auth.cloud:
-                self.auth.invalidate()
+                self.auth.invalidate(sent)
                 continue
             if status in (401, 402, 403) and status not in accepted:
                 raise refusal(self.shop, response, what or f"{method} {path}")

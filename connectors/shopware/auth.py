@@ -13,7 +13,8 @@ token request itself. Research: ../shared/research/shopware.md §1:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,14 +39,21 @@ class TokenAuth:
         self._token: str | None = None
         self._renew_at: datetime | None = None
         self.fetched = 0  # tokens fetched so far (for `check` and tests)
+        # a pull's two streams share the token: one renews it, the other waits and uses it
+        self._lock = threading.Lock()
 
     def headers(self) -> dict[str, str]:
-        if self._token is None or self._renew_at is None or self.now() >= self._renew_at:
-            self._fetch()
-        return {"Authorization": f"Bearer {self._token}", "Accept": JSON}
+        with self._lock:
+            if self._token is None or self._renew_at is None or self.now() >= self._renew_at:
+                self._fetch()
+            return {"Authorization": f"Bearer {self._token}", "Accept": JSON}
 
-    def invalidate(self) -> None:
-        self._token = None
+    def invalidate(self, used: Mapping[str, str] | None = None) -> None:
+        """Drop the token; with `used` (the headers a refused call sent) only if it is still
+        that token, so two calls refused at once renew it once."""
+        with self._lock:
+            if used is None or used.get("Authorization") == f"Bearer {self._token}":
+                self._token = None
 
     def _credentials(self) -> dict[str, str]:
         client_id = self.shop.credentials.get("client_id")

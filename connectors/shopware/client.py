@@ -93,15 +93,12 @@ class ShopwareConnector:
         kw.setdefault("idempotent", True)
         accepted = tuple(kw.pop("ok_statuses", ()))
         extra = kw.pop("headers", None) or {}
+        sent = self.auth.headers()
         response = self.http.request(
-            method,
-            path,
-            headers={**extra, **self.auth.headers()},
-            ok_statuses=(401, *accepted),
-            **kw,
+            method, path, headers={**extra, **sent}, ok_statuses=(401, *accepted), **kw
         )
         if response.status_code == 401:
-            self.auth.invalidate()
+            self.auth.invalidate(sent)
             response = self.http.request(
                 method, path, headers={**extra, **self.auth.headers()}, ok_statuses=accepted, **kw
             )

@@ -20,9 +20,11 @@ def db_time(value: datetime | None) -> str | None:
     """A tz-aware datetime as mirror text (UTC, microseconds, 'Z')."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: all times must be tz-aware")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not UTC:  # most mapped times are UTC already: no conversion then
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: all times must be tz-aware")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_db_time(value: str | None) -> datetime | None:

@@ -204,8 +204,8 @@ class Mirror(RunLog, Erasure):
                 found[rid] = json.loads(raw)
         return found
 
-    def _existing_hashes(self, table: str, shop: str, ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def _existing_hashes(self, table: str, shop: str, ids: Sequence[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ", ".join("?" for _ in chunk)
@@ -218,22 +218,27 @@ class Mirror(RunLog, Erasure):
 
     def _classify(
         self, table: str, shop: str, rows: list[tuple[Any, ...]]
-    ) -> tuple[list[tuple[Any, ...]], UpsertCounts]:
-        # de-duplicate within the page (last wins), then skip rows whose content is unchanged
+    ) -> tuple[list[tuple[Any, ...]], UpsertCounts, list[str]]:
+        """The rows to write (de-duplicated within the page, last wins; unchanged content
+        skipped), the counts, and the ids of the rows to write that the mirror already has:
+        only those can have child rows (items, memberships) to replace. Synced rows are
+        never deleted (a deletion in the shop sets `deleted_at`), so a new id has none."""
         by_id = {row[1]: row for row in rows}
         existing = self._existing_hashes(table, shop, list(by_id))
-        changed, new, updated, unchanged = [], 0, 0, 0
+        changed, known, new, updated, unchanged = [], [], 0, 0, 0
         for rid, row in by_id.items():
-            old = existing.get(rid)
-            if old is None:
-                new += 1
-            elif old == row[-2]:
-                unchanged += 1
-                continue
+            if rid in existing:
+                old = existing[rid]
+                if old == row[-2]:
+                    unchanged += 1
+                    continue
+                known.append(rid)
+                updated += old is not None  # a row stored without a hash counts as new
+                new += old is None
             else:
-                updated += 1
+                new += 1
             changed.append(row)
-        return changed, UpsertCounts(new, updated, unchanged)
+        return changed, UpsertCounts(new, updated, unchanged), known
 
     def _upsert_customers(self, shop: str, records: Sequence[CustomerRecord]) -> UpsertCounts:
         """Changed customers are written with their memberships: the rows of every slot the
@@ -241,14 +246,15 @@ class Mirror(RunLog, Erasure):
         the connector cannot read cheaply, e.g. a custom field) keeps what pushes recorded."""
         now = db_time(utcnow()) or ""
         by_id = {c.id: c for c in records}
-        rows, counts = self._classify(
+        rows, counts, known = self._classify(
             "customers", shop, [customer_row(shop, c, now) for c in by_id.values()]
         )
         self.conn.executemany(CUSTOMER_UPSERT, rows)
         changed = [by_id[row[1]] for row in rows]
+        replaced = set(known)  # only rows the mirror had can have memberships to replace
         self.conn.executemany(
             "DELETE FROM memberships WHERE shop = ? AND customer_id = ? AND slot = ?",
-            [(shop, c.id, slot) for c in changed for slot, _ in c.memberships],
+            [(shop, c.id, slot) for c in changed if c.id in replaced for slot, _ in c.memberships],
         )
         self.conn.executemany(
             MEMBERSHIP_INSERT,
@@ -259,14 +265,14 @@ class Mirror(RunLog, Erasure):
     def _upsert_orders(self, shop: str, records: Sequence[OrderRecord]) -> UpsertCounts:
         now = db_time(utcnow()) or ""
         by_id = {o.id: o for o in self.scrub_orders(shop, records)}
-        rows, counts = self._classify(
+        rows, counts, known = self._classify(
             "orders", shop, [order_row(shop, o, now) for o in by_id.values()]
         )
         self.conn.executemany(ORDER_UPSERT, rows)
         changed = [by_id[row[1]] for row in rows]
         self.conn.executemany(
             "DELETE FROM order_items WHERE shop = ? AND order_id = ?",
-            [(shop, o.id) for o in changed],
+            [(shop, rid) for rid in known],
         )
         self.conn.executemany(
             ITEM_INSERT,

@@ -18,7 +18,7 @@ import pytest
 from loyalsync.connectors.base import Connector, CurrentState, Page
 from loyalsync.core.mirror import Mirror, UpsertCounts
 from loyalsync.core.records import utcnow
-from loyalsync.sync.pull import pull_entity, refresh_state, scan_deletions
+from loyalsync.sync.pull import pull_entities, refresh_state, scan_deletions
 from tests.contract.harness import Harness, ids_in_pages, mirror_dump
 
 ENTITIES = ("customers", "orders")
@@ -41,9 +41,13 @@ def pull_all(
             on_page(entity, page, counts)
 
     refresh_state(connector, mirror, harness.shop.name)
-    for entity in ENTITIES:
-        pull_entity(connector, mirror, harness.shop.name, entity, on_page=collect, **kw)
+    # pipelined (the default): both entities side by side, each a page ahead of the save
+    pull_entities(connector, mirror, harness.shop.name, ENTITIES, on_page=collect, **kw)
     return pages
+
+
+# the suite's core runs both ways: pipelined, and one entity after the other, page by page
+PIPELINE = pytest.mark.parametrize("pipeline", [True, False], ids=["pipelined", "sequential"])
 
 
 def test_check_reports_the_shop(harness: Harness) -> None:
@@ -64,11 +68,12 @@ def test_current_state_lists_groups_tags_and_default_group(harness: Harness) -> 
     assert harness.default_group_id() in {v.id for v in state.of("groups")}
 
 
+@PIPELINE
 def test_full_pull_returns_everything_exactly_once(
-    harness: Harness, mirror_factory: MirrorFactory
+    harness: Harness, mirror_factory: MirrorFactory, pipeline: bool
 ) -> None:
     mirror = mirror_factory()
-    pages = pull_all(harness.connector(), mirror, harness)
+    pages = pull_all(harness.connector(), mirror, harness, pipeline=pipeline)
     for entity, truth in (("customers", harness.customer_ids()), ("orders", harness.order_ids())):
         seen = Counter(ids_in_pages(pages[entity]))
         assert set(seen) == truth
@@ -106,9 +111,10 @@ def test_incremental_pull_fetches_only_the_changes(
     assert mirror.count("orders", harness.shop.name) == len(harness.order_ids())
 
 
+@PIPELINE
 @pytest.mark.parametrize("crash_after", [1, 3])
 def test_crash_mid_pull_resumes_without_loss_or_duplicates(
-    harness: Harness, mirror_factory: MirrorFactory, crash_after: int
+    harness: Harness, mirror_factory: MirrorFactory, crash_after: int, pipeline: bool
 ) -> None:
     reference = mirror_factory("reference")
     pull_all(harness.connector(), reference, harness)
@@ -124,9 +130,9 @@ def test_crash_mid_pull_resumes_without_loss_or_duplicates(
 
     connector = harness.connector()
     with pytest.raises(Crash):
-        pull_all(connector, mirror, harness, on_page=die)
+        pull_all(connector, mirror, harness, on_page=die, pipeline=pipeline)
     harness.reset_requests()
-    resumed = pull_all(harness.connector(), mirror, harness)
+    resumed = pull_all(harness.connector(), mirror, harness, pipeline=pipeline)
 
     assert mirror_dump(mirror) == mirror_dump(reference)
     needed = harness.pages_needed(len(harness.order_ids()))
@@ -135,15 +141,16 @@ def test_crash_mid_pull_resumes_without_loss_or_duplicates(
     assert max(fetched.values()) == 1
 
 
+@PIPELINE
 def test_faults_still_give_the_identical_mirror(
-    harness: Harness, mirror_factory: MirrorFactory
+    harness: Harness, mirror_factory: MirrorFactory, pipeline: bool
 ) -> None:
     clean = mirror_factory("clean")
-    pull_all(harness.connector(), clean, harness)
+    pull_all(harness.connector(), clean, harness, pipeline=False)
 
     harness.inject_faults(0.2, seed=11)
     faulty = mirror_factory("faulty")
-    pull_all(harness.connector(), faulty, harness)
+    pull_all(harness.connector(), faulty, harness, pipeline=pipeline)
     harness.inject_faults(0.0, seed=0)
 
     assert mirror_dump(faulty) == mirror_dump(clean)

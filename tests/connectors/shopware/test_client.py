@@ -21,9 +21,15 @@ Connect = Callable[..., ShopwareConnector]
 MakeSim = Callable[..., ShopwareSimulator]
 
 
-def pull(connector: Connector, mirror: Mirror, on_page: Callable[..., None] | None = None) -> None:
+def pull(
+    connector: Connector,
+    mirror: Mirror,
+    on_page: Callable[..., None] | None = None,
+    *,
+    pipeline: bool = True,
+) -> None:
     for entity in ("customers", "orders"):
-        pull_entity(connector, mirror, "sw-test", entity, on_page=on_page)
+        pull_entity(connector, mirror, "sw-test", entity, on_page=on_page, pipeline=pipeline)
 
 
 def searches(sim: ShopwareSimulator, entity: str) -> list[Logged]:
@@ -63,8 +69,10 @@ def test_token_is_renewed_before_it_runs_out(
     def later(entity: str, page: Page, counts: UpsertCounts) -> None:
         clock.advance(seconds=300)  # two pages: past the 600 s lifetime
 
+    # page by page: the fake clock jumps between pages, and a page fetched ahead would carry
+    # a token that was fresh when sent and stale by the jumped clock when it arrives
     with Mirror.open(tmp_path / "m.db") as mirror:
-        pull(connect(sim), mirror, on_page=later)
+        pull(connect(sim), mirror, on_page=later, pipeline=False)
     tokens = sim.requests("/api/oauth/token")
     assert len(tokens) > 2
     assert all(r.status != 401 for r in sim.request_log), "renewal should come before expiry"
