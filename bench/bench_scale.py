@@ -62,22 +62,20 @@ def mirror_only(
         if "segment" in steps:
             first = "first run on the cached mirror (bench_segments), membership cleared"
             segment = run.cli("-q", "segment", "--as-of", MIRROR_AS_OF)
-            run.row("segment", segment, minimum=0, note=first)
+            row = run.row("segment", segment, minimum=0, note=first)
+            run.naive_segment(row, path)
         if "plan" in steps:
             run.plan(MIRROR_AS_OF, record=True)
     finally:
         run.sim.stop()
     mirror = Row(platform, customers, "mirror", note=f"{proc.mirror_mb(path):,.1f} MB (built)")
-    return rows + run.rows + [mirror]
+    return sorted([*rows, *run.rows, mirror], key=lambda r: STEPS.index(r.step))
 
 
 def skip_reason(platform: str, customers: int, args: argparse.Namespace) -> str:
     """Why this cell is not pulled through the simulator, or "" when it is."""
     if customers > args.pull_limit:
-        return (
-            f"not pulled: more than --pull-limit {args.pull_limit:,} customers; the mirror-side "
-            "steps run on a mirror built directly by core.synth (bench_segments)"
-        )
+        return f"not pulled: over --pull-limit {args.pull_limit:,} (mirror built by core.synth)"
     if platform == "jtl" and customers > args.jtl_pull_limit:
         return (
             f"not pulled: JTL v1 reads line items with one request per order (about "

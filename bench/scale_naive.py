@@ -8,9 +8,10 @@ so its time and peak RSS are measured like loyalsync's steps:
 `limit=<offset>,50` sorted by date_upd; Shopware: `page`/`limit` 50 on the search API; JTL:
 `pageNumber`/`pageSize` 50). JSON is parsed, nothing else: no addresses, cart rules or line
 items, no mapping, no storage, so its figures are a lower bound.
-`segment`: every order loaded into pandas (`SELECT *`, as a typical script reads a table),
-grouped per customer, then RFM (terciles) and ABC: two of loyalsync's families, again a
-lower bound. Prints one JSON line: what was read.
+`segment`: every order loaded into pandas (the columns it needs, so memory stays bounded on a
+shared machine: `SELECT *` with the raw JSON would cost more), grouped per customer, then RFM
+(terciles) and ABC: two of loyalsync's families, again a lower bound. Prints one JSON line:
+what was read.
 """
 
 from __future__ import annotations
@@ -103,7 +104,12 @@ def segment_with_pandas(mirror: str, shop: str) -> dict[str, int]:
     import pandas as pd
 
     with sqlite3.connect(mirror) as conn:
-        orders = pd.read_sql_query("SELECT * FROM orders WHERE shop = ?", conn, params=(shop,))
+        orders = pd.read_sql_query(
+            "SELECT id, customer_id, placed_at, is_valid, base_currency_total_gross"
+            " FROM orders WHERE shop = ?",
+            conn,
+            params=(shop,),
+        )
     orders["placed_at"] = pd.to_datetime(orders["placed_at"], utc=True, format="ISO8601")
     valid = orders[orders["is_valid"] == 1]
     as_of = orders["placed_at"].max()

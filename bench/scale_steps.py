@@ -167,11 +167,14 @@ class ShopRun:
             return
         row = self.row("segment", run, minimum=0)
         if naive:
-            run = self.naive("segment", str(self.work / "loyalsync.db"), proc.SHOP)
-            row.naive_seconds, row.naive_peak_mb = run.seconds, run.peak_mb
-            row.note = "naive: every order in pandas, RFM + ABC only"
-            if run.code:
-                row.note += f"; failed: {run.stderr.strip().splitlines()[-1:]}"
+            self.naive_segment(row, self.work / "loyalsync.db")
+
+    def naive_segment(self, row: Row, mirror: Path) -> None:
+        run = self.naive("segment", str(mirror), proc.SHOP)
+        row.naive_seconds, row.naive_peak_mb = run.seconds, run.peak_mb
+        row.note = "; ".join(filter(None, [row.note, "naive: orders in pandas, RFM + ABC only"]))
+        if run.code:
+            row.note += f"; naive failed: {run.stderr.strip().splitlines()[-1:]}"
 
     def plan(self, as_of: str, *, record: bool) -> dict[str, Any]:
         run = self.cli("plan", "--as-of", as_of, "--json")
