@@ -69,6 +69,7 @@ class ShopRun:
         self.rows: list[Row] = []
         self.sim: Any = None
         self.shift = [timedelta(days=-1)]  # the shop's clock: a day behind ours, then ours
+        self.days = 0
 
     # -- running ------------------------------------------------------------------------
     def cli(self, *args: str) -> proc.Measured:
@@ -195,9 +196,10 @@ class ShopRun:
     def change(self, orders: int) -> tuple[list[Any], list[Any]]:
         """A day in the shop: 1% of the customers change, 1% as many orders as exist arrive."""
         n = max(1, math.ceil(orders * CHANGED))
-        if self.platform == "jtl":
-            return self.sim.store.touch_customers(CHANGED, 1), self.sim.store.add_orders(n, 2)
-        return self.sim.touch_customers(CHANGED, 1), self.sim.add_orders(n, 2)
+        self.days += 1  # another day, other customers
+        seeds = (2 * self.days, 2 * self.days + 1)
+        shop = self.sim.store if self.platform == "jtl" else self.sim
+        return shop.touch_customers(CHANGED, seeds[0]), shop.add_orders(n, seeds[1])
 
     def mirror_row(self) -> None:
         size = proc.mirror_mb(self.work / "loyalsync.db")
