@@ -6,8 +6,9 @@ so its time and peak RSS are measured like loyalsync's steps:
 
 `pull`: offset pages of 50, the pattern of the common ELT connectors (PrestaShop: Airbyte's
 `limit=<offset>,50` sorted by date_upd; Shopware: `page`/`limit` 50 on the search API; JTL:
-`pageNumber`/`pageSize` 50). JSON is parsed, nothing else: no addresses, cart rules or line
-items, no mapping, no storage, so its figures are a lower bound.
+`pageNumber`/`pageSize` 50). JSON is parsed, nothing else: no addresses or cart rules, no
+mapping, no storage, so its figures are a lower bound (JTL's line items are read, one request
+per order: v1 offers no other way, so every client pays them).
 `segment`: every order loaded into pandas (the columns it needs, so memory stays bounded on a
 shared machine: `SELECT *` with the raw JSON would cost more), grouped per customer, then RFM
 (terciles) and ABC: two of loyalsync's families, again a lower bound. Prints one JSON line:
@@ -78,13 +79,15 @@ def pull_prestashop(url: str, key: str) -> dict[str, int]:
 
 
 def pull_jtl(url: str, key: str) -> dict[str, int]:
+    """JTL v1 lists orders without their items: any client, naive or not, asks for each
+    order's line items once (so here too)."""
     session = requests.Session()
     # the app the key was registered for (a user's script registers its own the same way)
     session.headers.update(
         {"Authorization": f"Wawi {key}", "x-appid": "loyalsync/1", "x-appversion": "1.0.0",
          "api-version": "1.0"}
     )  # fmt: skip
-    seen = {}
+    seen, orders = {}, []
     for entity in ("customers", "salesOrders"):
         number, rows = 1, 0
         while True:
@@ -92,11 +95,17 @@ def pull_jtl(url: str, key: str) -> dict[str, int]:
             answer = session.get(f"{url}/{entity}", params=params, timeout=60)
             answer.raise_for_status()
             data = answer.json()
-            rows += len(data.get("Items") or [])
+            items = data.get("Items") or []
+            rows += len(items)
+            if entity == "salesOrders":
+                orders += [item["Id"] for item in items]
             number += 1
             if not data.get("HasNextPage"):
                 break
         seen[entity] = rows
+    for order in orders:
+        session.get(f"{url}/salesOrders/{order}/lineitems", timeout=60).raise_for_status()
+    seen["lineitems"] = len(orders)
     return seen
 
 

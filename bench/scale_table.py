@@ -93,8 +93,9 @@ minimum: pulls, pages of the API's maximum size (Shopware 500, JTL 1000, PrestaS
   per order); incremental, the changed rows so paged (JTL v1: a full customer scan); pushes,
   Shopware ceil(operations / 200) per Sync API call, PrestaShop and JTL one request per value
   created, per customer whose memberships change and per code.
-naive: offset pages of 50, JSON parsed only (a lower bound); per-order pandas for segments
-  (every order loaded, RFM + ABC only); one write request per customer operation (counted).
+naive: offset pages of 50, JSON parsed only (a lower bound; JTL's line items too, one request
+  per order as for loyalsync); per-order pandas for segments (every order loaded, RFM + ABC
+  only); one write request per customer operation (counted from the plan, not replayed).
 peak MB: ru_maxrss of the step's own process (os.wait4); every step is a `loyalsync` run."""
 
 
