@@ -1,7 +1,7 @@
 """The naive approach a user would otherwise write, run as its own process for the scale table
 so its time and peak RSS are measured like loyalsync's steps:
 
-    python -m bench.scale_naive pull PLATFORM URL CREDENTIAL [CREDENTIAL]
+    NAIVE_CREDENTIALS="id secret" python -m bench.scale_naive pull PLATFORM URL
     python -m bench.scale_naive segment MIRROR SHOP
 
 `pull`: offset pages of 50, the pattern of the common ELT connectors (PrestaShop: Airbyte's
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -30,18 +31,23 @@ PAGE = 50
 
 def pull_shopware(url: str, client_id: str, secret: str) -> dict[str, int]:
     session = requests.Session()
-    token = session.post(
-        f"{url}/api/oauth/token",
-        json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-        timeout=60,
-    ).json()["access_token"]
-    session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    session.headers["Accept"] = "application/json"
+    grant = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+
+    def login() -> None:  # tokens live 10 minutes: a script that runs longer logs in again
+        token = session.post(f"{url}/api/oauth/token", json=grant, timeout=60).json()
+        session.headers["Authorization"] = f"Bearer {token['access_token']}"
+
+    login()
     seen = {}
     for entity in ("customer", "order"):
         page, rows = 1, 0
         while True:
             body = {"page": page, "limit": PAGE, "total-count-mode": 0}
             answer = session.post(f"{url}/api/search/{entity}", json=body, timeout=60)
+            if answer.status_code == 401:
+                login()
+                continue
             answer.raise_for_status()
             data = answer.json()["data"]
             rows += len(data)
@@ -144,7 +150,6 @@ def main(argv: list[str] | None = None) -> None:
     pull = sub.add_parser("pull")
     pull.add_argument("platform", choices=["shopware", "prestashop", "jtl"])
     pull.add_argument("url")
-    pull.add_argument("credentials", nargs="+")
     segment = sub.add_parser("segment")
     segment.add_argument("mirror")
     segment.add_argument("shop")
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         result = segment_with_pandas(args.mirror, args.shop)
     else:
         pull_fn = {"shopware": pull_shopware, "prestashop": pull_prestashop, "jtl": pull_jtl}
-        result = pull_fn[args.platform](args.url, *args.credentials)
+        credentials = os.environ["NAIVE_CREDENTIALS"].split()  # never on a command line
+        result = pull_fn[args.platform](args.url, *credentials)
     print(json.dumps(result))
 
 

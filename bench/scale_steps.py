@@ -77,10 +77,10 @@ class ShopRun:
         config = str(self.work / "loyalsync.yaml")
         return proc.run_measured([*proc.loyalsync_argv(), "--config", config, *args], cwd=self.work)
 
-    def naive(self, *args: str) -> proc.Measured:
+    def naive(self, *args: str, credentials: tuple[str, ...] = ()) -> proc.Measured:
         self.sim.reset_logs()
         root = str(Path(__file__).resolve().parent.parent)  # where `bench` imports from
-        env = {**os.environ, "PYTHONPATH": root}
+        env = {**os.environ, "PYTHONPATH": root, "NAIVE_CREDENTIALS": " ".join(credentials)}
         argv = [sys.executable, "-m", "bench.scale_naive", *args]
         return proc.run_measured(argv, cwd=self.work, env=env)
 
@@ -148,19 +148,18 @@ class ShopRun:
         self.row("pull", run, minimum=low, note=note)
 
     def naive_pull(self, row: Row) -> None:
-        creds = self._credentials()
-        run = self.naive("pull", self.platform, self.sim.url, *creds)
+        run = self.naive("pull", self.platform, self.sim.url, credentials=self._credentials())
         row.naive_seconds, row.naive_peak_mb = run.seconds, run.peak_mb
         row.naive_requests = len(self.sim.request_log)
         if run.code:
             row.note += f"; naive client failed: {run.stderr.strip().splitlines()[-1:]}"
 
-    def _credentials(self) -> list[str]:
+    def _credentials(self) -> tuple[str, ...]:
         if self.platform == "shopware":
-            return [self.sim.client_id, self.sim.client_secret]
+            return (self.sim.client_id, self.sim.client_secret)
         if self.platform == "prestashop":
-            return [self.sim.key]
-        return [self.sim.api.api_key]
+            return (self.sim.key,)
+        return (self.sim.api.api_key,)
 
     def segment(self, as_of: str, naive: bool, *, record: bool = True) -> None:
         run = self.cli("-q", "segment", "--as-of", as_of)
