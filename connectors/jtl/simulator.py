@@ -9,8 +9,8 @@ latency, the shop's clock (`clock_offset`) and its `Date` header, the request lo
 Cloud-style rate limit (`rate_limit=(requests, seconds)`, fixed windows on the shop's clock):
 every API answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Interval-Length-Seconds`, a request over the limit gets 429 (§5.3). JTL does not
-document `Retry-After` for the ERP API: a rate-limited answer sends it only with
-`retry_after=True` (an injected "429" fault sends it, "429-bare" does not). Routes are in
+document `Retry-After` for the ERP API: a 429 (over the limit, or an injected "429" fault) sends
+it only with `retry_after=True`, and "429-bare" never. Routes are in
 sim_api.py, data in sim_store.py.
 """
 
@@ -222,14 +222,14 @@ class JtlSimulator:
             return self._drop(h, parts, None)
         allowed, limits = self._count(parts.path)
         if not allowed:
-            fault = "429" if self.retry_after else "429-bare"
+            fault = "429"
         if fault in ("429", "429-bare", "500", "502", "503"):
             headers = {}
             status = int(fault[:3])
             if fault.startswith("429"):
                 headers = dict(limits) or {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
                                            "X-RateLimit-Interval-Length-Seconds": "45"}  # fmt: skip
-                if fault == "429":
+                if fault == "429" and self.retry_after:  # not documented for the ERP API
                     headers["Retry-After"] = "1"
             if fault == "503" and self.faults.down_for:
                 headers = {"Retry-After": self.faults.down_for}

@@ -10,6 +10,7 @@ the mirror; never sleeps (the HTTP layer does). Research: ../shared/research/pre
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -93,6 +94,7 @@ class PrestaShopConnector:
         self.limit = shop.page_size
         self.version: str | None = None
         self._ref: mapping.Reference | None = None
+        self._ref_lock = threading.Lock()  # a pipelined pull's two streams: one load
         self.anonymous_id: str | None = None
         self.denied: set[str] = set()  # optional resources the key may not read
         self._state: PrestaShopState | None = None
@@ -143,9 +145,10 @@ class PrestaShopConnector:
 
     # -- reference data -------------------------------------------------------------------
     def reference(self) -> mapping.Reference:
-        if self._ref is None:
-            self._ref = self._load_reference()
-        return self._ref
+        with self._ref_lock:
+            if self._ref is None:
+                self._ref = self._load_reference()
+            return self._ref
 
     def _load_reference(self) -> mapping.Reference:
         names = "|".join(CONFIG_NAMES)

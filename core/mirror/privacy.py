@@ -110,7 +110,8 @@ class Erasure:
         conn.executemany(
             "UPDATE customers SET deleted_at = ?, email = NULL, number = NULL, "
             "first_name = NULL, last_name = NULL, company = NULL, city = NULL, "
-            "postcode = NULL, raw = '{}', row_hash = NULL WHERE shop = ? AND id = ?",
+            "postcode = NULL, newsletter = NULL, raw = '{}', row_hash = NULL "
+            "WHERE shop = ? AND id = ?",
             [(stamp, shop, cid) for cid in gone],
         )
         conn.executemany("DELETE FROM memberships WHERE shop = ? AND customer_id = ?", by_customer)

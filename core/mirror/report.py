@@ -147,26 +147,32 @@ def load_contacts(mirror: Mirror, shop: str, ids: list[str]) -> pd.DataFrame:
 
 
 def load_consent(mirror: Mirror, shop: str) -> pd.DataFrame:
-    """Newsletter consent where the stored payload carries it: customer_id, newsletter (bool).
-    Read from `newsletter` (Shopware 6.4, PrestaShop) or, failing that, from the Shopware 6.5+
+    """Newsletter consent: customer_id, newsletter (bool). The `newsletter` column the
+    connector's mapping filled (every platform alike) wins; rows stored before it existed are
+    read from their payload: `newsletter` (Shopware 6.4, PrestaShop) or the Shopware 6.5+
     `newsletterRecipient` the connector attached (status direct / optIn: consented; optOut,
-    notSet or null, no recipient row: not). Customers whose payload has neither are left out,
-    so an empty frame means the mirror has no consent data."""
+    notSet or null, no recipient row: not). Customers with neither are left out, so an empty
+    frame means the mirror has no consent data."""
     frame = mirror.frame(
-        "SELECT id AS customer_id, json_extract(raw, '$.newsletter') AS value, "
+        "SELECT id AS customer_id, newsletter AS stored, "
+        "json_extract(raw, '$.newsletter') AS value, "
         "json_type(raw, '$.newsletter') AS kind, "
         "json_type(raw, '$.newsletterRecipient') AS recipient, "
         "json_extract(raw, '$.newsletterRecipient.status') AS status "
         "FROM customers WHERE shop = ? AND deleted_at IS NULL AND json_valid(raw) "
-        "AND (json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text') "
+        "AND (newsletter IS NOT NULL "
+        "OR json_type(raw, '$.newsletter') IN ('true', 'false', 'integer', 'text') "
         "OR json_type(raw, '$.newsletterRecipient') IN ('object', 'null'))",
         (shop,),
     )
-    text = frame["value"].astype(str).str.strip().str.lower()
+    # a column with NULLs in it turns JSON's 1 into 1.0
+    text = frame["value"].astype(str).str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
     flagged = frame["kind"].isin(("true", "false", "integer", "text"))
     subscribed = frame["status"].isin(("direct", "optIn"))
-    frame["newsletter"] = text.isin(("1", "true", "yes")).where(flagged, subscribed)
-    known = text.isin(("1", "0", "true", "false", "yes", "no")) | (~flagged)
+    from_raw = text.isin(("1", "true", "yes")).where(flagged, subscribed)
+    stored = frame["stored"].notna()
+    frame["newsletter"] = (frame["stored"].fillna(0).astype(int) == 1).where(stored, from_raw)
+    known = stored | text.isin(("1", "0", "true", "false", "yes", "no")) | (~flagged)
     frame["newsletter"] = frame["newsletter"].astype(bool)
     return frame.loc[known, ["customer_id", "newsletter"]].reset_index(drop=True)
 

@@ -72,7 +72,10 @@ def customer_row(shop: str, c: CustomerRecord, now: str) -> tuple[Any, ...]:
         c.country, c.city, c.postcode, db_time(c.created_at), db_time(c.updated_at), None,
         json_text(c.raw),
     )  # fmt: skip
-    return (*body, content_hash((body, c.memberships, c.defaults)), now)
+    consent = None if c.newsletter is None else int(c.newsletter)
+    # consent joins the hash only where the platform says it: older hashes stay valid
+    hashed = (body, c.memberships, c.defaults) + (() if consent is None else (consent,))
+    return (*body[:-1], consent, body[-1], content_hash(hashed), now)
 
 
 def membership_rows(shop: str, c: CustomerRecord) -> list[tuple[str, str, str, str, int]]:

@@ -287,13 +287,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         DROP INDEX IF EXISTS orders_customer;
         """,
     ),
+    (
+        10,
+        # Newsletter consent as the connector mapped it (`CustomerRecord.newsletter`: True,
+        # False, or NULL where the platform says nothing), for every platform alike; rows
+        # stored before keep NULL and the export reads their raw payload as before.
+        """
+        ALTER TABLE customers ADD COLUMN newsletter INTEGER;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 CUSTOMER_COLUMNS = (
     "shop", "id", "number", "email", "first_name", "last_name", "company", "is_guest",
-    "country", "city", "postcode", "created_at", "updated_at", "deleted_at", "raw", "row_hash",
-    "synced_at",
+    "country", "city", "postcode", "created_at", "updated_at", "deleted_at", "newsletter", "raw",
+    "row_hash", "synced_at",
 )  # fmt: skip
 ORDER_COLUMNS = (
     "shop", "id", "number", "customer_id", "email", "placed_at", "status", "is_valid",

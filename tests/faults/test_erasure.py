@@ -26,10 +26,15 @@ PERSONAL = (
 )  # fmt: skip
 
 
+# what was bought, not who bought it: a line item's `Name` is a product's (kept in the order)
+LINE_ITEMS = {"_lineitems", "lineitems", "orderrows"}
+
+
 def leaves(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from leaves(v, str(k))
+            if str(k).lower().replace("_", "") not in {n.replace("_", "") for n in LINE_ITEMS}:
+                yield from leaves(v, str(k))
     elif isinstance(value, list):
         for v in value:
             yield from leaves(v, key)
