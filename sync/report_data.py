@@ -7,7 +7,6 @@ hysteresis). What it returns, a `core.report.data.ReportData`, is all the report
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -43,11 +42,10 @@ def load_report_data(
     mirror: Mirror, config: Config, shop: ShopConfig, as_of: datetime
 ) -> ReportData:
     """Read and segment one shop for its report as of `as_of` (nothing is stored)."""
-    cfg = config.segmentation
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the order history beside the summary
-        history = pool.submit(load_order_history, mirror, shop.name, as_of, cfg.revenue)
-        data = _segmented(mirror, config, shop, as_of)
-        monthly, cohorts = history.result()
+    # one after the other: read beside the segmentation on a thread, the order history took
+    # longer than both in turn (33.8 s against 28.1 s at 1,000,000 customers, bench_report)
+    monthly, cohorts = load_order_history(mirror, shop.name, as_of, config.segmentation.revenue)
+    data = _segmented(mirror, config, shop, as_of)
     return replace(data, monthly=monthly, cohorts=cohorts, summary=_with_contacts(mirror, data))
 
 
