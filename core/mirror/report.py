@@ -7,9 +7,7 @@ Plain frames out; every value is a bound parameter.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -175,21 +173,3 @@ def load_consent(mirror: Mirror, shop: str) -> pd.DataFrame:
     known = stored | text.isin(("1", "0", "true", "false", "yes", "no")) | (~flagged)
     frame["newsletter"] = frame["newsletter"].astype(bool)
     return frame.loc[known, ["customer_id", "newsletter"]].reset_index(drop=True)
-
-
-def load_order_history(
-    mirror: Mirror, shop: str, as_of: datetime, revenue: str = "gross"
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(load_monthly_revenue, load_cohorts) read on a second, read-only connection of the same
-    file, so a caller may run it in a thread while it reads the summary on `mirror` (SQLite
-    leaves the GIL while it walks an index: two index walks share two cores). An in-memory
-    mirror is read on its own connection."""
-    if mirror.path == ":memory:":
-        return load_monthly_revenue(mirror, shop, as_of, revenue), load_cohorts(mirror, shop, as_of)
-    uri = f"{Path(mirror.path).resolve().as_uri()}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-    try:
-        reader = Mirror(conn, mirror.path)
-        return load_monthly_revenue(reader, shop, as_of, revenue), load_cohorts(reader, shop, as_of)
-    finally:
-        conn.close()
