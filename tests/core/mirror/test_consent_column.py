@@ -5,14 +5,12 @@ customer's consent goes with the rest of their personal data."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from loyalsync.core.mirror import SCHEMA_VERSION, Mirror
 from loyalsync.core.mirror.report import load_consent
-from loyalsync.core.mirror.schema import MIGRATIONS
 from loyalsync.core.records import Cursor
-from tests.core.mirror.test_mirror import T0, customer
+from tests.core.mirror.test_mirror import T0, customer, mirror_at_version
 
 
 def consent(m: Mirror) -> dict[str, bool]:
@@ -47,11 +45,7 @@ def test_a_change_of_consent_alone_is_an_update(tmp_path: Path) -> None:
 
 def test_rows_from_before_the_column_keep_their_payload_consent(tmp_path: Path) -> None:
     path = tmp_path / "v9.db"
-    conn = sqlite3.connect(path)
-    for version, script in MIGRATIONS:
-        if version <= 9:
-            conn.executescript(script)
-    conn.execute("PRAGMA user_version = 9")
+    conn = mirror_at_version(path, 9)
     conn.execute(
         "INSERT INTO customers (shop, id, email, raw) VALUES "
         "('s', 'a', 'a@example.com', '{\"newsletter\": true}'), "

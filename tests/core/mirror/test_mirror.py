@@ -40,6 +40,16 @@ def customer(i: int, **kw: object) -> CustomerRecord:
     return CustomerRecord(**base)  # type: ignore[arg-type]
 
 
+def mirror_at_version(path: Path, version: int) -> sqlite3.Connection:
+    """An open connection to a new file migrated only up to `version` (an older mirror)."""
+    conn = sqlite3.connect(path)
+    for number, script in MIGRATIONS:
+        if number <= version:
+            conn.executescript(script)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
 def order(i: int, customer_id: str, **kw: object) -> OrderRecord:
     base = {
         "id": f"o{i:05d}",
@@ -81,11 +91,7 @@ def test_version_2_membership_and_history_survive_migration_3(
     """A file written by the version-2 schema (one history row per event, membership with
     family and as_of columns) keeps every membership and every event after migrating."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    for version, script in MIGRATIONS:
-        if version <= 2:
-            conn.executescript(script)
-    conn.execute("PRAGMA user_version = 2")
+    conn = mirror_at_version(path, 2)
     day1, day2 = "2026-06-01T00:00:00.000000Z", "2026-06-02T00:00:00.000000Z"
     conn.executemany(
         "INSERT INTO segment_members VALUES ('s', ?, ?, ?, ?, ?)",

@@ -4,15 +4,15 @@ changed customer; the values of every slot in another; migration 4 from an older
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from loyalsync.core.mirror import Mirror, load_push_state, managed_view
-from loyalsync.core.mirror.schema import MIGRATIONS, SCHEMA_VERSION
+from loyalsync.core.mirror.schema import SCHEMA_VERSION
 from loyalsync.core.records import Cursor, CustomerRecord, SlotValue, memberships
+from tests.core.mirror.test_mirror import mirror_at_version
 
 
 def held(m: Mirror) -> list[tuple[object, ...]]:
@@ -78,11 +78,7 @@ def test_migration_4_moves_groups_and_tags_into_the_membership_table(
     every group becomes a set of one in slot `groups`, every tag a row in slot `tags`, the
     shop's groups and tags become slot values, and the old columns and tables are gone."""
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    for version, script in MIGRATIONS:
-        if version <= 3:
-            conn.executescript(script)
-    conn.execute("PRAGMA user_version = 3")
+    conn = mirror_at_version(path, 3)
     conn.executemany(
         "INSERT INTO customers (shop, id, email, group_id, tags) VALUES ('s', ?, ?, ?, ?)",
         [

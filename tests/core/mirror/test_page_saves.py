@@ -4,19 +4,17 @@ had; `core.plausible` walks a raw payload only when it holds a string to clamp."
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from loyalsync.core import plausible
 from loyalsync.core.mirror import SCHEMA_VERSION, Mirror
-from loyalsync.core.mirror.schema import MIGRATIONS
 from loyalsync.core.records import (
     Cursor,
     OrderItemRecord,
     Page,
     memberships,
 )
-from tests.core.mirror.test_mirror import T0, customer, order
+from tests.core.mirror.test_mirror import T0, customer, mirror_at_version, order
 
 
 def items_of(m: Mirror) -> list[tuple[str, int, str]]:
@@ -25,11 +23,7 @@ def items_of(m: Mirror) -> list[tuple[str, int, str]]:
 
 def test_migration_9_drops_the_index_the_segment_summary_covers(tmp_path: Path) -> None:
     path = tmp_path / "v6.db"
-    conn = sqlite3.connect(path)
-    for version, script in MIGRATIONS:
-        if version <= 6:
-            conn.executescript(script)
-    conn.execute("PRAGMA user_version = 6")
+    conn = mirror_at_version(path, 6)
     conn.execute(
         "INSERT INTO orders (shop, id, customer_id, placed_at, is_valid) "
         "VALUES ('s', 'o1', 'c1', '2026-01-01T00:00:00.000000Z', 1)"
