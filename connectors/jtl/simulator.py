@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,8 +56,9 @@ class Faults:
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
-        each = share / 8
-        return cls(each, each, each, each, each, seed, each, each, each, stall)
+        """`share` of all requests failing, spread evenly over every kind of fault."""
+        kinds = [f.name for f in fields(cls) if f.name not in ("seed", "stall", "down_for")]
+        return cls(seed=seed, stall=stall, **{k: share / len(kinds) for k in kinds})
 
     def kinds(self) -> list[tuple[str, float]]:
         return [("429", self.rate_limited), ("429-bare", self.rate_limited_bare),
