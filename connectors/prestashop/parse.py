@@ -12,6 +12,7 @@ error page) is a TransientError; error bodies are XML `<errors><error><code>` or
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -157,14 +158,18 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any, field: str = "value") -> float:
-    """A PrestaShop decimal string ("61.800000") as a float; empty is 0."""
+    """A PrestaShop decimal string ("61.800000") as a float; empty is 0. NaN, infinities and
+    values beyond a float's range are no amount: a RecordError."""
     raw = text(value)
     if raw is None:
         return 0.0
     try:
-        return float(Decimal(raw))
+        out = float(Decimal(raw))
     except (InvalidOperation, ValueError):
         raise RecordError(f"{field} is not a number: {raw!r}") from None
+    if not math.isfinite(out):
+        raise RecordError(f"{field} is not a finite number: {raw[:40]!r}")
+    return out
 
 
 def integer(value: Any) -> int | None:
