@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from loyalsync.core.mirror.kept_rows import forget_kept_rows
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import utcnow
@@ -86,13 +87,15 @@ def summary_answers(mirror: Mirror, shop: str, as_of: datetime) -> bool:
 
 
 def forget_order_summary(mirror: Mirror, shop: str) -> None:
-    """Drop the shop's kept summary and signatures (rebuilt by the next refresh)."""
+    """Drop the shop's kept summary, signatures and customer rows (rebuilt by the next
+    refresh)."""
     with mirror.transaction() as conn:
         for table in (
             "order_summary", "order_summary_dirty", "order_summary_state",
             "segment_signatures", "segment_signatures_dirty", "segment_signatures_state",
         ):  # fmt: skip
             conn.execute(f"DELETE FROM {table} WHERE shop = ?", (shop,))
+        forget_kept_rows(conn, shop)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ holds on them: the customer row keeps only its id and `deleted_at`; their orders
 customer id and by the customer's e-mail, since Shopware nulls `customerId` on the orders of a
 deleted customer but keeps the e-mail) lose e-mail and raw payload; codes, segment history and
 the push journal name them by a random pseudonym (one per customer, unrelated to the shop's
-id); quarantined rows of theirs go. A keyed hash of each erased e-mail (never the address) stays
+id); quarantined rows of theirs go; the shop's kept segmentation columns (kept_rows.py) are dropped
+and built again by the next run. A keyed hash of each erased e-mail (never the address) stays
 in `_erased`, so an order re-read later under that address is anonymised before it is stored.
 
 `shop_secret` makes a random per-shop secret on first use and keeps it in `_secrets` (the file
@@ -24,6 +25,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 
+from loyalsync.core.mirror.kept_rows import forget_kept_rows
 from loyalsync.core.mirror.rows import db_time, json_text
 from loyalsync.core.records import OrderRecord, Quarantined, utcnow
 
@@ -115,6 +117,7 @@ class Erasure:
             [(stamp, shop, cid) for cid in gone],
         )
         conn.executemany("DELETE FROM memberships WHERE shop = ? AND customer_id = ?", by_customer)
+        forget_kept_rows(conn, shop)  # their e-mail and address in the kept columns: rebuilt
         conn.executemany(
             "UPDATE orders SET email = NULL, raw = '{}' WHERE shop = ? AND customer_id = ?",
             by_customer,

@@ -296,6 +296,106 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE customers ADD COLUMN newsletter INTEGER;
         """,
     ),
+    (
+        11,
+        # The customer rows segmentation reads, kept as columns (core/mirror/kept_rows.py,
+        # issue 17: a daily run reads a million customers as a few BLOBs). Triggers note every
+        # customer whose customer row, groups membership or order_summary row changed, however
+        # it changed; the next writer re-reads just those. (NOT EXISTS, not INSERT OR IGNORE,
+        # for the reason given at migration 5.)
+        """
+        CREATE TABLE segment_rows (
+            shop TEXT NOT NULL, part TEXT NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (shop, part)
+        );
+        CREATE TABLE segment_rows_dirty (
+            shop TEXT NOT NULL, customer_id TEXT NOT NULL, PRIMARY KEY (shop, customer_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE segment_rows_state (
+            shop TEXT PRIMARY KEY, built_at TEXT NOT NULL, format INTEGER NOT NULL
+        );
+        CREATE TRIGGER customers_rows_insert AFTER INSERT ON customers
+            WHEN EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = NEW.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.id
+                WHERE NEW.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.id);
+        END;
+        CREATE TRIGGER customers_rows_update AFTER UPDATE ON customers
+            WHEN (OLD.email IS NOT NEW.email OR OLD.is_guest IS NOT NEW.is_guest
+                OR OLD.created_at IS NOT NEW.created_at OR OLD.country IS NOT NEW.country
+                OR OLD.city IS NOT NEW.city OR OLD.postcode IS NOT NEW.postcode
+                OR OLD.deleted_at IS NOT NEW.deleted_at OR OLD.id IS NOT NEW.id
+                OR OLD.shop IS NOT NEW.shop)
+            AND EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop IN (OLD.shop, NEW.shop))
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.id
+                WHERE OLD.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.id);
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.id
+                WHERE NEW.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.id);
+        END;
+        CREATE TRIGGER customers_rows_delete AFTER DELETE ON customers
+            WHEN EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = OLD.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.id
+                WHERE OLD.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.id);
+        END;
+        CREATE TRIGGER memberships_rows_insert AFTER INSERT ON memberships
+            WHEN NEW.slot = 'groups'
+            AND EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = NEW.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER memberships_rows_update AFTER UPDATE ON memberships
+            WHEN 'groups' IN (OLD.slot, NEW.slot)
+            AND EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop IN (OLD.shop, NEW.shop))
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER memberships_rows_delete AFTER DELETE ON memberships
+            WHEN OLD.slot = 'groups'
+            AND EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = OLD.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+        END;
+        CREATE TRIGGER order_summary_rows_insert AFTER INSERT ON order_summary
+            WHEN EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = NEW.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER order_summary_rows_update AFTER UPDATE ON order_summary
+            WHEN EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop IN (OLD.shop, NEW.shop))
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+            INSERT INTO segment_rows_dirty SELECT NEW.shop, NEW.customer_id
+                WHERE NEW.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = NEW.shop AND d.customer_id = NEW.customer_id);
+        END;
+        CREATE TRIGGER order_summary_rows_delete AFTER DELETE ON order_summary
+            WHEN EXISTS (SELECT 1 FROM segment_rows_state s WHERE s.shop = OLD.shop)
+        BEGIN
+            INSERT INTO segment_rows_dirty SELECT OLD.shop, OLD.customer_id
+                WHERE OLD.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM segment_rows_dirty d
+                WHERE d.shop = OLD.shop AND d.customer_id = OLD.customer_id);
+        END;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

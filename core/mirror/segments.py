@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
+from loyalsync.core.mirror.kept_rows import GROUP_OF, KeptRows, kept_rows
 from loyalsync.core.mirror.order_summary import (
     REVENUE,
     refresh_order_summary,
@@ -29,6 +30,7 @@ from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import GROUPS
 from loyalsync.core.segments import diff, identity
+from loyalsync.core.segments.summary import utc_series
 
 _SEG_REVENUE = REVENUE
 _SEG_AGGREGATES = (
@@ -38,9 +40,7 @@ _SEG_AGGREGATES = (
 _SEG_CONTACTS = "c.number, c.first_name, c.last_name, c.company"
 _SEG_NO_CONTACTS = "NULL AS number, NULL AS first_name, NULL AS last_name, NULL AS company"
 _SEG_CUSTOMERS = (
-    "SELECT c.id, c.email, c.is_guest, c.created_at, {contacts}, (SELECT m.value FROM "
-    "memberships m WHERE m.shop = c.shop AND m.customer_id = c.id AND m.slot = :groups "
-    "ORDER BY m.is_default DESC, m.value LIMIT 1) AS group_id, "
+    f"SELECT c.id, c.email, c.is_guest, c.created_at, {{contacts}}, {GROUP_OF} AS group_id, "
     "c.country, c.city, c.postcode FROM customers c INDEXED BY customers_segment "
     "WHERE c.shop = :shop AND c.deleted_at IS NULL"
 )
@@ -55,12 +55,16 @@ _SEG_PARTIALS = (
 )  # the index: few orders lack a customer, while walking orders_email would visit them all
 # the same partials from the kept per-customer summary (valid when `summary_answers`): orders
 # without a customer row are few and still aggregated per e-mail
-_SEG_KEPT_PARTIALS = (
-    "SELECT customer_id, NULL AS email, orders, revenue_{revenue} AS revenue, first_order_at, "
-    "last_order_at FROM order_summary WHERE shop = :shop "
-    "UNION ALL SELECT NULL, o.email, {aggregates} FROM orders o INDEXED BY orders_segment_summary "
+_SEG_GUEST_PARTIALS = (
+    "SELECT NULL AS customer_id, o.email AS email, {aggregates} FROM orders o "
+    "INDEXED BY orders_segment_summary "
     "WHERE o.shop = :shop AND o.customer_id IS NULL AND o.email IS NOT NULL "
     "AND o.placed_at <= :as_of AND o.is_valid GROUP BY o.email"
+)
+_SEG_KEPT_PARTIALS = (
+    "SELECT customer_id, NULL AS email, orders, revenue_{revenue} AS revenue, first_order_at, "
+    "last_order_at FROM order_summary WHERE shop = :shop UNION ALL "
+    "SELECT * FROM (" + _SEG_GUEST_PARTIALS + ")"
 )
 _SEG_ITEMS = (
     "FROM orders o INDEXED BY orders_segment_summary CROSS JOIN order_items i "
@@ -114,19 +118,25 @@ def load_summary(
     for `as_of`; `refresh` (a writer holding the lock) first brings it up to date."""
     params = {"shop": shop, "as_of": db_time(as_of), "groups": GROUPS}
     aggregates = _SEG_AGGREGATES.format(revenue=_SEG_REVENUE[cfg.revenue])
-    names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
-    customers = _seg_frame(
-        mirror, _SEG_CUSTOMERS.format(contacts=names), params, shared=_SEG_SHARED
-    )
+    if refresh:
+        refresh_order_summary(mirror, shop)  # first: its changes note kept rows dirty
+    kept = None if contacts else kept_rows(mirror, shop, write=refresh)
+    if kept is not None:
+        empty = dict.fromkeys(("number", "first_name", "last_name", "company"))
+        customers = kept.customers.assign(**empty)
+    else:
+        names = _SEG_CONTACTS if contacts else _SEG_NO_CONTACTS
+        sql = _SEG_CUSTOMERS.format(contacts=names)
+        customers = _seg_frame(mirror, sql, params, shared=_SEG_SHARED)
     groups = mirror.conn.execute(
         "SELECT id, name FROM slot_values WHERE shop = ? AND slot = ?", (shop, GROUPS)
     )
     customers["group_name"] = customers["group_id"].map(dict(groups.fetchall()))
-    if refresh:
-        refresh_order_summary(mirror, shop)
-    if summary_answers(mirror, shop, as_of):
-        kept = _SEG_KEPT_PARTIALS.format(revenue=cfg.revenue, aggregates=aggregates)
-        partials = _seg_frame(mirror, kept, params)
+    if summary_answers(mirror, shop, as_of) and kept is not None:
+        partials = _kept_partials(mirror, kept, cfg, params, aggregates)
+    elif summary_answers(mirror, shop, as_of):
+        kept_sql = _SEG_KEPT_PARTIALS.format(revenue=cfg.revenue, aggregates=aggregates)
+        partials = _seg_frame(mirror, kept_sql, params)
     else:
         partials = _seg_frame(mirror, _SEG_PARTIALS.format(aggregates=aggregates), params)
     merge = cfg.merge_guests_by_email
@@ -143,6 +153,30 @@ def load_summary(
         partials["distinct_products"] = 0
     partials["distinct_products"] = partials["distinct_products"].fillna(0)
     return identity.assemble(customers, partials, merge, exact)
+
+
+def _kept_partials(
+    mirror: Mirror, kept: KeptRows, cfg: SegmentationConfig, params: dict[str, Any], aggregates: str
+) -> pd.DataFrame:
+    """The per-customer partials from the kept order-summary columns, with the orders that
+    have no customer row aggregated per e-mail by SQL (few)."""
+    own = kept.orders
+    mine = pd.DataFrame(
+        {
+            "customer_id": own["customer_id"].to_numpy(),
+            "email": None,
+            "orders": own["orders"].to_numpy(),
+            "revenue": own[f"revenue_{cfg.revenue}"].to_numpy(),
+            "first_order_at": own["first_order_at"],
+            "last_order_at": own["last_order_at"],
+        }
+    )
+    guests = _seg_frame(mirror, _SEG_GUEST_PARTIALS.format(aggregates=aggregates), params)
+    if guests.empty:
+        return mine
+    for column in ("first_order_at", "last_order_at"):
+        guests[column] = utc_series(guests[column]).dt.as_unit("ns")
+    return pd.concat([mine, guests.astype({"customer_id": object})], ignore_index=True)
 
 
 def _seg_frame(
