@@ -1,4 +1,5 @@
-"""Benchmark: the daily segment + predict + plan of a big shop, first run and the day after.
+"""Benchmark: the daily segment + predict + plan of a big shop: first run, the day after, a
+steady day.
 
     .venv/bin/python -m bench.bench_daily                      # 1,000,000 customers
     .venv/bin/python -m bench.bench_daily --customers 100000   # a smaller mirror
@@ -12,7 +13,13 @@ order summary and signatures forgotten, this bench's own orders deleted), then:
     pull        one day later, a pull that changed 1% of the customers (a new order each,
                 and a cancelled older order for a tenth of them): the new orders saved through
                 save_page, the cancellations updated in place (the mirror's triggers see both)
-    daily run   segment as of 2026-11-02, then plan
+    day after   segment as of 2026-11-02, then plan
+    daily run   another such pull, segment as of 2026-11-03, then plan: a steady day
+
+The plans of the first run and of the day after are then recorded in the mirror as a push
+records a shop that accepted every write (`save_push_results`; not counted in the timings), so
+the day after carries the first push's changes (a quarter of a million group and tag moves)
+and the daily run is a steady day: one pull and one day's push since the run before.
 
 Every step runs in its own process, so each peak RSS (ru_maxrss) is that step's alone. Prints
 wall and CPU seconds, peak RSS and the phases of each step (segment: load, predict, build,
@@ -48,6 +55,7 @@ from loyalsync.core.config import (  # noqa: E402
 )
 from loyalsync.core.mirror import Mirror  # noqa: E402
 
+BACKED_UP = ("memberships", "slot_values", "codes")  # what an accepted push changes
 PULLED = "daily-"  # id prefix of the orders this bench's pull adds
 
 NEXT_DAY = AS_OF + timedelta(days=1)
@@ -96,10 +104,17 @@ def reset(path: Path) -> None:
             )
             conn.execute("INSERT OR REPLACE INTO orders SELECT * FROM bench_daily_cancelled")
             conn.execute("DROP TABLE bench_daily_cancelled")
+            for table in BACKED_UP:  # the state before an accepted push, if there was one
+                backup = f"bench_daily_{table}"
+                found = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+                if conn.execute(found, (backup,)).fetchone():
+                    conn.execute(f"DELETE FROM {table} WHERE shop = ?", (SHOP,))  # noqa: S608
+                    conn.execute(f"INSERT INTO {table} SELECT * FROM {backup}")  # noqa: S608
+                    conn.execute(f"DROP TABLE {backup}")
         forget_order_summary(mirror, SHOP)
 
 
-def pull(path: Path, share: float) -> dict[str, Any]:
+def pull(path: Path, share: float, day: int = 1) -> dict[str, Any]:
     """A pull that changed `share` of the customers, saved through the pull's save path."""
     from loyalsync.core.records import Cursor, OrderRecord
 
@@ -107,14 +122,15 @@ def pull(path: Path, share: float) -> dict[str, Any]:
         ids = [r[0] for r in mirror.conn.execute(
             "SELECT id FROM customers WHERE shop = ? AND deleted_at IS NULL ORDER BY id", (SHOP,)
         )]  # fmt: skip
-        rng = random.Random(7)
+        rng = random.Random(7 + day)
         chosen = sorted(rng.sample(ids, round(len(ids) * share)))
         orders = []
         for n, cid in enumerate(chosen):
             amount = round(rng.uniform(10, 300), 2)
-            placed = AS_OF + timedelta(hours=6, seconds=rng.randrange(12 * 3600))
+            placed = AS_OF + timedelta(days=day - 1, hours=6, seconds=rng.randrange(12 * 3600))
             orders.append(OrderRecord(
-                id=f"{PULLED}{n}", number=f"D{n}", customer_id=cid, email=None, placed_at=placed,
+                id=f"{PULLED}{day}-{n}", number=f"D{day}-{n}", customer_id=cid, email=None,
+                placed_at=placed,
                 status="completed", is_valid=True, total_gross=amount, total_net=amount / 1.19,
                 currency="EUR", base_currency_total_gross=amount,
                 base_currency_total_net=amount / 1.19, updated_at=placed,
@@ -126,7 +142,10 @@ def pull(path: Path, share: float) -> dict[str, Any]:
             conn.execute("CREATE TEMP TABLE _cancel (id TEXT PRIMARY KEY)")
             conn.executemany("INSERT INTO temp._cancel VALUES (?)", [(c,) for c in cancel])
             conn.execute(
-                "CREATE TABLE bench_daily_cancelled AS SELECT * FROM orders WHERE shop = ? "
+                "CREATE TABLE IF NOT EXISTS bench_daily_cancelled AS SELECT * FROM orders WHERE 0"
+            )
+            conn.execute(
+                "INSERT INTO bench_daily_cancelled SELECT * FROM orders WHERE shop = ? "
                 "AND id IN ("
                 "SELECT MIN(o.id) FROM orders o JOIN temp._cancel c ON o.shop = ? "
                 "AND o.customer_id = c.id WHERE o.id NOT LIKE 'daily-%' AND o.is_valid "
@@ -135,7 +154,7 @@ def pull(path: Path, share: float) -> dict[str, Any]:
             )
             conn.execute(
                 "UPDATE orders SET is_valid = 0, status = 'cancelled' WHERE shop = ? "
-                "AND id IN (SELECT id FROM bench_daily_cancelled)",
+                "AND id IN (SELECT id FROM bench_daily_cancelled) AND is_valid",
                 (SHOP,),
             )
             conn.execute("DROP TABLE temp._cancel")
@@ -155,9 +174,11 @@ def run_segment(path: Path, as_of: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_plan(path: Path, as_of: datetime) -> dict[str, Any]:
+def run_plan(path: Path, as_of: datetime, accept: bool = False) -> dict[str, Any]:
     """What `plan_shop` does after reading the shop's state (no shop here: the synthetic
-    groups and tags are the mirrored state), with the same loaders."""
+    groups and tags are the mirrored state), with the same loaders. `accept`: afterwards
+    record the plan as a push records a shop that accepted every write (codes planned, then
+    `save_push_results`), so the next day's plan is the steady-state one."""
     from loyalsync.connectors.shopware.platform import SLOTS
     from loyalsync.core.mirror import expire_codes, record_redemptions
     from loyalsync.core.plan import build_desired, build_plan
@@ -181,22 +202,46 @@ def run_plan(path: Path, as_of: datetime) -> dict[str, Any]:
         rules = plan_rules(_Connector(), shop, cfg, mirror)  # type: ignore[arg-type]
         plan = build_plan(desired, current, as_of=as_of, push=cfg.push, slots=SLOTS, rules=rules)
         phases["build"] = time.perf_counter() - clock - sum(phases.values())
+        if accept:
+            started = time.perf_counter()
+            accepted(mirror, plan)
+            phases["accept (not counted)"] = time.perf_counter() - started
     return {
         "phases": phases, "ops": len(plan.ops), "customers": plan.customer_count,
         "read": len(current.customers),
     }  # fmt: skip
 
 
-STEPS = {"segment": run_segment, "plan": run_plan}
+def accepted(mirror: Mirror, plan: Any) -> None:
+    """The mirror after a push whose every write the shop accepted (the push's own calls)."""
+    from loyalsync.core.mirror import save_planned_codes, save_push_results
+    from loyalsync.core.records import OpResult
+
+    with mirror.transaction() as conn:  # what reset() puts back
+        for table in BACKED_UP:
+            copy = f"CREATE TABLE IF NOT EXISTS bench_daily_{table} AS SELECT * FROM {table} "  # noqa: S608
+            conn.execute(copy + "WHERE shop = ?", (SHOP,))
+    codes = plan.new_codes
+    new = [(c.campaign, c.customer_id, c.code, c.issued_at, c.valid_until) for c in codes]
+    save_planned_codes(mirror, SHOP, new, None)
+    save_push_results(mirror, SHOP, [OpResult(op, ok=True) for op in plan.ops])
+
+
+STEPS = {
+    "segment": run_segment,
+    "plan": run_plan,
+    "plan+accept": lambda path, as_of: run_plan(path, as_of, accept=True),
+}
 
 
 def child(step: str, path: Path, as_of: datetime) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = STEPS[step](path, as_of)
+    aside = result["phases"].get("accept (not counted)", 0.0)
     return {
         **result,
-        "wall": time.perf_counter() - wall,
-        "cpu": time.process_time() - cpu,
+        "wall": time.perf_counter() - wall - aside,
+        "cpu": time.process_time() - cpu - aside,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -218,7 +263,7 @@ def show(label: str, step: str, r: dict[str, Any]) -> None:
         else f"{r['ops']:,} operations for {r['customers']:,} customers ({r['read']:,} read)"
     )
     print(
-        f"  {label:<10} {step:<8} wall {r['wall']:6.1f} s  cpu {r['cpu']:6.1f} s  "
+        f"  {label:<10} {step:<11} wall {r['wall']:6.1f} s  cpu {r['cpu']:6.1f} s  "
         f"peak {r['peak_mb']:6.0f} MB  | {phases} | {extra}"
     )
 
@@ -239,14 +284,15 @@ def main() -> None:
     reset(path)
     print(f"\n{args.customers:,} customers ({path.name})")
     totals: dict[str, float] = {}
-    for label, as_of in (("first run", AS_OF), ("daily run", NEXT_DAY)):
-        if as_of == NEXT_DAY:
-            p = pull(path, args.changed)
+    days = (("first run", AS_OF), ("day after", NEXT_DAY), ("daily run", NEXT_DAY + timedelta(1)))
+    for day, (label, as_of) in enumerate(days):
+        if day:
+            p = pull(path, args.changed, day)
             print(
                 f"  pull       {p['customers']:,} customers changed: {p['orders']:,} new orders, "
                 f"{p['cancelled']:,} cancelled, saved in {p['s']:.1f} s"
             )
-        for step in ("segment", "plan"):
+        for step in ("segment", "plan+accept" if day < 2 else "plan"):
             r = spawn(step, path, as_of)
             show(label, step, r)
             totals[label] = totals.get(label, 0.0) + r["wall"]
