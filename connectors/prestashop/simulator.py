@@ -6,7 +6,8 @@ offset: a shop's clock is not ours) and time zone, injected faults (429 with and
 Retry-After, PHP's 500, proxy 502/503/504 with HTML pages, dropped connections before or after
 the shop processed the request, answers too late for the client's read timeout; seeded),
 an optional PHP-warning prefix in front of every body (research/prestashop.md §4.3), latency,
-the request log, the seconds spent answering (per path, for benchmarks), the write log, and
+list entries no shop should send (`serve_bad_rows`: non-objects, duplicate records), the
+request log, the seconds spent answering (per path, for benchmarks), the write log, and
 the helpers tests use to change the shop. Routes are in sim_api.py, list semantics in
 sim_query.py, rendering in sim_render.py, writes in sim_write.py, data in sim_store.py.
 Seeded from core.synth; no network beyond 127.0.0.1.
@@ -19,7 +20,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -30,7 +31,12 @@ from zoneinfo import ZoneInfo
 
 from requests.structures import CaseInsensitiveDict
 
-from loyalsync.connectors.prestashop.sim_api import Answer, WebserviceApi, default_permissions
+from loyalsync.connectors.prestashop.sim_api import (
+    Answer,
+    BadRows,
+    WebserviceApi,
+    default_permissions,
+)
 from loyalsync.connectors.prestashop.sim_store import ShopTables
 from loyalsync.core.synth import SynthShop, SynthSpec, generate_shop
 
@@ -206,6 +212,24 @@ class PrestaShopSimulator:
     def drop_answers(self, method: str, count: int = 1) -> None:
         """Process the next `count` requests of `method`, then lose their answers."""
         self.late_drops[method] = count
+
+    def serve_bad_rows(
+        self,
+        resource: str,
+        rows: Sequence[Any] = (),
+        *,
+        at: int | None = None,
+        copies: int = 0,
+        copy_of: int = 0,
+        display: str | None = "full",
+    ) -> None:
+        """Put `rows` (strings, numbers, nulls, lists...) into the next JSON list answer of
+        `resource` whose `display` is `display` (None: any), at index `at` (None: the end), and
+        `copies` more copies of its record at index `copy_of` after it: what a broken module,
+        a proxy or a multishop JOIN may send. Each call serves one answer; calls queue up."""
+        with self._lock:
+            bad = BadRows(list(rows), at, copies, copy_of, display)
+            self.api.bad_rows.setdefault(resource, []).append(bad)
 
     def set_permissions(self, permissions: dict[str, set[str]]) -> None:
         self.api.keys[self.key]["permissions"] = permissions
