@@ -9,17 +9,22 @@ the whole customer as XML and PUT it back complete, every field as read (`passwd
 `secure_key`, issue #42206). Managed groups are created with a name in every language,
 reduction 0 and the default customer group's price display. Personal codes are cart rules
 bound to the customer (quantity 1, one per user, the campaign's validity, percent or amount),
-looked up by `filter[code]` before every create, so a retry after a lost answer never makes a
-second one; groups are looked up by name the same way.
+looked up by `filter[code]` before every create; groups are looked up by name the same way.
+A write whose outcome is unknown (a 5xx, a dropped connection, a read timeout) is read back (the
+customer's groups and default group; the cart rule by its code; the group by its name): applied,
+it is done; not applied, UnsureWriteError, and `HttpClient.redo_unsure` writes it again in the
+same run with the HTTP policy's backoff. A 4xx refusal is never retried.
 """
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+from loyalsync.connectors.http import UnsureWriteError
 from loyalsync.connectors.prestashop import parse
 from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
@@ -43,7 +48,6 @@ if TYPE_CHECKING:
 XML = {"Content-Type": "application/xml"}
 JSON = {"Output-Format": "JSON"}
 XLINK = "http://www.w3.org/1999/xlink"
-CREATE_ATTEMPTS = 4
 MAX_GROUP_NAME = 32
 NO_DEFAULT_CHANGE = (
     "making {name!r} the customer's default group changes prices; set "
@@ -54,6 +58,8 @@ DEFAULT_REMOVED = (
     "let loyalsync change it"
 )
 ET.register_namespace("xlink", XLINK)
+log = logging.getLogger("loyalsync.prestashop")
+Seen = tuple[list[str], str, "ET.Element | None"]  # a customer's groups, default, 1.7 document
 
 
 def _doc(element: str, inner: str) -> bytes:
@@ -79,7 +85,9 @@ class Writer:
         self.c = c
         self.ref = c.reference()
         self.state = c.shop_state()
+        self.shop = c.shop.name
         self._langs: list[str] | None = None
+        self._fresh: dict[str, Seen] = {}  # customer -> read back after an unsure write
 
     # -- lookups --------------------------------------------------------------------------
     def refresh(self) -> PrestaShopState:
@@ -89,7 +97,8 @@ class Writer:
     def languages(self) -> list[str]:
         if self._langs is None:
             rows = self.c.fetch_rows("languages", {"display": "[id]"}, optional=True)
-            self._langs = [str(r["id"]) for r in rows] or [self.ref.language or "1"]
+            langs = [str(r.get("id")) for r in rows if parse.text(r.get("id"))]
+            self._langs = langs or [self.ref.language or "1"]
         return self._langs
 
     # -- groups ---------------------------------------------------------------------------
@@ -110,51 +119,48 @@ class Writer:
             + _field("show_prices", "1")
             + _languages("name", name, self.languages()),
         )
-        gid = self._create("groups", body, lambda: self.refresh().names.get(name))
+        gid = self._create(
+            "groups", body, lambda: self.refresh().names.get(name), f"group {name!r}"
+        )
         self.refresh()
         return gid
 
-    def _create(self, resource: str, body: bytes, lookup: Any) -> str:
-        """POST, and after an answer that never came, look before posting again."""
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                response = self.c.call(
-                    "POST", f"/api/{resource}", resource, data=body, headers={**XML, **JSON}
-                )
-            except TransientError:
-                found = lookup()
-                if found:
-                    return str(found)
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise
-                continue
+    def _create(self, resource: str, body: bytes, lookup: Any, what: str) -> str:
+        """POST once. A POST is not idempotent: after a failure whose outcome is unknown (a
+        5xx, a dropped connection, a read timeout) `lookup` reads the shop back; found, the
+        shop made it and its id is the answer; not found, UnsureWriteError, and
+        `HttpClient.redo_unsure` sends it again."""
+        try:
+            response = self.c.call(
+                "POST", f"/api/{resource}", resource, data=body, headers={**XML, **JSON}
+            )
             rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
-            if rows:
-                return str(rows[0]["id"])
+        except TransientError as exc:
             found = lookup()
             if found:
+                log.info("[%s] %s: %s; read back: created (id %s)", self.shop, what, exc, found)
                 return str(found)
-        raise TransientError(f"POST /api/{resource}: no id in the answer")
+            raise self._unsure(what, exc) from exc
+        rid = parse.text(rows[0].get("id")) if rows else None
+        found = rid or lookup()
+        if found:
+            return str(found)
+        raise UnsureWriteError(f"{what}: the answer named no id and the shop has none yet")
+
+    def _unsure(self, what: str, exc: TransientError) -> UnsureWriteError:
+        return UnsureWriteError(
+            f"{what}: {exc.message}; read back: not applied", shop=exc.shop, status=exc.status
+        )
 
     # -- memberships ----------------------------------------------------------------------
     def change_groups(self, customer: str, ops: list[SlotOp]) -> str | None:
         """Apply one customer's membership operations with at most one write; returns an
-        error for the customer, or None."""
-        if self.c.major >= 8:
-            response = self.c.call(
-                "GET", f"/api/customers/{customer}", "customers", headers=JSON, ok_statuses=(404,)
-            )
-            payload = parse.json_payload(response, "/api/customers") if response.ok else []
-            current = parse.rows_of(payload, "customer")
-            if response.status_code == 404 or not current:
-                return f"customer {customer} does not exist"
-            groups = parse.association_ids(current[0], "groups")
-            default = parse.text(current[0].get("id_default_group")) or ""
-        else:
-            doc = self._customer_xml(customer)
-            if doc is None:
-                return f"customer {customer} does not exist"
-            groups, default = _xml_groups(doc)
+        error for the customer, or None. Reads the customer first and writes only what
+        differs, so sending it again after an unknown outcome never changes more."""
+        seen = self._fresh.pop(customer, None) or self._read_customer(customer)
+        if seen is None:
+            return f"customer {customer} does not exist"
+        groups, default, doc = seen
         guarded = set(groups) & self.state.protected
         if guarded:  # read from the shop just now: a hand-made change since the pull counts
             return f"customer {customer} is in a protected group (id {min(guarded)}): not modified"
@@ -163,10 +169,37 @@ class Writer:
             return error
         if wanted == groups and new_default == default:
             return None  # already as asked: no write
+        try:
+            self._write_groups(customer, doc, wanted, new_default, default)
+        except TransientError as exc:
+            self._confirm_groups(customer, wanted, new_default, exc)
+        return None
+
+    def _read_customer(self, customer: str) -> Seen | None:
+        """(groups, default group, the 1.7 XML document) as the shop has them; None: 404."""
+        if self.c.major >= 8:
+            response = self.c.call(
+                "GET", f"/api/customers/{customer}", "customers", headers=JSON, ok_statuses=(404,)
+            )
+            payload = parse.json_payload(response, "/api/customers") if response.ok else []
+            current = parse.rows_of(payload, "customer")
+            if response.status_code == 404 or not current:
+                return None
+            groups = parse.association_ids(current[0], "groups")
+            return groups, parse.text(current[0].get("id_default_group")) or "", None
+        doc = self._customer_xml(customer)
+        if doc is None:
+            return None
+        groups, default = _xml_groups(doc)
+        return groups, default, doc
+
+    def _write_groups(
+        self, customer: str, doc: ET.Element | None, wanted: list[str], new: str, old: str
+    ) -> None:
         if self.c.major >= 8:
             inner = _field("id", customer)
-            if new_default != default:
-                inner += _field("id_default_group", new_default)
+            if new != old:
+                inner += _field("id_default_group", new)
             inner += (
                 "<associations><groups>"
                 + "".join(f"<group>{_field('id', g)}</group>" for g in wanted)
@@ -180,12 +213,25 @@ class Writer:
                 headers=XML,
                 idempotent=True,  # the complete list: sending it twice changes nothing
             )
-        else:
-            if doc is None:  # read above for 1.7
-                raise TransientError(f"customer {customer}: its document was not read")
-            body = _replace_groups(doc, wanted, new_default)
-            self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
-        return None
+            return
+        if doc is None:  # read by change_groups for 1.7
+            raise TransientError(f"customer {customer}: its document was not read")
+        body = _replace_groups(doc, wanted, new)
+        self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
+
+    def _confirm_groups(
+        self, customer: str, wanted: list[str], default: str, exc: TransientError
+    ) -> None:
+        """After a group write whose outcome is unknown: read the customer back. Applied:
+        done. Not applied: UnsureWriteError, and the redo starts from this read."""
+        what = f"customer {customer} groups"
+        seen = self._read_customer(customer)
+        if seen is not None and set(seen[0]) == set(wanted) and seen[1] == default:
+            log.info("[%s] %s: %s; read back: applied", self.shop, what, exc)
+            return
+        if seen is not None:
+            self._fresh[customer] = seen
+        raise self._unsure(what, exc) from exc
 
     def _customer_xml(self, customer: str) -> ET.Element | None:
         response = self.c.call("GET", f"/api/customers/{customer}", "customers", ok_statuses=(404,))
@@ -249,7 +295,7 @@ class Writer:
                 again = self.find_code(op.code)
                 return str(again["id"]) if again else None
 
-            return self._create("cart_rules", body, lookup)
+            return self._create("cart_rules", body, lookup, f"code {op.code}")
         owner = parse.text(found.get("id_customer"))
         if owner != op.customer_id:
             raise LoyalsyncError(f"code {op.code} already belongs to customer {owner}")
@@ -341,7 +387,9 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
         elif isinstance(op, SetValue):
             results[i] = OpResult(op, False, "groups is a many slot: use AddValue/RemoveValue")
         elif isinstance(op, EnsureValue):
-            results[i] = _attempt(op, lambda n=op.name: w.ensure_group(n))
+            results[i] = _attempt(
+                op, lambda n=op.name: c.http.redo_unsure(lambda: w.ensure_group(n), f"group {n!r}")
+            )
         elif isinstance(op, EnsureCampaign):
             c.campaigns[op.name] = op
             results[i] = OpResult(op, True)
@@ -351,14 +399,19 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
             results[i] = OpResult(op, False, f"{type(op).__name__} is not supported")
     for customer, items in members.items():
         try:
-            error = w.change_groups(customer, [s for _, s in items])
+            error = c.http.redo_unsure(
+                lambda cid=customer, mine=[s for _, s in items]: w.change_groups(cid, mine),
+                f"customer {customer} groups",
+            )
         except LoyalsyncError as exc:
             error = str(exc)
         for i, _ in items:
             results[i] = OpResult(ops[i], error is None, error, customer)
     for i, op in enumerate(ops):
         if isinstance(op, IssueCode):
-            results[i] = _attempt(op, lambda o=op: w.issue_code(o))
+            results[i] = _attempt(
+                op, lambda o=op: c.http.redo_unsure(lambda: w.issue_code(o), f"code {o.code}")
+            )
     return [results[i] for i in range(len(ops))]
 
 
