@@ -8,6 +8,7 @@ cart rule or group. A 4xx refusal is never sent twice."""
 from __future__ import annotations
 
 import copy
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -115,8 +116,9 @@ def test_failed_writes_are_read_back_and_redone_in_the_same_run(
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_500_after_the_shop_wrote_is_read_back_and_not_written_again(
-    make_sim: Make, connect: Connect, version: str
+    make_sim: Make, connect: Connect, version: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="loyalsync")
     sim = make_sim(version=version)
     cid = plain(sim)[0]
     sim.set_faults(Faults(late_server_error=1.0, writes_only=True))
@@ -135,6 +137,10 @@ def test_a_500_after_the_shop_wrote_is_read_back_and_not_written_again(
     assert sent == [("POST", "groups"), (method, "customers"), ("POST", "cart_rules")]
     assert failed_writes(sim) == Counter({500: 3})  # each write once, each answered 500
     assert results[0].remote_id in sim.table("customers")[int(cid)]["associations"]["groups"]
+    said = [r.getMessage() for r in caplog.records if "read back" in r.getMessage()]
+    assert len(said) == 3 and all("server error" in m for m in said), said
+    assert any(f"customer {cid} groups" in m and "read back: applied" in m for m in said)
+    assert any("code WB-LATE0001" in m and "read back: created" in m for m in said)
 
 
 def test_a_write_that_never_takes_effect_is_tried_a_bounded_number_of_times(
