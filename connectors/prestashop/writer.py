@@ -1,6 +1,6 @@
 """Writes to the PrestaShop webservice: groups, group memberships, personal codes (XML).
 
-Owns research/prestashop.md §3: bodies are XML, never pretty-printed. A customer's groups are
+Owns research/prestashop.md §3 (the XML bodies themselves are in bodies.py). A customer's groups are
 replaced as the complete list in `associations/groups`, so we read the customer's current list
 first and change only the groups named by the operations (hand-assigned groups stay). 8.x and
 9.x: PATCH with the id, the groups (and the default group when asked). 1.7 has no PATCH: GET
@@ -22,10 +22,9 @@ import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
 
 from loyalsync.connectors.http import UnsureWriteError
-from loyalsync.connectors.prestashop import parse
+from loyalsync.connectors.prestashop import bodies, parse
 from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
 from loyalsync.core.records import (
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 
 XML = {"Content-Type": "application/xml"}
 JSON = {"Output-Format": "JSON"}
-XLINK = "http://www.w3.org/1999/xlink"
 MAX_GROUP_NAME = 32
 NO_DEFAULT_CHANGE = (
     "making {name!r} the customer's default group changes prices; set "
@@ -57,25 +55,8 @@ DEFAULT_REMOVED = (
     "group {name!r} is the customer's default group; set change_default_group: true to "
     "let loyalsync change it"
 )
-ET.register_namespace("xlink", XLINK)
 log = logging.getLogger("loyalsync.prestashop")
 Seen = tuple[list[str], str, "ET.Element | None"]  # a customer's groups, default, 1.7 document
-
-
-def _doc(element: str, inner: str) -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="{XLINK}">'
-        f"<{element}>{inner}</{element}></prestashop>"
-    ).encode()
-
-
-def _field(name: str, value: Any) -> str:
-    return f"<{name}>{escape('' if value is None else str(value))}</{name}>"
-
-
-def _languages(name: str, value: str, languages: list[str]) -> str:
-    inner = "".join(f'<language id="{lang}">{escape(value)}</language>' for lang in languages)
-    return f"<{name}>{inner}</{name}>"
 
 
 class Writer:
@@ -111,14 +92,8 @@ class Writer:
         if found:
             return found
         default = self.state.default_group_id or "3"
-        body = _doc(
-            "group",
-            "<id></id>"
-            + _field("reduction", "0")
-            + _field("price_display_method", self.state.price_display.get(default, "0"))
-            + _field("show_prices", "1")
-            + _languages("name", name, self.languages()),
-        )
+        display = self.state.price_display.get(default, "0")
+        body = bodies.group(name, display, self.languages())
         gid = self._create(
             "groups", body, lambda: self.refresh().names.get(name), f"group {name!r}"
         )
@@ -190,33 +165,25 @@ class Writer:
         doc = self._customer_xml(customer)
         if doc is None:
             return None
-        groups, default = _xml_groups(doc)
+        groups, default = bodies.xml_groups(doc)
         return groups, default, doc
 
     def _write_groups(
         self, customer: str, doc: ET.Element | None, wanted: list[str], new: str, old: str
     ) -> None:
         if self.c.major >= 8:
-            inner = _field("id", customer)
-            if new != old:
-                inner += _field("id_default_group", new)
-            inner += (
-                "<associations><groups>"
-                + "".join(f"<group>{_field('id', g)}</group>" for g in wanted)
-                + "</groups></associations>"
-            )
             self.c.call(
                 "PATCH",
                 f"/api/customers/{customer}",
                 "customers",
-                data=_doc("customer", inner),
+                data=bodies.customer_groups(customer, wanted, new if new != old else None),
                 headers=XML,
                 idempotent=True,  # the complete list: sending it twice changes nothing
             )
             return
         if doc is None:  # read by change_groups for 1.7
             raise TransientError(f"customer {customer}: its document was not read")
-        body = _replace_groups(doc, wanted, new)
+        body = bodies.replace_groups(doc, wanted, new)
         self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
 
     def _confirm_groups(
@@ -237,9 +204,7 @@ class Writer:
         response = self.c.call("GET", f"/api/customers/{customer}", "customers", ok_statuses=(404,))
         if response.status_code == 404:
             return None
-        text = response.text
-        start = text.find("<?xml")
-        return ET.fromstring(text[start if start >= 0 else text.find("<prestashop") :])  # noqa: S314 (expat: no external entities; entity expansion capped)
+        return bodies.customer_document(response.text)
 
     def _target(
         self, groups: list[str], default: str, ops: list[SlotOp]
@@ -289,7 +254,8 @@ class Writer:
                 raise LoyalsyncError(
                     f"campaign {op.campaign!r} unknown: EnsureCampaign must come first"
                 )
-            body = self._cart_rule(op, campaign)
+            currency = self.ref.config.get("PS_CURRENCY_DEFAULT") or "1"
+            body = bodies.cart_rule(op, campaign, self.ref.tz, currency, self.languages())
 
             def lookup() -> str | None:
                 again = self.find_code(op.code)
@@ -300,77 +266,6 @@ class Writer:
         if owner != op.customer_id:
             raise LoyalsyncError(f"code {op.code} already belongs to customer {owner}")
         return str(found["id"])
-
-    def _cart_rule(self, op: IssueCode, campaign: EnsureCampaign) -> bytes:
-        tz = self.ref.tz
-        currency = self.ref.config.get("PS_CURRENCY_DEFAULT") or "1"
-        fields = {
-            "id_customer": op.customer_id,
-            "date_from": parse.shop_text(campaign.valid_from, tz),
-            "date_to": parse.shop_text(campaign.valid_until, tz),
-            "description": f"loyalsync {campaign.name}",
-            "quantity": 1,
-            "quantity_per_user": 1,
-            "priority": 1,
-            "partial_use": 0,
-            "code": op.code,
-            "minimum_amount": 0,
-            "minimum_amount_tax": 0,
-            "minimum_amount_currency": currency,
-            "minimum_amount_shipping": 0,
-            "country_restriction": 0,
-            "carrier_restriction": 0,
-            "group_restriction": 0,
-            "cart_rule_restriction": 0,
-            "product_restriction": 0,
-            "shop_restriction": 0,
-            "free_shipping": 0,
-            "reduction_percent": f"{campaign.percent:.2f}" if campaign.percent else "0",
-            "reduction_amount": f"{campaign.amount:.2f}" if campaign.amount else "0",
-            "reduction_tax": 1,
-            "reduction_currency": currency,
-            "reduction_product": 0,
-            "reduction_exclude_special": 0,
-            "gift_product": 0,
-            "gift_product_attribute": 0,
-            "highlight": 1,
-            "active": 1,
-        }
-        inner = "<id></id>" + "".join(_field(k, v) for k, v in fields.items())
-        inner += _languages("name", campaign.name[:254], self.languages())
-        return _doc("cart_rule", inner)
-
-
-def _xml_groups(doc: ET.Element) -> tuple[list[str], str]:
-    customer = doc.find("customer")
-    if customer is None:
-        raise TransientError("the shop's customer document has no <customer> element")
-    groups = [
-        (g.findtext("id") or "").strip() for g in customer.findall("./associations/groups/group")
-    ]
-    return [g for g in groups if g], (customer.findtext("id_default_group") or "").strip()
-
-
-def _replace_groups(doc: ET.Element, groups: list[str], default: str) -> bytes:
-    """The customer document exactly as read, with only its groups (and default) changed."""
-    customer = doc.find("customer")
-    if customer is None:
-        raise TransientError("the shop's customer document has no <customer> element")
-    node = customer.find("id_default_group")
-    if node is not None:
-        node.text = default
-    assoc = customer.find("./associations/groups")
-    if assoc is None:
-        holder = customer.find("associations")
-        if holder is None:
-            holder = ET.SubElement(customer, "associations")
-        assoc = ET.SubElement(holder, "groups")
-    for child in list(assoc):
-        assoc.remove(child)
-    for gid in groups:
-        item = ET.SubElement(assoc, "group")
-        ET.SubElement(item, "id").text = gid
-    return ET.tostring(doc, encoding="utf-8", xml_declaration=True)
 
 
 def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
