@@ -1,11 +1,11 @@
 """Writes to the PrestaShop webservice: groups, group memberships, personal codes (XML).
 
-Owns research/prestashop.md §3 (the XML bodies themselves are in bodies.py). A customer's groups are
-replaced as the complete list in `associations/groups`, so we read the customer's current list
-first and change only the groups named by the operations (hand-assigned groups stay). 8.x and
-9.x: PATCH with the id, the groups (and the default group when asked). 1.7 has no PATCH: GET
-the whole customer as XML and PUT it back complete, every field as read (`passwd` hash,
-`secure_key`, birthday, newsletter, note). A customer is never PUT on 9.x (it wipes
+Owns research/prestashop.md §3 (the XML bodies themselves are in bodies.py). A customer's
+groups are replaced as the complete list in `associations/groups`, so we read the customer's
+current list first and change only the groups named by the operations (hand-assigned groups
+stay). 8.x and 9.x: PATCH with the id, the groups (and the default group when asked). 1.7
+has no PATCH: GET the whole customer as XML and PUT it back complete, every field as read
+(`passwd` hash, `secure_key`, birthday, newsletter, note). A customer is never PUT on 9.x (it wipes
 `secure_key`, issue #42206). Managed groups are created with a name in every language,
 reduction 0 and the default customer group's price display. Personal codes are cart rules
 bound to the customer (quantity 1, one per user, the campaign's validity, percent or amount),
