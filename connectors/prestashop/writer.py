@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from loyalsync.connectors.http import UnsureWriteError
+from loyalsync.connectors.http import NOT_PROCESSED_STATUSES, UnsureWriteError
 from loyalsync.connectors.prestashop import bodies, parse
 from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
@@ -111,6 +111,8 @@ class Writer:
             )
             rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
         except TransientError as exc:
+            if exc.status in NOT_PROCESSED_STATUSES:
+                raise  # not written, and already retried by the HTTP layer: the next run
             found = lookup()
             if found:
                 log.info("[%s] %s: %s; read back: created (id %s)", self.shop, what, exc, found)
@@ -147,6 +149,8 @@ class Writer:
         try:
             self._write_groups(customer, doc, wanted, new_default, default)
         except TransientError as exc:
+            if exc.status in NOT_PROCESSED_STATUSES:
+                raise  # not written, and already retried by the HTTP layer: the next run
             self._confirm_groups(customer, wanted, new_default, exc)
         return None
 

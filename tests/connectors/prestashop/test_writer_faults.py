@@ -175,3 +175,19 @@ def test_a_refusal_is_not_sent_again(make_sim: Make, connect: Connect) -> None:
     assert "405" in (results[2].error or "") or "not allowed" in (results[2].error or "")
     assert len(sim.requests("/api/cart_rules", method="POST")) == 1
     assert len(sim.requests(f"/api/customers/{cid}", method="PATCH")) == 1
+
+
+def test_a_write_the_shop_said_it_did_not_process_is_left_to_the_http_retries(
+    make_sim: Make, connect: Connect
+) -> None:
+    """503 (and 429) say the shop did not act: the HTTP layer already retried the write, so
+    after it gives up nothing is read back or redone (the next run re-plans)."""
+    sim = make_sim(version="8.1")
+    cid = plain(sim)[0]
+    sim.set_faults(Faults(unavailable=1.0, writes_only=True))
+    connector = connect(sim)
+    results = connector.apply([CAMPAIGN, IssueCode("winback", cid, "WB-BUSY0001")])
+    sim.set_faults(None)
+    assert not results[1].ok and "503" in (results[1].error or "")
+    calls = [r.method for r in sim.requests("/api/cart_rules")]
+    assert calls == ["GET"] + ["POST"] * connector.http.policy.max_attempts
