@@ -27,6 +27,7 @@ from loyalsync.connectors.jtl import mapping as jtl
 from loyalsync.connectors.prestashop import mapping as ps
 from loyalsync.connectors.prestashop import parse as ps_parse
 from loyalsync.connectors.prestashop import pulls as ps_pulls
+from loyalsync.connectors.prestashop.state import build_state
 from loyalsync.connectors.shopware import mapping as sw
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.errors import RecordError
@@ -292,3 +293,21 @@ def test_every_entry_of_a_prestashop_list_answer_is_a_row_or_quarantined(payload
     assert all(q.error.startswith("customers row is not an object: ") for q in bad)
     if isinstance(payload, dict) and isinstance(payload.get("customers"), list):
         assert entries == payload["customers"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_prestashop_group_rows_are_groups_or_quarantined(data: st.DataObject) -> None:
+    """The groups answer (`state.build_state`, after `split_rows`): every entry is a group with
+    a valid id or a quarantined row with its reason; none is lost, nothing raises."""
+    base = TARGETS["prestashop.group"][0]
+    good = [{**copy.deepcopy(base), "id": str(n)} for n in (3, 4, 5)]
+    bad = data.draw(st.lists(st.one_of(NOT_OBJECTS, malformed(base)), max_size=5))
+    entries = data.draw(st.permutations([*good, *bad]))
+    rows, junk = ps_parse.split_rows(entries, "groups")
+    state = build_state(rows, "1", {}, frozenset(), junk)
+    assert len(state.groups) + len(state.quarantined) == len(entries)
+    assert {"3", "4", "5"} <= {g.id for g in state.groups}
+    assert all(g.id.isdigit() for g in state.groups)
+    assert all(q.entity == "groups" and q.error for q in state.quarantined)
+    assert state.current().quarantined == state.quarantined
