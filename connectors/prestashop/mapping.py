@@ -10,6 +10,7 @@ stored UTC. The psgdpr "Anonymous" customer is recognised here and left out by t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -185,6 +186,8 @@ def _items(raw: dict[str, Any], oid: str) -> tuple[OrderItemRecord, ...]:
         unit = parse.number(
             row.get("unit_price_tax_incl") or row.get("product_price"), "unit_price_tax_incl"
         )
+        if not math.isfinite(unit * quantity):
+            raise RecordError(f"order {oid}: order_rows entry {line} has an infinite total")
         items.append(
             OrderItemRecord(
                 line=line,
@@ -214,6 +217,8 @@ def map_order(
     gross = parse.number(raw.get("total_paid_tax_incl") or raw.get("total_paid"), "total_paid")
     net = parse.number(raw.get("total_paid_tax_excl"), "total_paid_tax_excl")
     rate = parse.number(raw.get("conversion_rate"), "conversion_rate") or 1.0
+    if not math.isfinite(gross / rate) or not math.isfinite(net / rate):
+        raise RecordError(f"order {oid}: conversion_rate {rate!r} makes the base amounts infinite")
     customer = parse.text(raw.get("id_customer"))
     if customer in ("0", anonymous):
         customer = None  # a deleted or GDPR-anonymised customer

@@ -14,6 +14,7 @@ shop's local wall-clock time.
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -184,9 +185,12 @@ def number(value: Any, field: str = "value") -> float:
     if raw is None:
         return 0.0
     try:
-        return float(Decimal(raw))
+        value = float(Decimal(raw))
     except (InvalidOperation, ValueError):
-        raise RecordError(f"{field} is not a number: {raw!r}") from None
+        raise RecordError(f"{field} is not a number: {raw!r:.40}") from None
+    if not math.isfinite(value):  # "NaN", "Infinity", "1E400": no amount the mirror can keep
+        raise RecordError(f"{field} is not a finite number: {raw!r:.40}")
+    return value
 
 
 def integer(value: Any) -> int | None:
@@ -195,7 +199,7 @@ def integer(value: Any) -> int | None:
         return None
     try:
         return int(Decimal(raw))
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # "abc", "NaN", "Infinity"
         return None
 
 

@@ -212,3 +212,11 @@ def test_a_17_put_body_is_the_recorded_document_with_only_its_groups_changed() -
     assert fields(sent) == before and len(before) == 31
     assert {t: v for t, _, v in before}["passwd"] == "7a93bfb25b8eee73034fad735ae5a4f5"
     assert xml_groups(sent) == (["3", "7"], "3")
+
+
+def test_numbers_that_are_not_finite_are_record_errors() -> None:
+    for raw in ("NaN", "Infinity", "-Infinity", "1E400"):
+        with pytest.raises(RecordError, match="not a finite number"):
+            parse.number(raw, "total_paid")
+        assert parse.integer(raw) is None or raw == "1E400"  # a big int is still an int
+    assert parse.number("61.800000") == 61.8
