@@ -10,7 +10,9 @@ is the only place in loyalsync that sleeps or retries:
   the platform's rate-limit headers (`HttpPolicy.rate_limit_wait`, e.g. X-RateLimit-*) say how
   long to wait after a 429, and a 2xx saying the window is used up pauses the next request;
 - non-idempotent writes are never retried blindly: only when the shop provably did not process
-  them (429/503, or the connection was never established);
+  them (429/503, or the connection was never established); a connector that has read the shop
+  back after an ambiguous failure and found the write missing raises UnsureWriteError, and
+  `redo_unsure` sends it again with the same backoff (look, then write: never a duplicate);
 - a token bucket per shop (`requests_per_second`);
 - TLS certificates verified unless the shop says `verify_tls: false` (warned on every run);
 - secrets (credentials, tokens, `key=`-like query parameters, URL user-info) are redacted from
@@ -35,12 +37,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from loyalsync.core.errors import (
     ApiError,
@@ -57,6 +65,13 @@ log = logging.getLogger("loyalsync.http")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the server says it did not act on the request
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+T = TypeVar("T")
+
+
+class UnsureWriteError(TransientError):
+    """A write whose outcome was unknown (a 5xx, a dropped connection, a read timeout after it
+    was sent) and that a read of the shop just showed as not applied: `HttpClient.redo_unsure`
+    sends it again. Raised by connectors; never for a read that failed."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +362,22 @@ class HttpClient:
         except _Retryable as exc:
             raise self._exhausted(exc, method, url) from None
 
+    def redo_unsure(self, fn: Callable[[], T], what: str) -> T:
+        """Run `fn`, a write that reads the shop first and sends only what is missing, again
+        each time it raises UnsureWriteError, with the same backoff as `request` (full jitter,
+        the injected sleep), at most `max_attempts` times in all. Any other error is raised at
+        once: a 4xx refusal, or a read that failed after its own retries (the shop is gone for
+        now: the next run re-plans)."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(UnsureWriteError),
+            sleep=self.sleep,
+            before_sleep=lambda state: self._before_redo(state, what),
+            reraise=True,
+        )
+        return retrying(fn)
+
     # -- internals ------------------------------------------------------------------------
     def _wants_url_auth(self, url: str, kwargs: dict[str, Any]) -> bool:
         """The url's user-info goes only to the shop's own host (never, say, to a separate
@@ -452,6 +483,21 @@ class HttpClient:
             "[%s] %s; retry %d/%d in %.2fs",
             self.policy.shop,
             getattr(exc, "reason", exc),
+            state.attempt_number,
+            self.policy.max_attempts - 1,
+            wait,
+        )
+
+    def _before_redo(self, state: RetryCallState, what: str) -> None:
+        with self._counting:
+            self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0
+        log.warning(
+            "[%s] %s: %s; writing again, %d/%d in %.2fs",
+            self.policy.shop,
+            what,
+            REDACTOR.redact(str(exc)),
             state.attempt_number,
             self.policy.max_attempts - 1,
             wait,

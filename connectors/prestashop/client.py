@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +27,7 @@ from loyalsync.connectors.prestashop.state import PrestaShopState, all_names, bu
 from loyalsync.connectors.prestashop.writer import apply_ops
 from loyalsync.core.config import OptionSpec, ShopConfig
 from loyalsync.core.errors import AuthError, ConfigError, RecordError
-from loyalsync.core.records import Cursor, OpResult, Page, Slot, WriteOp
+from loyalsync.core.records import Cursor, OpResult, Page, Quarantined, Slot, WriteOp
 
 JSON = {"Output-Format": "JSON"}  # upper case: `json` silently falls back to XML (§2.2)
 CONFIG_NAMES = (
@@ -81,8 +82,6 @@ class PrestaShopConnector:
         self.shop = shop
         self.http = http
         if http.policy.error_parser is None:
-            from dataclasses import replace
-
             http.policy = replace(http.policy, error_parser=parse.parse_error)
         self.now = now or http.now
         self.settings = spec.settings(shop)
@@ -100,6 +99,8 @@ class PrestaShopConnector:
         self._state: PrestaShopState | None = None
         self.campaigns: dict[str, Any] = {}  # EnsureCampaign ops seen (codes need them)
         self.codes: dict[str, str] = {}  # cart rule id -> code (redemptions)
+        self._aside: list[Quarantined] = []  # list entries that are not objects, to quarantine
+        self._aside_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"PrestaShopConnector(shop={self.shop.name!r})"
@@ -127,11 +128,11 @@ class PrestaShopConnector:
         if version:
             self.version = version
 
-    def fetch_rows(
+    def fetch_entries(
         self, resource: str, params: dict[str, str], *, optional: bool = False
-    ) -> list[dict[str, Any]]:
-        """GET /api/<resource> as JSON rows. `optional`: a resource the key may not read
-        gives no rows (noted for `check`) instead of an error."""
+    ) -> list[Any]:
+        """GET /api/<resource> as JSON: every entry of the list, objects or not. `optional`:
+        a resource the key may not read gives no rows (noted for `check`), not an error."""
         if optional and resource in self.denied:
             return []
         try:
@@ -141,7 +142,29 @@ class PrestaShopConnector:
                 raise
             self.denied.add(resource)
             return []
-        return parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
+        return parse.entries_of(parse.json_payload(response, f"/api/{resource}"), resource)
+
+    def fetch_rows(
+        self, resource: str, params: dict[str, str], *, optional: bool = False
+    ) -> list[dict[str, Any]]:
+        """The objects of `fetch_entries`; the entries that are not objects are set aside as
+        Quarantined, for the next page of a pull (or the state) to hand to the mirror."""
+        rows, bad = parse.split_rows(
+            self.fetch_entries(resource, params, optional=optional), resource
+        )
+        self.set_aside(bad)
+        return rows
+
+    def set_aside(self, rows: Sequence[Quarantined]) -> None:
+        if rows:
+            with self._aside_lock:
+                self._aside.extend(rows)
+
+    def take_aside(self) -> list[Quarantined]:
+        """The rows set aside since the last call (both streams of a pull share them)."""
+        with self._aside_lock:
+            taken, self._aside = self._aside, []
+        return taken
 
     # -- reference data -------------------------------------------------------------------
     def reference(self) -> mapping.Reference:
@@ -165,9 +188,9 @@ class PrestaShopConnector:
             base_currency=self.shop.currency,
         )
         for row in self.fetch_rows("countries", {"display": "[id,iso_code]"}, optional=True):
-            ref.countries[str(row["id"])] = (parse.text(row.get("iso_code")) or "").upper()
+            ref.countries[str(row.get("id"))] = (parse.text(row.get("iso_code")) or "").upper()
         currencies = self.fetch_rows("currencies", {"display": "[id,iso_code]"}, optional=True)
-        ref.currencies = {str(r["id"]): parse.text(r.get("iso_code")) or "" for r in currencies}
+        ref.currencies = {str(r.get("id")): parse.text(r.get("iso_code")) or "" for r in currencies}
         for row in self.fetch_rows("order_states", {"display": "full"}, optional=True):
             try:
                 state = mapping.map_state(row, ref.language)
@@ -177,7 +200,7 @@ class PrestaShopConnector:
         anonymous = self.fetch_rows(
             "customers", {"display": "[id]", "filter[email]": f"[{mapping.ANONYMOUS_EMAIL}]"}
         )
-        self.anonymous_id = str(anonymous[0]["id"]) if anonymous else None
+        self.anonymous_id = next((t for r in anonymous if (t := parse.text(r.get("id")))), None)
         return ref
 
     def _timezone(self, configured: str | None) -> ZoneInfo:
@@ -222,25 +245,29 @@ class PrestaShopConnector:
         return "the shop's timezone option: the key may not read configurations"
 
     def _count(self, resource: str, exclude: str | None = None) -> int:
-        ids = {str(r["id"]) for r in self.fetch_rows(resource, {"display": "[id]"})}
+        ids = {str(r.get("id")) for r in self.fetch_rows(resource, {"display": "[id]"})}
         return len(ids - {exclude})
 
     def current_state(self) -> CurrentState:
-        return self.shop_state(refresh=True).current()
+        """The groups; group rows that cannot be used, and list entries the reference data
+        set aside, as its quarantined rows."""
+        current = self.shop_state(refresh=True).current()
+        return replace(current, quarantined=(*current.quarantined, *self.take_aside()))
 
     def shop_state(self, refresh: bool = False) -> PrestaShopState:
         """The groups with their names in every language, the default and protected group
         ids (one request; read by plan and push, not by pulls)."""
         if self._state is None or refresh:
             ref = self.reference()
-            rows = self.fetch_rows("groups", {"display": "full", "sort": "[id_ASC]"})
+            entries = self.fetch_entries("groups", {"display": "full", "sort": "[id_ASC]"})
+            rows, bad = parse.split_rows(entries, "groups")
             wanted = set(self.shop.protected_groups)
             protected = frozenset(
-                str(g["id"])
+                str(g.get("id"))
                 for g in rows
-                if str(g["id"]) in wanted or wanted & set(all_names(g.get("name")))
+                if str(g.get("id")) in wanted or wanted & set(all_names(g.get("name")))
             )
-            self._state = build_state(rows, ref.language, ref.config, protected)
+            self._state = build_state(rows, ref.language, ref.config, protected, bad)
         return self._state
 
     # -- pulls ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ stored UTC. The psgdpr "Anonymous" customer is recognised here and left out by t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -79,8 +80,16 @@ class Reference:
         return ("in_progress", True) if valid else ("open", False)
 
 
+def need_object(raw: Any, what: str) -> dict[str, Any]:
+    """`raw` itself when it is an object; else a RecordError naming `what` and the type."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"{what} payload is not an object: {type(raw).__name__}")
+    return raw
+
+
 def row_id(raw: dict[str, Any], what: str) -> str:
     """A reference row's id (PrestaShop ids are positive integers), or a RecordError."""
+    need_object(raw, what)
     rid = parse.text(raw.get("id")) if not isinstance(raw.get("id"), dict | bool) else None
     if rid is None or not rid.isdigit() or rid == "0":
         raise RecordError(f"{what} without a valid id: {raw.get('id')!r:.40}")
@@ -130,11 +139,12 @@ def best_address(addresses: list[Address]) -> Address | None:
 
 def is_anonymous(raw: dict[str, Any]) -> bool:
     """The psgdpr module's customer that anonymised orders are re-attached to (§2.5)."""
-    return (parse.text(raw.get("email")) or "").lower() == ANONYMOUS_EMAIL
+    email = raw.get("email") if isinstance(raw, dict) else None
+    return (parse.text(email) or "").lower() == ANONYMOUS_EMAIL
 
 
 def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -> CustomerRecord:
-    cid = parse.text(raw.get("id"))
+    cid = parse.text(need_object(raw, "customer").get("id"))
     if cid is None:
         raise RecordError("customer without id")
     groups = parse.association_ids(raw, GROUPS)
@@ -161,17 +171,23 @@ def map_customer(raw: dict[str, Any], ref: Reference, address: Address | None) -
     )
 
 
-def _items(raw: dict[str, Any]) -> tuple[OrderItemRecord, ...]:
+def _items(raw: dict[str, Any], oid: str) -> tuple[OrderItemRecord, ...]:
+    """The order's rows; an entry that is not an object makes the order a RecordError (its
+    items and amounts cannot be trusted), as JTL's line items do."""
     assoc = raw.get("associations")
     rows = assoc.get("order_rows") if isinstance(assoc, dict) else None
     items = []
     for line, row in enumerate(rows if isinstance(rows, list) else [], start=1):
         if not isinstance(row, dict):
-            continue
+            raise RecordError(
+                f"order {oid}: order_rows entry {line} is not an object: {type(row).__name__}"
+            )
         quantity = parse.number(row.get("product_quantity"), "product_quantity")
         unit = parse.number(
             row.get("unit_price_tax_incl") or row.get("product_price"), "unit_price_tax_incl"
         )
+        if not math.isfinite(unit * quantity):
+            raise RecordError(f"order {oid}: order_rows entry {line} has an infinite total")
         items.append(
             OrderItemRecord(
                 line=line,
@@ -189,7 +205,7 @@ def _items(raw: dict[str, Any]) -> tuple[OrderItemRecord, ...]:
 def map_order(
     raw: dict[str, Any], ref: Reference, codes: tuple[str, ...] = (), anonymous: str | None = None
 ) -> OrderRecord:
-    oid = parse.text(raw.get("id"))
+    oid = parse.text(need_object(raw, "order").get("id"))
     if oid is None:
         raise RecordError("order without id")
     placed = parse.shop_time(raw.get("date_add"), ref.tz, "date_add")
@@ -201,6 +217,8 @@ def map_order(
     gross = parse.number(raw.get("total_paid_tax_incl") or raw.get("total_paid"), "total_paid")
     net = parse.number(raw.get("total_paid_tax_excl"), "total_paid_tax_excl")
     rate = parse.number(raw.get("conversion_rate"), "conversion_rate") or 1.0
+    if not math.isfinite(gross / rate) or not math.isfinite(net / rate):
+        raise RecordError(f"order {oid}: conversion_rate {rate!r} makes the base amounts infinite")
     customer = parse.text(raw.get("id_customer"))
     if customer in ("0", anonymous):
         customer = None  # a deleted or GDPR-anonymised customer
@@ -218,7 +236,7 @@ def map_order(
         base_currency_total_gross=round(gross / rate, 2),
         base_currency_total_net=round(net / rate, 2),
         updated_at=parse.shop_time(raw.get("date_upd"), ref.tz, "date_upd"),
-        items=_items(raw),
+        items=_items(raw, oid),
         codes=codes,
         raw={k: v for k, v in raw.items() if k != "secure_key"},
     )

@@ -5,8 +5,10 @@ Owns the quirks of research/prestashop.md §2.4, §2.5 and §4: an empty list ar
 `0000-00-00 00:00:00`; a date may even arrive as a list of `{id, value}`; multilingual fields
 are either a list of `{id, value}` or a plain string (one language shown); anything PHP echoed
 before the output (a warning) is skipped; an HTML page where JSON belongs (a proxy or hosting
-error page) is a TransientError; error bodies are XML `<errors><error><code>` or JSON
-`{"errors":[{"code":..,"message":..}]}`. Shop dates are the shop's local wall-clock time.
+error page) is a TransientError; a list entry that is not an object is split off with the
+reason, for the caller to quarantine (never silently dropped); error bodies are XML
+`<errors><error><code>` or JSON `{"errors":[{"code":..,"message":..}]}`. Shop dates are the
+shop's local wall-clock time.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from loyalsync.core.errors import ApiError, RecordError, TransientError
+from loyalsync.core.records import Quarantined
 
 ZERO_DATE = re.compile(r"^0{4}-0{2}-0{2}")
 SHOP_DATE = "%Y-%m-%d %H:%M:%S"
@@ -83,21 +86,40 @@ def json_payload(response: requests.Response, what: str) -> Any:
         ) from None
 
 
-def rows_of(payload: Any, resource: str) -> list[dict[str, Any]]:
-    """The records of a list answer: `[]`, `{}` and `{"x": []}` are all empty (§2.4); the
-    single-record shapes `{"customer": {...}}` and `{"customers": [{...}]}` are accepted."""
+def entries_of(payload: Any, resource: str) -> list[Any]:
+    """Every entry of a list answer, objects or not: `[]`, `{}` and `{"x": []}` are all empty
+    (§2.4); the single-record shapes `{"customer": {...}}` and `{"customers": [{...}]}` are
+    accepted; anything else in the record's place (a string, a number) is one entry."""
     if isinstance(payload, list):
-        return [r for r in payload if isinstance(r, dict)]
-    if not isinstance(payload, dict) or not payload:
+        return list(payload)
+    if payload is None or payload == {}:
         return []
+    if not isinstance(payload, dict):
+        return [payload]  # a JSON scalar where the list belongs
     value = payload.get(resource)
     if value is None and len(payload) == 1:
         value = next(iter(payload.values()))
-    if isinstance(value, dict):
-        return [value]
-    if isinstance(value, list):
-        return [r for r in value if isinstance(r, dict)]
-    return []
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def split_rows(entries: list[Any], resource: str) -> tuple[list[dict[str, Any]], list[Quarantined]]:
+    """(the objects, the entries that are not objects as Quarantined with the reason)."""
+    rows, bad = [], []
+    for entry in entries:
+        if isinstance(entry, dict):
+            rows.append(entry)
+        else:
+            reason = f"{resource} row is not an object: {type(entry).__name__}"
+            bad.append(Quarantined(resource, None, reason, entry))
+    return rows, bad
+
+
+def rows_of(payload: Any, resource: str) -> list[dict[str, Any]]:
+    """The objects of a list answer (entries that are not objects are left out: callers that
+    must account for them use `entries_of` and `split_rows`)."""
+    return split_rows(entries_of(payload, resource), resource)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,18 +180,17 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any, field: str = "value") -> float:
-    """A PrestaShop decimal string ("61.800000") as a float; empty is 0. NaN, infinities and
-    values beyond a float's range are no amount: a RecordError."""
+    """A PrestaShop decimal string ("61.800000") as a float; empty is 0."""
     raw = text(value)
     if raw is None:
         return 0.0
     try:
-        out = float(Decimal(raw))
+        value = float(Decimal(raw))
     except (InvalidOperation, ValueError):
-        raise RecordError(f"{field} is not a number: {raw!r}") from None
-    if not math.isfinite(out):
-        raise RecordError(f"{field} is not a finite number: {raw[:40]!r}")
-    return out
+        raise RecordError(f"{field} is not a number: {raw!r:.40}") from None
+    if not math.isfinite(value):  # "NaN", "Infinity", "1E400": no amount the mirror can keep
+        raise RecordError(f"{field} is not a finite number: {raw!r:.40}")
+    return value
 
 
 def integer(value: Any) -> int | None:
@@ -178,7 +199,7 @@ def integer(value: Any) -> int | None:
         return None
     try:
         return int(Decimal(raw))
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # "abc", "NaN", "Infinity"
         return None
 
 

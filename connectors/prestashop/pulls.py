@@ -9,18 +9,19 @@ is `Cursor.started`, where the next window begins, so a change the keyset had al
 is never lost, whatever our clock or the `Date` header says (the clock contract of issue
 11). Per page of customers the addresses (most recent active, else the latest order's); per
 page of orders the cart rules used. The deletion scan reads `display=[id]` keyset windows.
+A list entry that is not an object is quarantined with its page, with the resource named: the
+page's own, and those its look-ups (addresses, cart rules) or the reference data set aside.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from loyalsync.connectors.prestashop import mapping, parse
-from loyalsync.core.errors import RecordError
+from loyalsync.core.errors import ApiError, RecordError
 from loyalsync.core.records import Cursor, Page, Quarantined
 
 if TYPE_CHECKING:
@@ -93,13 +94,16 @@ def iter_pass(c: PrestaShopConnector, resource: str, cursor: Cursor) -> Iterator
         }
         if start is not None:
             params.update({"date": "1", "filter[date_upd]": f"[{start},{FAR}]"})
-        rows = c.fetch_rows(resource, params)
+        entries = c.fetch_entries(resource, params)
+        rows, bad = parse.split_rows(entries, resource)
         records, quarantined, seen = _map_page(c, resource, rows, ref, keyset)
         ids = [int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()]
         after = max([after, *ids])
         cursor = cursor.advance(after=str(after) if after else None, seen=seen)
-        yield Page(tuple(records), cursor, tuple(quarantined))
-        if len(rows) < c.limit:
+        # entries that are not objects, this page's and those set aside by its look-ups
+        # (addresses, cart rules) or by the reference data, go to the quarantine with it
+        yield Page(tuple(records), cursor, (*bad, *quarantined, *c.take_aside()))
+        if len(entries) < c.limit:  # every entry counts: a junk row is not a short page
             return
 
 
@@ -122,7 +126,9 @@ def _map_page(
         wanted = [r for r in rows if not mapping.is_anonymous(r)]
         addresses = customer_addresses(c, [r.get("id") for r in wanted])
         records, quarantined = _mapped(
-            wanted, resource, lambda r: mapping.map_customer(r, ref, addresses.get(str(r["id"])))
+            wanted,
+            resource,
+            lambda r: mapping.map_customer(r, ref, addresses.get(str(r.get("id")))),
         )
     else:
         ids = [r.get("id") for r in rows]
@@ -130,7 +136,7 @@ def _map_page(
         records, quarantined = _mapped(
             rows,
             resource,
-            lambda r: mapping.map_order(r, ref, codes.get(str(r["id"]), ()), c.anonymous_id),
+            lambda r: mapping.map_order(r, ref, codes.get(str(r.get("id")), ()), c.anonymous_id),
         )
     return records, quarantined, seen
 
@@ -141,8 +147,13 @@ def _mapped(rows: list[dict[str, Any]], entity: str, fn: Any) -> tuple[list[Any]
         try:
             records.append(fn(raw))
         except (RecordError, KeyError, TypeError, ValueError) as exc:
-            message = exc.message if isinstance(exc, RecordError) else f"{type(exc).__name__}"
-            quarantined.append(Quarantined(entity, parse.text(raw.get("id")), message, raw))
+            message = (
+                exc.message
+                if isinstance(exc, RecordError)
+                else f"{entity} row could not be mapped: {type(exc).__name__}: {exc}"[:300]
+            )
+            rid = parse.text(raw.get("id")) if isinstance(raw, dict) else None
+            quarantined.append(Quarantined(entity, rid, message, raw))
     return records, quarantined
 
 
@@ -159,11 +170,9 @@ def customer_addresses(c: PrestaShopConnector, ids: list[Any]) -> dict[str, mapp
     for value in id_filters(_ints(ids)):
         params = {"display": display, "filter[id_customer]": value}
         for row in c.fetch_rows("addresses", params, optional=True):
-            try:
-                address = mapping.map_address(row, ref)
-            except RecordError:  # geography only: the customer is kept, without this address
-                continue
-            found.setdefault(address.customer_id, []).append(address)
+            address = _address(c, row, ref)
+            if address is not None:
+                found.setdefault(address.customer_id, []).append(address)
     chosen = {cid: a for cid, rows in found.items() if (a := mapping.best_address(rows))}
     # only soft-deleted addresses: the latest order's. A customer without any address row has
     # no order with one either (PrestaShop soft-deletes an address orders use): no look-up
@@ -171,6 +180,18 @@ def customer_addresses(c: PrestaShopConnector, ids: list[Any]) -> dict[str, mapp
     if stale:
         chosen.update(_order_addresses(c, stale, found))
     return chosen
+
+
+def _address(
+    c: PrestaShopConnector, row: dict[str, Any], ref: mapping.Reference
+) -> mapping.Address | None:
+    """An address row mapped, or None: geography only, so the customer is kept without it and
+    the row is set aside for the quarantine with the reason."""
+    try:
+        return mapping.map_address(row, ref)
+    except RecordError as exc:
+        c.set_aside([Quarantined("addresses", parse.text(row.get("id")), exc.message, row)])
+        return None
 
 
 def _order_addresses(
@@ -181,7 +202,7 @@ def _order_addresses(
         params = {"display": "[id,id_customer,id_address_delivery]", "filter[id_customer]": value}
         for row in c.fetch_rows("orders", params):
             cid, address = str(row.get("id_customer")), str(row.get("id_address_delivery"))
-            if address.isdigit() and address != "0":
+            if address.isdigit() and address != "0" and _ints([row.get("id")]):
                 oid = int(row["id"])
                 if cid not in latest or oid > latest[cid][0]:
                     latest[cid] = (oid, address)
@@ -190,8 +211,9 @@ def _order_addresses(
     display = "[id,id_customer,id_country,city,postcode,deleted,date_upd]"
     for value in id_filters(_ints(wanted)):
         for row in c.fetch_rows("addresses", {"display": display, "filter[id]": value}):
-            with contextlib.suppress(RecordError):  # geography only, as above
-                by_id[str(row["id"])] = mapping.map_address(row, c.reference())
+            address = _address(c, row, c.reference())
+            if address is not None:
+                by_id[address.id] = address
     return {cid: by_id[a] for cid, (_, a) in latest.items() if a in by_id}
 
 
@@ -267,7 +289,11 @@ def fetch_codes(c: PrestaShopConnector, rows: list[dict[str, Any]]) -> None:
     for value in id_filters(_ints(list(unknown))):
         params = {"display": "[id,code]", "filter[id]": value}
         for row in c.fetch_rows("cart_rules", params, optional=True):
-            c.codes[str(row["id"])] = parse.text(row.get("code")) or ""
+            rid = parse.text(row.get("id"))
+            if rid is None:
+                c.set_aside([Quarantined("cart_rules", None, "cart rule without an id", row)])
+            else:
+                c.codes[rid] = parse.text(row.get("code")) or ""
     for rule in unknown:
         c.codes.setdefault(str(rule), "")  # deleted since: not asked for again
 
@@ -289,7 +315,8 @@ def iter_ids(
     c: PrestaShopConnector, resource: str, window: int = ID_SCAN_LIMIT
 ) -> Iterator[list[str]]:
     """Every live id, in `display=[id]` keyset windows of `window` ids (no objects loaded,
-    §2.7): ids // window + 1 requests (the last window is the short one that ends it)."""
+    §2.7): ids // window + 1 requests (the last window is the short one that ends it). A row
+    whose id cannot be read stops the scan with an ApiError: it may stand for a live customer."""
     after = 0
     while True:
         params = {
@@ -298,9 +325,21 @@ def iter_ids(
             "limit": str(window),
             "filter[id]": f"[{after + 1},{MAX_ID}]",
         }
-        ids = _ints([r.get("id") for r in c.fetch_rows(resource, params)])
+        entries = c.fetch_entries(resource, params)
+        rows, bad = parse.split_rows(entries, resource)
+        odd = [b.error for b in bad] + [
+            f"{resource} row without a valid id: {r.get('id')!r:.40}"
+            for r in rows
+            if not _ints([r.get("id")])
+        ]
+        if odd:  # an id we cannot read would mark a live customer deleted: stop, delete nothing
+            raise ApiError(
+                f"GET /api/{resource} (deletion scan): {odd[0]}; stopped before marking "
+                "anything deleted"
+            )
+        ids = _ints([r.get("id") for r in rows])
         if ids:
             yield [str(i) for i in ids]
             after = max(ids)
-        if len(ids) < window:
+        if len(entries) < window:
             return

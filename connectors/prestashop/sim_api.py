@@ -47,6 +47,18 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class BadRows:
+    """Entries for one list answer: `rows` inserted at index `at` (None: after the last
+    record), and `copies` more copies of the answer's record at `copy_of`, right after it."""
+
+    rows: list[Any]
+    at: int | None = None
+    copies: int = 0
+    copy_of: int = 0
+    display: str | None = "full"  # only answers with this `display` (None: any)
+
+
 def default_permissions() -> dict[str, set[str]]:
     perms = {r: set(READ) for r in render.SCHEMAS}
     for resource in ("customers", "groups", "cart_rules"):
@@ -67,6 +79,9 @@ class WebserviceApi:
         # opt-in (benchmarks): list answers without `limit` kept until the next write, as a
         # shop's MySQL would answer an ORDER BY ... LIMIT from an index instead of rescanning
         self.list_cache: dict[Any, list[Any]] | None = None
+        # tests: entries (strings, nulls, lists, copies of a record) put into the next JSON
+        # list answer of a resource whose `display` matches, as a broken module or proxy would
+        self.bad_rows: dict[str, list[BadRows]] = {}
 
     def route(
         self,
@@ -180,9 +195,18 @@ class WebserviceApi:
         display = parse_display(params.get("display"), known, assocs)
         rows = self._select(resource, table, params, known)
         if json_out:
-            return Answer(200, render.json_list(resource, rows, display, languages), _kind(True))
+            extra = self._bad_rows(resource, params)
+            data = render.json_list(resource, rows, display, languages, extra)
+            return Answer(200, data, _kind(True))
         data = render.xml_list(resource, rows, display, languages, self.base)
         return Answer(200, data, _kind(False))
+
+    def _bad_rows(self, resource: str, params: Mapping[str, str]) -> BadRows | None:
+        waiting = self.bad_rows.get(resource) or []
+        for n, bad in enumerate(waiting):
+            if bad.display is None or params.get("display") == bad.display:
+                return waiting.pop(n)
+        return None
 
     def _select(
         self, resource: str, table: dict[int, Any], params: Mapping[str, str], known: list[str]

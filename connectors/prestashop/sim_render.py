@@ -12,6 +12,7 @@ documents of the docs, samples/prestashop/xml_schema_blank_*) also drive PUT sem
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -131,7 +132,7 @@ def _json_value(field: str, value: Any, languages: list[int]) -> Any:
 def _assoc_json(name: str, value: Any) -> Any:
     if name == "groups":
         return [{"id": g} for g in value]
-    return [dict(v) for v in value]
+    return [dict(v) if isinstance(v, dict) else v for v in value]  # tests store broken rows
 
 
 def json_record(row: Row, schema: Schema, display: Display, languages: list[int]) -> Row:
@@ -149,11 +150,21 @@ def json_record(row: Row, schema: Schema, display: Display, languages: list[int]
     return out
 
 
-def json_list(resource: str, rows: list[Row], display: Display, languages: list[int]) -> bytes:
-    if not rows:
-        return b"[]"  # the renderer's content starts as an empty PHP array (§2.4)
+def json_list(
+    resource: str, rows: list[Row], display: Display, languages: list[int], extra: Any = None
+) -> bytes:
+    """A list answer; `extra` (sim_api.BadRows, tests) adds entries no shop should send."""
     schema = SCHEMAS[resource]
-    records = [json_record(r, schema, display, languages) for r in rows]
+    records: list[Any] = [json_record(r, schema, display, languages) for r in rows]
+    if extra is not None:
+        if len(records) > extra.copy_of and extra.copies:
+            twin = records[extra.copy_of]
+            spot = extra.copy_of + 1
+            records[spot:spot] = [copy.deepcopy(twin) for _ in range(extra.copies)]
+        at = len(records) if extra.at is None else extra.at
+        records[at:at] = list(extra.rows)
+    if not records:
+        return b"[]"  # the renderer's content starts as an empty PHP array (§2.4)
     return json.dumps({resource: records}, ensure_ascii=False).encode()
 
 

@@ -6,7 +6,8 @@ offset: a shop's clock is not ours) and time zone, injected faults (429 with and
 Retry-After, PHP's 500, proxy 502/503/504 with HTML pages, dropped connections before or after
 the shop processed the request, answers too late for the client's read timeout; seeded),
 an optional PHP-warning prefix in front of every body (research/prestashop.md §4.3), latency,
-the request log, the seconds spent answering (per path, for benchmarks), the write log, and
+list entries no shop should send (`serve_bad_rows`: non-objects, duplicate records), the
+request log, the seconds spent answering (per path, for benchmarks), the write log, and
 the helpers tests use to change the shop. Routes are in sim_api.py, list semantics in
 sim_query.py, rendering in sim_render.py, writes in sim_write.py, data in sim_store.py.
 Seeded from core.synth; no network beyond 127.0.0.1.
@@ -19,7 +20,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -30,7 +31,12 @@ from zoneinfo import ZoneInfo
 
 from requests.structures import CaseInsensitiveDict
 
-from loyalsync.connectors.prestashop.sim_api import Answer, WebserviceApi, default_permissions
+from loyalsync.connectors.prestashop.sim_api import (
+    Answer,
+    BadRows,
+    WebserviceApi,
+    default_permissions,
+)
 from loyalsync.connectors.prestashop.sim_store import ShopTables
 from loyalsync.core.synth import SynthShop, SynthSpec, generate_shop
 
@@ -47,9 +53,11 @@ HTML_PAGE = (
 
 @dataclass
 class Faults:
-    """Shares of requests that fail. Proxy errors and early drops happen before the shop sees
-    the request; `dropped_late` is a write the shop processed whose answer never arrives; a
-    timed-out request is processed and its answer comes `stall` seconds late."""
+    """Shares of requests that fail. Proxy errors, `server_error` and early drops happen
+    before the shop sees the request; half of `dropped` is a request the shop processed whose
+    answer never arrives; `late_server_error` is PHP failing after the save (a module's hook
+    throws: a 500 for a write that was made); a timed-out request is processed and its answer
+    comes `stall` seconds late. `writes_only`: reads are never failed."""
 
     rate_limited: float = 0.0  # 429 from a hosting layer, with Retry-After
     bad_gateway: float = 0.0  # 502, HTML page
@@ -62,11 +70,13 @@ class Faults:
     timed_out: float = 0.0  # processed; the answer waits `stall` seconds (a read timeout)
     stall: float = 1.0
     down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
+    late_server_error: float = 0.0  # 500 after the shop processed the request
+    writes_only: bool = False  # only POST, PUT, PATCH and DELETE fail
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
         """`share` of all requests failing, spread evenly over every kind of fault."""
-        kinds = [f.name for f in fields(cls) if f.name not in ("seed", "stall", "down_for")]
+        kinds = [f.name for f in fields(cls) if f.name not in _NOT_SHARES]
         return cls(seed=seed, stall=stall, **{k: share / len(kinds) for k in kinds})
 
     def kinds(self) -> list[tuple[str, float]]:
@@ -79,7 +89,11 @@ class Faults:
             ("504", self.gateway_timeout),
             ("drop", self.dropped),
             ("timeout", self.timed_out),
+            ("500-late", self.late_server_error),
         ]
+
+
+_NOT_SHARES = ("seed", "stall", "down_for", "writes_only")
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,24 @@ class PrestaShopSimulator:
         """Process the next `count` requests of `method`, then lose their answers."""
         self.late_drops[method] = count
 
+    def serve_bad_rows(
+        self,
+        resource: str,
+        rows: Sequence[Any] = (),
+        *,
+        at: int | None = None,
+        copies: int = 0,
+        copy_of: int = 0,
+        display: str | None = "full",
+    ) -> None:
+        """Put `rows` (strings, numbers, nulls, lists...) into the next JSON list answer of
+        `resource` whose `display` is `display` (None: any), at index `at` (None: the end), and
+        `copies` more copies of its record at index `copy_of` after it: what a broken module,
+        a proxy or a multishop JOIN may send. Each call serves one answer; calls queue up."""
+        with self._lock:
+            bad = BadRows(list(rows), at, copies, copy_of, display)
+            self.api.bad_rows.setdefault(resource, []).append(bad)
+
     def set_permissions(self, permissions: dict[str, set[str]]) -> None:
         self.api.keys[self.key]["permissions"] = permissions
 
@@ -231,9 +263,11 @@ class PrestaShopSimulator:
             self.api.list_cache.clear()
 
     # -- request handling -----------------------------------------------------------------
-    def _fault(self) -> str | None:
+    def _fault(self, method: str) -> str | None:
         with self._lock:
             roll, early = self._rng.random(), self._rng.random() < 0.5
+        if self.faults.writes_only and method in ("GET", "HEAD"):
+            return None
         for kind, share in self.faults.kinds():
             if roll < share:
                 return kind if kind != "drop" else "drop-early" if early else "drop-late"
@@ -249,7 +283,7 @@ class PrestaShopSimulator:
             self.on_request(h.command, parts.path)
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
-        fault = self._fault()
+        fault = self._fault(h.command)
         if fault == "drop-early":
             return self._drop(h, parts.path, params, raw)
         if fault in ("429", "429-bare", "500", "502", "503", "504"):
@@ -280,6 +314,9 @@ class PrestaShopSimulator:
             fault = "drop-late"
         if fault == "drop-late":  # processed, but the answer never arrives
             return self._drop(h, parts.path, params, raw)
+        if fault == "500-late":  # processed, then PHP failed: the fatal-error page, no answer
+            page = HTML_PAGE.format(status=500, reason="Internal Server Error").encode()
+            return self._send(h, parts.path, params, raw, Answer(500, page, "text/html"))
         if self.php_warnings and answer.body:
             # anything echoed before the output: the dispatcher switches the content type
             answer.body = PHP_WARNING.encode() + answer.body

@@ -7,13 +7,15 @@ by the writer after it creates a group. Pure data plus lookups.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from loyalsync.connectors.base import CurrentState
 from loyalsync.connectors.prestashop import parse
-from loyalsync.core.records import GROUPS, SlotValue
+from loyalsync.connectors.prestashop.mapping import row_id
+from loyalsync.core.errors import RecordError
+from loyalsync.core.records import GROUPS, Quarantined, SlotValue
 
 BUILTIN_GROUPS = ("1", "2", "3")  # Visitor, Guest, Customer in a default install
 
@@ -26,11 +28,12 @@ class PrestaShopState:
     builtin: frozenset[str] = frozenset()  # Visitor, Guest, Customer ids
     protected: frozenset[str] = frozenset()  # ids of the shop's protected_groups
     price_display: Mapping[str, str] = field(default_factory=dict)  # id -> price_display_method
+    quarantined: tuple[Quarantined, ...] = ()  # group rows that are no group (no id, no object)
 
     def current(self) -> CurrentState:
         """The platform-neutral part: the values of the groups slot and its default."""
         defaults = ((GROUPS, self.default_group_id),) if self.default_group_id else ()
-        return CurrentState(values=self.groups, defaults=defaults)
+        return CurrentState(values=self.groups, defaults=defaults, quarantined=self.quarantined)
 
     def group_id(self, name: str) -> str | None:
         """The id of the group with this name in any language (or this id)."""
@@ -44,11 +47,18 @@ def build_state(
     language: str | None,
     config: Mapping[str, str],
     protected: frozenset[str],
+    quarantined: Sequence[Quarantined] = (),
 ) -> PrestaShopState:
-    """The state from `GET /api/groups?display=full` rows and the PS_* configuration."""
+    """The state from `GET /api/groups?display=full` rows and the PS_* configuration; a row
+    without a valid id joins `quarantined` (list entries that were not objects) with the reason."""
     groups, names, display = [], {}, {}
+    bad = list(quarantined)
     for row in rows:
-        gid = str(row.get("id"))
+        try:
+            gid = row_id(row, "group")
+        except RecordError as exc:
+            bad.append(Quarantined("groups", None, exc.message, row))
+            continue
         name = parse.language_text(row.get("name"), language) or gid
         groups.append(SlotValue(GROUPS, gid, name, raw=row))
         for text in all_names(row.get("name")):
@@ -64,6 +74,7 @@ def build_state(
         builtin=frozenset(b for b in builtin if b),
         protected=protected,
         price_display=display,
+        quarantined=tuple(bad),
     )
 
 

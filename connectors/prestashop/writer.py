@@ -1,26 +1,30 @@
 """Writes to the PrestaShop webservice: groups, group memberships, personal codes (XML).
 
-Owns research/prestashop.md §3: bodies are XML, never pretty-printed. A customer's groups are
-replaced as the complete list in `associations/groups`, so we read the customer's current list
-first and change only the groups named by the operations (hand-assigned groups stay). 8.x and
-9.x: PATCH with the id, the groups (and the default group when asked). 1.7 has no PATCH: GET
-the whole customer as XML and PUT it back complete, every field as read (`passwd` hash,
-`secure_key`, birthday, newsletter, note). A customer is never PUT on 9.x (it wipes
+Owns research/prestashop.md §3 (the XML bodies themselves are in bodies.py). A customer's
+groups are replaced as the complete list in `associations/groups`, so we read the customer's
+current list first and change only the groups named by the operations (hand-assigned groups
+stay). 8.x and 9.x: PATCH with the id, the groups (and the default group when asked). 1.7
+has no PATCH: GET the whole customer as XML and PUT it back complete, every field as read
+(`passwd` hash, `secure_key`, birthday, newsletter, note). A customer is never PUT on 9.x (it wipes
 `secure_key`, issue #42206). Managed groups are created with a name in every language,
 reduction 0 and the default customer group's price display. Personal codes are cart rules
 bound to the customer (quantity 1, one per user, the campaign's validity, percent or amount),
-looked up by `filter[code]` before every create, so a retry after a lost answer never makes a
-second one; groups are looked up by name the same way.
+looked up by `filter[code]` before every create; groups are looked up by name the same way.
+A write whose outcome is unknown (a 5xx, a dropped connection, a read timeout) is read back (the
+customer's groups and default group; the cart rule by its code; the group by its name): applied,
+it is done; not applied, UnsureWriteError, and `HttpClient.redo_unsure` writes it again in the
+same run with the HTTP policy's backoff. A 4xx refusal is never retried.
 """
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
 
-from loyalsync.connectors.prestashop import parse
+from loyalsync.connectors.http import NOT_PROCESSED_STATUSES, UnsureWriteError
+from loyalsync.connectors.prestashop import bodies, parse
 from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
 from loyalsync.core.records import (
@@ -42,8 +46,6 @@ if TYPE_CHECKING:
 
 XML = {"Content-Type": "application/xml"}
 JSON = {"Output-Format": "JSON"}
-XLINK = "http://www.w3.org/1999/xlink"
-CREATE_ATTEMPTS = 4
 MAX_GROUP_NAME = 32
 NO_DEFAULT_CHANGE = (
     "making {name!r} the customer's default group changes prices; set "
@@ -53,23 +55,8 @@ DEFAULT_REMOVED = (
     "group {name!r} is the customer's default group; set change_default_group: true to "
     "let loyalsync change it"
 )
-ET.register_namespace("xlink", XLINK)
-
-
-def _doc(element: str, inner: str) -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="{XLINK}">'
-        f"<{element}>{inner}</{element}></prestashop>"
-    ).encode()
-
-
-def _field(name: str, value: Any) -> str:
-    return f"<{name}>{escape('' if value is None else str(value))}</{name}>"
-
-
-def _languages(name: str, value: str, languages: list[str]) -> str:
-    inner = "".join(f'<language id="{lang}">{escape(value)}</language>' for lang in languages)
-    return f"<{name}>{inner}</{name}>"
+log = logging.getLogger("loyalsync.prestashop")
+Seen = tuple[list[str], str, "ET.Element | None"]  # a customer's groups, default, 1.7 document
 
 
 class Writer:
@@ -79,7 +66,9 @@ class Writer:
         self.c = c
         self.ref = c.reference()
         self.state = c.shop_state()
+        self.shop = c.shop.name
         self._langs: list[str] | None = None
+        self._fresh: dict[str, Seen] = {}  # customer -> read back after an unsure write
 
     # -- lookups --------------------------------------------------------------------------
     def refresh(self) -> PrestaShopState:
@@ -89,7 +78,8 @@ class Writer:
     def languages(self) -> list[str]:
         if self._langs is None:
             rows = self.c.fetch_rows("languages", {"display": "[id]"}, optional=True)
-            self._langs = [str(r["id"]) for r in rows] or [self.ref.language or "1"]
+            langs = [str(r.get("id")) for r in rows if parse.text(r.get("id"))]
+            self._langs = langs or [self.ref.language or "1"]
         return self._langs
 
     # -- groups ---------------------------------------------------------------------------
@@ -102,59 +92,52 @@ class Writer:
         if found:
             return found
         default = self.state.default_group_id or "3"
-        body = _doc(
-            "group",
-            "<id></id>"
-            + _field("reduction", "0")
-            + _field("price_display_method", self.state.price_display.get(default, "0"))
-            + _field("show_prices", "1")
-            + _languages("name", name, self.languages()),
+        display = self.state.price_display.get(default, "0")
+        body = bodies.group(name, display, self.languages())
+        gid = self._create(
+            "groups", body, lambda: self.refresh().names.get(name), f"group {name!r}"
         )
-        gid = self._create("groups", body, lambda: self.refresh().names.get(name))
         self.refresh()
         return gid
 
-    def _create(self, resource: str, body: bytes, lookup: Any) -> str:
-        """POST, and after an answer that never came, look before posting again."""
-        for attempt in range(CREATE_ATTEMPTS):
-            try:
-                response = self.c.call(
-                    "POST", f"/api/{resource}", resource, data=body, headers={**XML, **JSON}
-                )
-            except TransientError:
-                found = lookup()
-                if found:
-                    return str(found)
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise
-                continue
+    def _create(self, resource: str, body: bytes, lookup: Any, what: str) -> str:
+        """POST once. A POST is not idempotent: after a failure whose outcome is unknown (a
+        5xx, a dropped connection, a read timeout) `lookup` reads the shop back; found, the
+        shop made it and its id is the answer; not found, UnsureWriteError, and
+        `HttpClient.redo_unsure` sends it again."""
+        try:
+            response = self.c.call(
+                "POST", f"/api/{resource}", resource, data=body, headers={**XML, **JSON}
+            )
             rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
-            if rows:
-                return str(rows[0]["id"])
+        except TransientError as exc:
+            if exc.status in NOT_PROCESSED_STATUSES:
+                raise  # not written, and already retried by the HTTP layer: the next run
             found = lookup()
             if found:
+                log.info("[%s] %s: %s; read back: created (id %s)", self.shop, what, exc, found)
                 return str(found)
-        raise TransientError(f"POST /api/{resource}: no id in the answer")
+            raise self._unsure(what, exc) from exc
+        rid = parse.text(rows[0].get("id")) if rows else None
+        found = rid or lookup()
+        if found:
+            return str(found)
+        raise UnsureWriteError(f"{what}: the answer named no id and the shop has none yet")
+
+    def _unsure(self, what: str, exc: TransientError) -> UnsureWriteError:
+        return UnsureWriteError(
+            f"{what}: {exc.message}; read back: not applied", shop=exc.shop, status=exc.status
+        )
 
     # -- memberships ----------------------------------------------------------------------
     def change_groups(self, customer: str, ops: list[SlotOp]) -> str | None:
         """Apply one customer's membership operations with at most one write; returns an
-        error for the customer, or None."""
-        if self.c.major >= 8:
-            response = self.c.call(
-                "GET", f"/api/customers/{customer}", "customers", headers=JSON, ok_statuses=(404,)
-            )
-            payload = parse.json_payload(response, "/api/customers") if response.ok else []
-            current = parse.rows_of(payload, "customer")
-            if response.status_code == 404 or not current:
-                return f"customer {customer} does not exist"
-            groups = parse.association_ids(current[0], "groups")
-            default = parse.text(current[0].get("id_default_group")) or ""
-        else:
-            doc = self._customer_xml(customer)
-            if doc is None:
-                return f"customer {customer} does not exist"
-            groups, default = _xml_groups(doc)
+        error for the customer, or None. Reads the customer first and writes only what
+        differs, so sending it again after an unknown outcome never changes more."""
+        seen = self._fresh.pop(customer, None) or self._read_customer(customer)
+        if seen is None:
+            return f"customer {customer} does not exist"
+        groups, default, doc = seen
         guarded = set(groups) & self.state.protected
         if guarded:  # read from the shop just now: a hand-made change since the pull counts
             return f"customer {customer} is in a protected group (id {min(guarded)}): not modified"
@@ -163,37 +146,69 @@ class Writer:
             return error
         if wanted == groups and new_default == default:
             return None  # already as asked: no write
+        try:
+            self._write_groups(customer, doc, wanted, new_default, default)
+        except TransientError as exc:
+            if exc.status in NOT_PROCESSED_STATUSES:
+                raise  # not written, and already retried by the HTTP layer: the next run
+            self._confirm_groups(customer, wanted, new_default, exc)
+        return None
+
+    def _read_customer(self, customer: str) -> Seen | None:
+        """(groups, default group, the 1.7 XML document) as the shop has them; None: 404."""
         if self.c.major >= 8:
-            inner = _field("id", customer)
-            if new_default != default:
-                inner += _field("id_default_group", new_default)
-            inner += (
-                "<associations><groups>"
-                + "".join(f"<group>{_field('id', g)}</group>" for g in wanted)
-                + "</groups></associations>"
+            response = self.c.call(
+                "GET", f"/api/customers/{customer}", "customers", headers=JSON, ok_statuses=(404,)
             )
+            payload = parse.json_payload(response, "/api/customers") if response.ok else []
+            current = parse.rows_of(payload, "customer")
+            if response.status_code == 404 or not current:
+                return None
+            groups = parse.association_ids(current[0], "groups")
+            return groups, parse.text(current[0].get("id_default_group")) or "", None
+        doc = self._customer_xml(customer)
+        if doc is None:
+            return None
+        groups, default = bodies.xml_groups(doc)
+        return groups, default, doc
+
+    def _write_groups(
+        self, customer: str, doc: ET.Element | None, wanted: list[str], new: str, old: str
+    ) -> None:
+        if self.c.major >= 8:
             self.c.call(
                 "PATCH",
                 f"/api/customers/{customer}",
                 "customers",
-                data=_doc("customer", inner),
+                data=bodies.customer_groups(customer, wanted, new if new != old else None),
                 headers=XML,
                 idempotent=True,  # the complete list: sending it twice changes nothing
             )
-        else:
-            if doc is None:  # read above for 1.7
-                raise TransientError(f"customer {customer}: its document was not read")
-            body = _replace_groups(doc, wanted, new_default)
-            self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
-        return None
+            return
+        if doc is None:  # read by change_groups for 1.7
+            raise TransientError(f"customer {customer}: its document was not read")
+        body = bodies.replace_groups(doc, wanted, new)
+        self.c.call("PUT", f"/api/customers/{customer}", "customers", data=body, headers=XML)
+
+    def _confirm_groups(
+        self, customer: str, wanted: list[str], default: str, exc: TransientError
+    ) -> None:
+        """After a group write whose outcome is unknown: read the customer back. Applied:
+        done. Not applied: UnsureWriteError, and the redo starts from this read."""
+        what = f"customer {customer} groups"
+        seen = self._read_customer(customer)
+        if seen is not None and set(seen[0]) == set(wanted) and seen[1] == default:
+            log.info("[%s] %s: %s; read back: applied", self.shop, what, exc)
+            return
+        if seen is not None:
+            self._fresh[customer] = seen
+        raise self._unsure(what, exc) from exc
 
     def _customer_xml(self, customer: str) -> ET.Element | None:
         response = self.c.call("GET", f"/api/customers/{customer}", "customers", ok_statuses=(404,))
         if response.status_code == 404:
             return None
-        text = response.text
-        start = text.find("<?xml")
-        return ET.fromstring(text[start if start >= 0 else text.find("<prestashop") :])  # noqa: S314 (expat: no external entities; entity expansion capped)
+        return bodies.customer_document(response.text)
 
     def _target(
         self, groups: list[str], default: str, ops: list[SlotOp]
@@ -243,88 +258,18 @@ class Writer:
                 raise LoyalsyncError(
                     f"campaign {op.campaign!r} unknown: EnsureCampaign must come first"
                 )
-            body = self._cart_rule(op, campaign)
+            currency = self.ref.config.get("PS_CURRENCY_DEFAULT") or "1"
+            body = bodies.cart_rule(op, campaign, self.ref.tz, currency, self.languages())
 
             def lookup() -> str | None:
                 again = self.find_code(op.code)
                 return str(again["id"]) if again else None
 
-            return self._create("cart_rules", body, lookup)
+            return self._create("cart_rules", body, lookup, f"code {op.code}")
         owner = parse.text(found.get("id_customer"))
         if owner != op.customer_id:
             raise LoyalsyncError(f"code {op.code} already belongs to customer {owner}")
         return str(found["id"])
-
-    def _cart_rule(self, op: IssueCode, campaign: EnsureCampaign) -> bytes:
-        tz = self.ref.tz
-        currency = self.ref.config.get("PS_CURRENCY_DEFAULT") or "1"
-        fields = {
-            "id_customer": op.customer_id,
-            "date_from": parse.shop_text(campaign.valid_from, tz),
-            "date_to": parse.shop_text(campaign.valid_until, tz),
-            "description": f"loyalsync {campaign.name}",
-            "quantity": 1,
-            "quantity_per_user": 1,
-            "priority": 1,
-            "partial_use": 0,
-            "code": op.code,
-            "minimum_amount": 0,
-            "minimum_amount_tax": 0,
-            "minimum_amount_currency": currency,
-            "minimum_amount_shipping": 0,
-            "country_restriction": 0,
-            "carrier_restriction": 0,
-            "group_restriction": 0,
-            "cart_rule_restriction": 0,
-            "product_restriction": 0,
-            "shop_restriction": 0,
-            "free_shipping": 0,
-            "reduction_percent": f"{campaign.percent:.2f}" if campaign.percent else "0",
-            "reduction_amount": f"{campaign.amount:.2f}" if campaign.amount else "0",
-            "reduction_tax": 1,
-            "reduction_currency": currency,
-            "reduction_product": 0,
-            "reduction_exclude_special": 0,
-            "gift_product": 0,
-            "gift_product_attribute": 0,
-            "highlight": 1,
-            "active": 1,
-        }
-        inner = "<id></id>" + "".join(_field(k, v) for k, v in fields.items())
-        inner += _languages("name", campaign.name[:254], self.languages())
-        return _doc("cart_rule", inner)
-
-
-def _xml_groups(doc: ET.Element) -> tuple[list[str], str]:
-    customer = doc.find("customer")
-    if customer is None:
-        raise TransientError("the shop's customer document has no <customer> element")
-    groups = [
-        (g.findtext("id") or "").strip() for g in customer.findall("./associations/groups/group")
-    ]
-    return [g for g in groups if g], (customer.findtext("id_default_group") or "").strip()
-
-
-def _replace_groups(doc: ET.Element, groups: list[str], default: str) -> bytes:
-    """The customer document exactly as read, with only its groups (and default) changed."""
-    customer = doc.find("customer")
-    if customer is None:
-        raise TransientError("the shop's customer document has no <customer> element")
-    node = customer.find("id_default_group")
-    if node is not None:
-        node.text = default
-    assoc = customer.find("./associations/groups")
-    if assoc is None:
-        holder = customer.find("associations")
-        if holder is None:
-            holder = ET.SubElement(customer, "associations")
-        assoc = ET.SubElement(holder, "groups")
-    for child in list(assoc):
-        assoc.remove(child)
-    for gid in groups:
-        item = ET.SubElement(assoc, "group")
-        ET.SubElement(item, "id").text = gid
-    return ET.tostring(doc, encoding="utf-8", xml_declaration=True)
 
 
 def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
@@ -341,7 +286,9 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
         elif isinstance(op, SetValue):
             results[i] = OpResult(op, False, "groups is a many slot: use AddValue/RemoveValue")
         elif isinstance(op, EnsureValue):
-            results[i] = _attempt(op, lambda n=op.name: w.ensure_group(n))
+            results[i] = _attempt(
+                op, lambda n=op.name: c.http.redo_unsure(lambda: w.ensure_group(n), f"group {n!r}")
+            )
         elif isinstance(op, EnsureCampaign):
             c.campaigns[op.name] = op
             results[i] = OpResult(op, True)
@@ -351,14 +298,19 @@ def apply_ops(c: PrestaShopConnector, ops: Sequence[WriteOp]) -> list[OpResult]:
             results[i] = OpResult(op, False, f"{type(op).__name__} is not supported")
     for customer, items in members.items():
         try:
-            error = w.change_groups(customer, [s for _, s in items])
+            error = c.http.redo_unsure(
+                lambda cid=customer, mine=[s for _, s in items]: w.change_groups(cid, mine),
+                f"customer {customer} groups",
+            )
         except LoyalsyncError as exc:
             error = str(exc)
         for i, _ in items:
             results[i] = OpResult(ops[i], error is None, error, customer)
     for i, op in enumerate(ops):
         if isinstance(op, IssueCode):
-            results[i] = _attempt(op, lambda o=op: w.issue_code(o))
+            results[i] = _attempt(
+                op, lambda o=op: c.http.redo_unsure(lambda: w.issue_code(o), f"code {o.code}")
+            )
     return [results[i] for i in range(len(ops))]
 
 

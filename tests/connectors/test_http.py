@@ -17,6 +17,7 @@ from loyalsync.connectors.http import (
     HttpClient,
     HttpPolicy,
     TokenBucket,
+    UnsureWriteError,
     json_body,
     parse_retry_after,
     redact_url,
@@ -333,3 +334,47 @@ def test_an_html_501_is_not_the_shop_api() -> None:
         httpd.server_close()
     assert "not as the shop's API (HTTP 501, text/html)" in str(info.value)
     assert info.value.exit_code == 3 and sleeps == []
+
+
+def test_redo_unsure_writes_again_only_what_the_read_back_found_missing(
+    server: tuple[str, Script],
+) -> None:
+    """A look-then-write over the socket: a POST answered 500 is read back, found missing and
+    sent again after the policy's backoff; a refusal (4xx) or a read that fails is not redone;
+    a write that never takes effect is tried max_attempts times in all."""
+    url, script = server
+    sleeps: list[float] = []
+    http = client(url, sleeps)
+
+    def look_then_write() -> str:
+        if http.get("/api/thing").json().get("made"):
+            return "found"
+        try:
+            http.post("/api/thing", json={})
+        except TransientError as exc:
+            raise UnsureWriteError(f"thing: {exc.message}") from exc
+        return "written"
+
+    missing, made = (200, {}, {"made": False}), (200, {}, {"made": True})
+    script.responses = [missing, (500, {}, {}), missing, (201, {}, {})]
+    assert http.redo_unsure(look_then_write, "thing") == "written"
+    assert [m for m, *_ in script.seen] == ["GET", "POST", "GET", "POST"] and len(sleeps) == 1
+    script.seen.clear()
+    script.responses = [missing, "drop", made]  # processed, answer lost: found on the read
+    assert http.redo_unsure(look_then_write, "thing") == "found"
+    assert [m for m, *_ in script.seen] == ["GET", "POST", "GET"]
+    script.seen.clear()
+    script.responses = [missing, (400, {}, {"errors": [{"detail": "bad"}]})]
+    with pytest.raises(ApiError):
+        http.redo_unsure(look_then_write, "thing")
+    assert len(script.seen) == 2, "a refusal is not sent again"
+    script.seen.clear()
+    script.responses = [(502, {}, {})] * 4  # the read itself fails after its own retries
+    with pytest.raises(TransientError) as info:
+        http.redo_unsure(look_then_write, "thing")
+    assert not isinstance(info.value, UnsureWriteError) and len(script.seen) == 4
+    script.seen.clear()
+    script.responses = [missing, (500, {}, {})] * 4
+    with pytest.raises(UnsureWriteError):
+        http.redo_unsure(look_then_write, "thing")
+    assert [m for m, *_ in script.seen].count("POST") == http.policy.max_attempts == 4

@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 from loyalsync.connectors import build_connector
 from loyalsync.connectors.jtl import mapping as jtl
 from loyalsync.connectors.prestashop import mapping as ps
+from loyalsync.connectors.prestashop import parse as ps_parse
 from loyalsync.connectors.prestashop import pulls as ps_pulls
+from loyalsync.connectors.prestashop.state import build_state
 from loyalsync.connectors.shopware import mapping as sw
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.errors import RecordError
@@ -208,17 +210,18 @@ def test_the_valid_payload_maps(name: str) -> None:
 @given(data=st.data())
 def test_a_malformed_payload_maps_or_raises_a_record_error(name: str, data: st.DataObject) -> None:
     base, fn = TARGETS[name]
-    # PrestaShop's rows_of() drops list entries that are not objects before any mapping
-    bad = (
-        malformed(base)
-        if name.startswith("prestashop")
-        else st.one_of(malformed(base), NOT_OBJECTS)
-    )
-    check_one(fn, data.draw(bad))
+    check_one(fn, data.draw(st.one_of(malformed(base), NOT_OBJECTS)))
 
 
 # ---------------------------------------------------------------------------------------------
 # Pages, mapped as each connector maps them
+
+
+def _prestashop_page(rows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """As `pulls.iter_pass` maps a page: entries that are not objects split off, then mapped."""
+    objects, bad = ps_parse.split_rows(rows, "orders")
+    mapped = ps_pulls._mapped(objects, "orders", lambda raw: ps.map_order(raw, PS_REF, (), "1"))
+    return mapped[0], [*bad, *mapped[1]]
 
 
 def _jtl_page(rows: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -234,13 +237,7 @@ PAGES: dict[str, tuple[Any, str, Callable[[list[Any]], tuple[list[Any], list[Any
         "id",
         lambda rows: sw.map_rows(rows, sw.map_customer, "customers"),
     ),
-    "prestashop": (
-        TARGETS["prestashop.order"][0],
-        "id",
-        lambda rows: ps_pulls._mapped(
-            rows, "orders", lambda raw: ps.map_order(raw, PS_REF, (), "1")
-        ),
-    ),
+    "prestashop": (TARGETS["prestashop.order"][0], "id", _prestashop_page),
     "jtl": (TARGETS["jtl.customer"][0], "Id", _jtl_page),
 }
 
@@ -261,8 +258,7 @@ def test_a_page_keeps_its_good_rows_and_quarantines_the_bad_with_a_reason(
 ) -> None:
     base, key, mapper = PAGES[platform]
     good = [with_id(base, key, n) for n in range(101, 104)]
-    rows_of_kind = st.just({key: None}) if platform == "prestashop" else NOT_OBJECTS
-    bad = data.draw(st.lists(st.one_of(rows_of_kind, st.just({key: None})), min_size=1, max_size=4))
+    bad = data.draw(st.lists(st.one_of(NOT_OBJECTS, st.just({key: None})), min_size=1, max_size=4))
     bad += [{**copy.deepcopy(base), key: None}]
     rows = data.draw(st.permutations([*good, *bad, copy.deepcopy(good[0])]))  # a duplicate id
     records, quarantined = mapper(rows)
@@ -272,3 +268,46 @@ def test_a_page_keeps_its_good_rows_and_quarantines_the_bad_with_a_reason(
     kept = [r.id for r in records]
     assert sorted(set(kept)) == sorted({str(jtl.get(g, key)) if key == "Id" else g[key]
                                         for g in good})  # fmt: skip
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.one_of(JSON, st.dictionaries(st.sampled_from(["customers", "x"]), JSON)))
+def test_every_entry_of_a_prestashop_list_answer_is_a_row_or_quarantined(payload: Any) -> None:
+    """Whatever JSON the webservice answers, `entries_of` never raises and `split_rows` keeps
+    each entry once: an object as a row, anything else quarantined naming the resource."""
+    entries = ps_parse.entries_of(payload, "customers")
+    rows, bad = ps_parse.split_rows(entries, "customers")
+    assert len(rows) + len(bad) == len(entries)
+    assert all(isinstance(r, dict) for r in rows)
+    assert [q.raw for q in bad] == [e for e in entries if not isinstance(e, dict)]
+    assert all(q.entity == "customers" and q.id is None for q in bad)
+    assert all(q.error.startswith("customers row is not an object: ") for q in bad)
+    if isinstance(payload, dict) and isinstance(payload.get("customers"), list):
+        assert entries == payload["customers"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_prestashop_group_rows_are_groups_or_quarantined(data: st.DataObject) -> None:
+    """The groups answer (`state.build_state`, after `split_rows`): every entry is a group with
+    a valid id or a quarantined row with its reason; none is lost, nothing raises."""
+    base = TARGETS["prestashop.group"][0]
+    good = [{**copy.deepcopy(base), "id": str(n)} for n in (3, 4, 5)]
+    bad = data.draw(st.lists(st.one_of(NOT_OBJECTS, malformed(base)), max_size=5))
+    entries = data.draw(st.permutations([*good, *bad]))
+    rows, junk = ps_parse.split_rows(entries, "groups")
+    state = build_state(rows, "1", {}, frozenset(), junk)
+    assert len(state.groups) + len(state.quarantined) == len(entries)
+    assert {"3", "4", "5"} <= {g.id for g in state.groups}
+    assert all(g.id.isdigit() for g in state.groups)
+    assert all(q.entity == "groups" and q.error for q in state.quarantined)
+    assert state.current().quarantined == state.quarantined

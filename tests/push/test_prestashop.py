@@ -1,7 +1,8 @@
 """sync.push against the PrestaShop simulator (1.7.8 and 9.0) over real sockets: managed groups
 land next to the groups a customer already has, hand-assigned groups and default groups stay,
 protected customers are untouched, codes once per customer per campaign, a killed push is
-completed without duplicates, and a second push sends zero writes."""
+completed without duplicates, a second push sends zero writes, and writes that fail are redone
+within the same push."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from loyalsync.connectors import build_connector
+from loyalsync.connectors.prestashop.simulator import Faults
 from loyalsync.core.config import DiscountCampaign, GroupMapping, PushConfig
 from loyalsync.sync.push import PushResult, plan_shop, push_shop
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL
 from tests.push.harness import AS_OF, PRESTASHOP, PrestaShopShop, pull, set_members
 from tests.sync.test_push import Killed, KilledAfter
 
@@ -208,3 +212,47 @@ def test_a_code_used_in_an_order_is_redeemed_after_the_next_pull(shop: PrestaSho
     plan_shop(shop.connector(), shop.mirror, shop.shop, shop.config(PUSH), as_of=AS_OF)
     sql = "SELECT customer_id, status, redeemed_order_id FROM codes WHERE code = ?"
     assert shop.mirror.frame(sql, (code,)).values.tolist() == [[cid, "redeemed", str(order)]]
+
+
+def test_writes_that_fail_are_read_back_and_redone_within_one_push(shop: PrestaShopShop) -> None:
+    """Issue 17, Faults: 70% of the writes fail (500 before or after the shop wrote, dropped
+    connections before or after, answers after the read timeout). ONE push ends where a
+    fault-free push ends, without a second group or code, and journals every op once, ok."""
+    before = truth(shop)
+    members = membership(shop)
+    set_members(shop, members, AS_OF)
+    shop.sim.set_faults(
+        Faults(
+            server_error=0.15,
+            late_server_error=0.15,
+            dropped=0.3,
+            timed_out=0.1,
+            stall=FAULT_STALL,
+            seed=5,
+            writes_only=True,
+        )
+    )
+    lossy = build_connector(
+        replace(shop.shop, timeout=FAULT_READ_TIMEOUT), sleep=shop.sleeps.append, now=shop.clock
+    )
+    result = push(shop, lossy)
+    shop.sim.set_faults(None)
+    assert result.failed == 0, result.failures[:3]
+    assert truth(shop) == expected(shop, before, members)
+    assert len(shop.group_names()) == len(set(shop.group_names()))
+    codes = [r["code"] for r in shop.sim.table("cart_rules").values()]
+    assert len(codes) == len(set(codes)) and all(
+        len(c) == 1 for c in shop.codes_of("winback").values()
+    )
+    writes = [r for r in shop.sim.request_log if r.method in ("POST", "PUT", "PATCH")]
+    hit = {r.status for r in writes if r.status not in (200, 201)}
+    assert {0, 500} <= hit, hit  # lost answers and server errors, both before and after
+    journal = shop.mirror.conn.execute(
+        "SELECT op_key, ok, error, remote_id FROM _push_log WHERE run_id = ?", (result.run_id,)
+    ).fetchall()
+    assert len(journal) == len(result.plan.ops) == len({k for k, *_ in journal})
+    assert all(ok == 1 and error is None for _, ok, error, _ in journal)
+    made = [k for k, _, _, rid in journal if k.startswith(("code:", "groups:"))]
+    assert made and all(rid for k, _, _, rid in journal if k in made)
+    pull(shop)
+    assert push(shop, days=0.01).applied == 0

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from loyalsync.connectors.prestashop import mapping, parse
+from loyalsync.connectors.prestashop.bodies import replace_groups, xml_groups
 from loyalsync.connectors.prestashop.client import api_permissions
-from loyalsync.connectors.prestashop.writer import _replace_groups, _xml_groups
 from loyalsync.core.errors import ApiError, RecordError, TransientError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prestashop"
@@ -198,8 +198,8 @@ def test_a_17_put_body_is_the_recorded_document_with_only_its_groups_changed() -
     secure_key, birthday, newsletter, note, the xlink attributes), only the groups new."""
     text = sample("xml_customer_1_ps1.6.1.6.xml")
     doc = ET.fromstring(text)  # noqa: S314 (a recorded sample)
-    assert _xml_groups(doc) == (["3"], "3")
-    sent = ET.fromstring(_replace_groups(doc, ["3", "7"], "3"))  # noqa: S314
+    assert xml_groups(doc) == (["3"], "3")
+    sent = ET.fromstring(replace_groups(doc, ["3", "7"], "3"))  # noqa: S314
 
     def fields(root: ET.Element) -> list[tuple[str, dict[str, str], str]]:
         customer = root.find("customer")
@@ -211,4 +211,12 @@ def test_a_17_put_body_is_the_recorded_document_with_only_its_groups_changed() -
     before = fields(ET.fromstring(text))  # noqa: S314
     assert fields(sent) == before and len(before) == 31
     assert {t: v for t, _, v in before}["passwd"] == "7a93bfb25b8eee73034fad735ae5a4f5"
-    assert _xml_groups(sent) == (["3", "7"], "3")
+    assert xml_groups(sent) == (["3", "7"], "3")
+
+
+def test_numbers_that_are_not_finite_are_record_errors() -> None:
+    for raw in ("NaN", "Infinity", "-Infinity", "1E400"):
+        with pytest.raises(RecordError, match="not a finite number"):
+            parse.number(raw, "total_paid")
+        assert parse.integer(raw) is None or raw == "1E400"  # a big int is still an int
+    assert parse.number("61.800000") == 61.8

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from loyalsync.connectors.prestashop.simulator import DEFAULT_KEY, PrestaShopSimulator
+from loyalsync.connectors.prestashop.simulator import DEFAULT_KEY, Faults, PrestaShopSimulator
 from loyalsync.core.synth import SynthSpec
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -253,3 +253,41 @@ def test_the_benchmark_indexes_answer_like_a_scan(
     assert ask() == scanned and ask() == scanned and scanned
     used = {k[2] for k in sim.api.list_cache or {} if k[0] == "index"}
     assert used == ({index} if index else set())
+
+
+def test_a_late_500_is_a_write_made_and_writes_only_spares_reads(
+    sim: PrestaShopSimulator,
+) -> None:
+    """`late_server_error`: the shop saved, then PHP failed (a 500 page); `writes_only`:
+    every read answers."""
+    sim.set_faults(Faults(late_server_error=1.0, writes_only=True))
+    group = (
+        b"<prestashop><group><id></id><reduction>0</reduction><price_display_method>0"
+        b"</price_display_method><show_prices>1</show_prices>"
+        b'<name><language id="1">Late</language><language id="2">Late</language></name>'
+        b"</group></prestashop>"
+    )
+    before = len(sim.table("groups"))
+    answer = requests.post(timeout=10, url=f"{sim.url}/api/groups", auth=AUTH, data=group)
+    assert answer.status_code == 500 and "text/html" in answer.headers["Content-Type"]
+    assert len(sim.table("groups")) == before + 1  # made nonetheless
+    read = requests.get(timeout=10, url=f"{sim.url}/api/groups", auth=AUTH, headers=JSON)
+    assert read.status_code == 200
+
+
+def test_bad_rows_are_served_once_where_asked(sim: PrestaShopSimulator) -> None:
+    def page(display: str = "full") -> list[object]:
+        params = {"display": display, "sort": "[id_ASC]", "limit": "5"}
+        answer = requests.get(
+            timeout=10, url=f"{sim.url}/api/customers", auth=AUTH, headers=JSON, params=params
+        )
+        return list(answer.json()["customers"])
+
+    clean = page()
+    sim.serve_bad_rows("customers", [None, "x"], at=1, copies=2, copy_of=3)
+    sim.serve_bad_rows("customers", [7], display="[id]")
+    assert page("[id,email]") == [{"id": r["id"], "email": r["email"]} for r in clean]  # type: ignore[index]
+    served = page()
+    assert served == [clean[0], None, "x", *clean[1:4], clean[3], clean[3], clean[4]]
+    assert page() == clean  # once
+    assert page("[id]") == [{"id": r["id"]} for r in clean] + [7]  # type: ignore[index]
