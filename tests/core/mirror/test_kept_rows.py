@@ -19,7 +19,7 @@ from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.mirror import Mirror, load_summary
 from loyalsync.core.mirror.kept_rows import COMPACT_SHARE, _decode, _encode, kept_rows
 from loyalsync.core.mirror.order_summary import forget_order_summary
-from loyalsync.core.records import GROUPS, CustomerRecord, Cursor
+from loyalsync.core.records import GROUPS, Cursor, CustomerRecord
 from loyalsync.core.synth import SynthSpec, generate_shop
 from tests.core.mirror.test_mirror import mirror_at_version
 from tests.core.mirror.test_order_summary import mutate
