@@ -14,6 +14,7 @@ compares correctly and which SQLite's date functions understand.
     privacy.py   deleted customers erased everywhere; per-shop secrets
     segments.py  what segmentation reads and writes (summary aggregate, membership, history)
     order_summary.py  the per-customer order summary kept up to date by triggers (migration 5)
+    kept_rows.py the customer columns segmentation reads, kept as BLOBs (migration 11)
     push.py      what the push planner reads and writes (state, codes, results)
 """
 
