@@ -58,19 +58,8 @@ ORDER_ROWS = (
 _DIRTY_ONLY = (
     "AND {column} IN (SELECT d.customer_id FROM segment_rows_dirty d WHERE d.shop = :shop)"
 )
-TEXT = {
-    "customers": (
-        "id",
-        "email",
-        "email_key",
-        "identity",
-        "group_id",
-        "country",
-        "city",
-        "postcode",
-    ),
-    "orders": ("customer_id",),
-}
+_CUSTOMER_TEXT = ("id", "email", "email_key", "identity", "group_id", "country", "city")
+TEXT = {"customers": (*_CUSTOMER_TEXT, "postcode"), "orders": ("customer_id",)}
 TIMES = {"customers": ("created_at",), "orders": ("first_order_at", "last_order_at")}
 SHARED = ("group_id", "country", "city", "postcode")  # few distinct values: stored once each
 KEY = {"customers": "id", "orders": "customer_id"}
