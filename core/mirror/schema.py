@@ -396,6 +396,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         END;
         """,
     ),
+    (
+        12,
+        # Orders that carry discount codes, for the push's redemption check (issue 17: a plan
+        # on a million-customer shop scanned all five million orders for the few with a code,
+        # 5.8 s of every steady-state plan). Partial: only those orders are in it.
+        """
+        CREATE INDEX orders_with_codes ON orders (shop, id) WHERE codes != '[]';
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

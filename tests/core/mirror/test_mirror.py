@@ -236,3 +236,27 @@ def test_newer_schema_is_refused_before_anything_changes(tmp_path: Path) -> None
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     conn.close()
+
+
+def test_a_version_11_file_finds_redemptions_through_the_orders_with_codes(
+    tmp_path: Path,
+) -> None:
+    """Migration 12's partial index holds exactly the orders with a code, and the redemption
+    check (which reads through it) still finds a code used in any case."""
+    from loyalsync.core.mirror import record_redemptions, save_planned_codes
+
+    path = tmp_path / "old.db"
+    mirror_at_version(path, 11).close()
+    with Mirror.open(path) as m:
+        m.save_page("s", "customers", [CustomerRecord(id="c1", email="a@example.com")], Cursor())
+        used = order(2, "c1", codes=("winback-abc",))
+        m.save_page("s", "orders", [order(1, "c1"), used, order(3, "c1")], Cursor())
+        save_planned_codes(m, "s", [("wb", "c1", "WINBACK-ABC", T0, None)], None)
+        m.conn.execute("UPDATE codes SET status = 'issued'")
+        indexed = m.conn.execute(
+            "SELECT id FROM orders INDEXED BY orders_with_codes WHERE shop = 's' AND codes != '[]'"
+        ).fetchall()
+        assert indexed == [(used.id,)]
+        assert record_redemptions(m, "s") == 1
+        row = m.conn.execute("SELECT status, redeemed_order_id FROM codes").fetchone()
+        assert row == ("redeemed", used.id)
