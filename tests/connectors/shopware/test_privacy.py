@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from loyalsync.core.mirror import Mirror
+from loyalsync.core.mirror.kept_rows import _decode
 from loyalsync.sync.pull import pull_shop
 from loyalsync.sync.push import plan_shop
 from loyalsync.sync.segment import segment_shop
@@ -30,10 +31,29 @@ def rows(conn: sqlite3.Connection) -> list[tuple[str, dict[str, str]]]:
     ]
     found = []
     for table in tables:
+        if table == "segment_rows":  # columns of many customers: one row per customer
+            found += kept_customer_rows(conn)
+            continue
         cur = conn.execute(f"SELECT * FROM {table}")
         names = [d[0] for d in cur.description]
         for row in cur:
             found.append((table, {n: str(v).lower() for n, v in zip(names, row, strict=True) if v}))
+    return found
+
+
+def kept_customer_rows(conn: sqlite3.Connection) -> list[tuple[str, dict[str, str]]]:
+    """The kept segmentation columns (one BLOB per column, see core/mirror/kept_rows.py) as
+    one row per customer, so the checks below look at each customer's values together."""
+    columns: dict[tuple[str, str], dict[str, list[object]]] = {}
+    for shop, part, data in conn.execute("SELECT shop, part, data FROM segment_rows"):
+        frame, _, column = part.partition(".")
+        values = list(_decode(bytes(data), frame, column))
+        columns.setdefault((shop, frame), {})[column] = values
+    found = []
+    for (shop, frame), by_column in columns.items():
+        for values in zip(*by_column.values(), strict=True):
+            row = {n: str(v).lower() for n, v in zip(by_column, values, strict=True) if v}
+            found.append(("segment_rows", {"shop": shop, "frame": frame, **row}))
     return found
 
 
