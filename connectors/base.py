@@ -138,7 +138,11 @@ class Connector(Protocol):
     fetched one order at a time) compares a page's rows with what the mirror stored and asks
     again only for rows that are new or changed, so that knowledge survives a restart. The
     look-up is read-only and answers in one mirror query per call; the connector keeps no
-    SQLite handle. Connectors without it are pulled as before."""
+    SQLite handle. Connectors without it are pulled as before.
+
+    Optional member `take_quarantined() -> Sequence[Quarantined]`: rows the connector met
+    outside a page and could not use (a write's read-back answered with an entry that is not
+    an object), handed over once; sync quarantines them after each batch of a push."""
 
     platform: ClassVar[str]
     capabilities: ClassVar[Capabilities]

@@ -265,7 +265,8 @@ def apply_batch(
     connector: Connector, mirror: Mirror, shop: str, run_id: int | None, batch: list[WriteOp]
 ) -> list[OpResult]:
     """Send one batch, journal every result, then update the mirror's view of what succeeded.
-    An operation the connector gave no result for counts as failed."""
+    An operation the connector gave no result for counts as failed. Rows the connector set
+    aside while writing (its read-backs met entries it could not use) are quarantined."""
     results = list(connector.apply(batch))
     answered = {r.op for r in results}
     missing = [op for op in batch if op not in answered]
@@ -274,6 +275,10 @@ def apply_batch(
         run_id, shop, [(r.op.key, op_dict(r.op), r.ok, r.error, r.remote_id) for r in results]
     )
     save_push_results(mirror, shop, results)
+    set_aside = getattr(connector, "take_quarantined", None)  # optional, connectors/base.py
+    if callable(set_aside) and (bad := list(set_aside())):
+        mirror.save_quarantined(shop, bad, run_id)
+        log.warning("[%s] %d unusable rows in the shop's answers quarantined", shop, len(bad))
     for r in results:
         if not r.ok:
             log.warning("[%s] %s failed: %s", shop, r.op.key, r.error)

@@ -166,6 +166,11 @@ class PrestaShopConnector:
             taken, self._aside = self._aside, []
         return taken
 
+    def take_quarantined(self) -> list[Quarantined]:
+        """The optional Connector member (connectors/base.py): what a push's read-backs set
+        aside, for sync to quarantine after the batch."""
+        return self.take_aside()
+
     # -- reference data -------------------------------------------------------------------
     def reference(self) -> mapping.Reference:
         with self._ref_lock:

@@ -256,3 +256,20 @@ def test_writes_that_fail_are_read_back_and_redone_within_one_push(shop: PrestaS
     assert made and all(rid for k, _, _, rid in journal if k in made)
     pull(shop)
     assert push(shop, days=0.01).applied == 0
+
+
+def test_an_unusable_entry_met_by_a_write_is_quarantined(shop: PrestaShopShop) -> None:
+    """Issue 17, Bad input: the cart-rule look-up a code write makes answers with an entry
+    that is not an object; the push goes on, and the entry lands in the quarantine with its
+    reason (it is not dropped, nor held until a pull that may never come)."""
+    set_members(shop, membership(shop), AS_OF)
+    shop.sim.serve_bad_rows("cart_rules", ["<br/>Notice: broken module"], display=None)
+    result = push(shop)
+    assert result.failed == 0
+    found = shop.mirror.conn.execute(
+        "SELECT entity, error, raw FROM _quarantine WHERE shop = ?", (shop.shop.name,)
+    ).fetchall()
+    assert [(e, err) for e, err, _ in found] == [
+        ("cart_rules", "cart_rules row is not an object: str")
+    ], found
+    assert "broken module" in found[0][2]
