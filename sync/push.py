@@ -19,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from loyalsync.connectors.base import Connector
@@ -112,15 +114,16 @@ class PushResult:
 def build_current(state: dict[str, list[tuple[Any, ...]]], total: int | None = None) -> Current:
     """The planner's view of the shop from the mirror's plain rows (`load_push_state`);
     `total`: the shop's live customers when the rows hold only some (see Current.total)."""
-    held: dict[str, dict[str, set[str]]] = {}
-    for cid, slot, value in state["memberships"]:
-        held.setdefault(cid, {}).setdefault(slot, set()).add(value)
-    customers = {}
-    for cid, born, is_guest, number, email in state["customers"]:
-        values = {slot: frozenset(v) for slot, v in held.get(cid, {}).items()}
-        customers[cid] = CustomerNow(
-            cid, values, parse_db_time(born), bool(is_guest), number, email
+    held: dict[str, dict[str, frozenset[str]]] = {}
+    for (cid, slot), rows in groupby(sorted(state["memberships"]), key=itemgetter(0, 1)):
+        held.setdefault(cid, {})[slot] = frozenset(row[2] for row in rows)
+    empty: dict[str, frozenset[str]] = {}
+    customers = {
+        cid: CustomerNow(
+            cid, held.get(cid, empty), parse_db_time(born), bool(is_guest), number, email
         )
+        for cid, born, is_guest, number, email in state["customers"]
+    }
     codes = tuple(
         CodeNow(campaign, cid, code, status, issued, parse_db_time(until))
         for campaign, cid, code, status, issued_at, until in state["codes"]

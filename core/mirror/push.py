@@ -81,8 +81,9 @@ def _some_push_customers(mirror: Mirror, shop: str, only: Iterable[str]) -> tupl
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS _plan_only (id TEXT PRIMARY KEY) WITHOUT ROWID")
     try:
         conn.execute("DELETE FROM temp._plan_only")
-        conn.executemany(
-            "INSERT OR IGNORE INTO temp._plan_only (id) VALUES (?)", ((i,) for i in only)
+        conn.execute(  # one parameter for all ids: a fraction of the cost of one insert each
+            "INSERT OR IGNORE INTO temp._plan_only (id) SELECT value FROM json_each(?)",
+            (json.dumps([str(i) for i in only]),),
         )
         customers = conn.execute(
             "SELECT id, MIN(COALESCE(created_at, first), COALESCE(first, created_at)), "
