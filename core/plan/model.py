@@ -147,24 +147,33 @@ class Desired:
 
 
 def build_desired(members: Mapping[str, Iterable[str]], push: PushConfig) -> Desired:
-    """customer id -> segment names ('family:value') turned into what each customer wants."""
+    """customer id -> segment names ('family:value') turned into what each customer wants.
+    Customers share few combinations of segments: each combination is worked out once."""
     wants: dict[str, Want] = {}
     seen: set[str] = set()
     mappings = [m for m in slot_mappings(push) if m.pairs]
+    known: dict[frozenset[str], Want | None] = {}
     for customer_id, segments in members.items():
-        mine = set(segments)
-        seen |= mine
-        values = []
-        for mapping in mappings:
-            names = tuple(dict.fromkeys(name for seg, name in mapping.pairs if seg in mine))
-            if mapping.slot == GROUPS and push.groups_mode != "all":
-                names = names[:1]  # the first matching segment decides the managed group
-            if names:
-                values.append((mapping.slot, names))
-        campaigns = frozenset(c.name for c in push.discounts if c.segment in mine)
-        if values or campaigns:
-            wants[customer_id] = Want(tuple(values), campaigns)
+        mine = frozenset(segments)
+        if mine not in known:
+            seen |= mine
+            known[mine] = _want(mine, mappings, push)
+        want = known[mine]
+        if want is not None:
+            wants[customer_id] = want
     return Desired(wants, frozenset(seen))
+
+
+def _want(mine: frozenset[str], mappings: list[SlotMapping], push: PushConfig) -> Want | None:
+    values = []
+    for mapping in mappings:
+        names = tuple(dict.fromkeys(name for seg, name in mapping.pairs if seg in mine))
+        if mapping.slot == GROUPS and push.groups_mode != "all":
+            names = names[:1]  # the first matching segment decides the managed group
+        if names:
+            values.append((mapping.slot, names))
+    campaigns = frozenset(c.name for c in push.discounts if c.segment in mine)
+    return Want(tuple(values), campaigns) if values or campaigns else None
 
 
 @dataclass(frozen=True, slots=True)
