@@ -115,7 +115,8 @@ class ShopRun:
         plan, first push. Day 1 (the shop's clock at ours): 1% changes, pull, segment, plan,
         steady-state push. Only the named steps become rows."""
         customers, orders = proc.shop_counts(self.platform, self.sim)
-        minimum, how = proc.minimum_backfill(self.platform, customers, orders)
+        rules = proc.redemptions(self.platform, self.sim)
+        minimum, how = proc.minimum_backfill(self.platform, customers, orders, rules)
         row = self.row("backfill", self.cli("-q", "backfill"), minimum=minimum, note=how)
         if naive:
             self.naive_pull(row)
