@@ -157,12 +157,27 @@ def mirror_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in files if f.exists()) / 1e6
 
 
-def minimum_backfill(platform: str, customers: int, orders: int) -> tuple[int, str]:
-    """The fewest read requests a full pull can take, and how that number is made."""
+def redemptions(platform: str, sim: Any) -> tuple[int, int]:
+    """PrestaShop: (order_cart_rules rows, distinct cart rules they name), the redemptions a
+    backfill reads as pages of their own; (0, 0) elsewhere (they come with the orders)."""
+    if platform != "prestashop":
+        return 0, 0
+    rows = sim.table("order_cart_rules").values()
+    return len(rows), len({r["id_cart_rule"] for r in rows})
+
+
+def minimum_backfill(
+    platform: str, customers: int, orders: int, rules: tuple[int, int] = (0, 0)
+) -> tuple[int, str]:
+    """The fewest read requests a full pull can take, and how that number is made. `rules`:
+    PrestaShop's redemptions (see `redemptions`): the order_cart_rules rows in pages of their
+    own and the codes of the cart rules they name, not one request per order page."""
     page = PAGE_SIZE[platform]
     c, o = math.ceil(customers / page), math.ceil(orders / page)
     if platform == "prestashop":
-        return 2 * (c + o), f"2 x ({c} customer + {o} order pages of {page}): addresses, cart rules"
+        r, k = math.ceil(rules[0] / page), math.ceil(rules[1] / page)
+        how = f"{c} customer + {c} address + {o} order + {r} order-cart-rule + {k} cart-rule pages"
+        return 2 * c + o + r + k, f"{how} of {page}"
     if platform == "jtl":
         return c + o + orders, f"{c} + {o} pages of {page} + 1 line-item request per order"
     return c + o, f"{c} customer + {o} order pages of {page}"

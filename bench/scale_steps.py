@@ -70,6 +70,7 @@ class ShopRun:
         self.sim: Any = None
         self.shift = [timedelta(days=-1)]  # the shop's clock: a day behind ours, then ours
         self.days = 0
+        self.naive_pull_skipped = ""  # why the naive pull is not run (the rest of it still is)
 
     # -- running ------------------------------------------------------------------------
     def cli(self, *args: str) -> proc.Measured:
@@ -115,9 +116,12 @@ class ShopRun:
         plan, first push. Day 1 (the shop's clock at ours): 1% changes, pull, segment, plan,
         steady-state push. Only the named steps become rows."""
         customers, orders = proc.shop_counts(self.platform, self.sim)
-        minimum, how = proc.minimum_backfill(self.platform, customers, orders)
+        rules = proc.redemptions(self.platform, self.sim)
+        minimum, how = proc.minimum_backfill(self.platform, customers, orders, rules)
         row = self.row("backfill", self.cli("-q", "backfill"), minimum=minimum, note=how)
-        if naive:
+        if naive and self.naive_pull_skipped:
+            row.note += f"; naive pull not run: {self.naive_pull_skipped}"
+        elif naive:
             self.naive_pull(row)
         self.pull_changes(customers, orders, record="pull" in steps)
         t0 = self.shop_now()

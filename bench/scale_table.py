@@ -89,8 +89,9 @@ def render(rows: Sequence[Row], head: dict[str, Any]) -> str:
 LEGEND = """\
 requests: reads for backfill, pull and plan; writes for pushes (from the simulator's log).
 minimum: pulls, pages of the API's maximum size (Shopware 500, JTL 1000, PrestaShop its default
-  1000; PrestaShop adds one addresses / cart-rules request per page, JTL one line-item request
-  per order); incremental, the changed rows so paged (JTL v1: a full customer scan); pushes,
+  1000; PrestaShop adds one address read per customer page and its redemptions as pages of
+  their own: order cart rules and the codes they name; JTL one line-item request per order);
+  incremental, the changed rows so paged (JTL v1: a full customer scan); pushes,
   Shopware ceil(operations / 200) per Sync API call, PrestaShop and JTL one request per value
   created, per customer whose memberships change and per code.
 naive: offset pages of 50, JSON parsed only (a lower bound; JTL's line items too, one request

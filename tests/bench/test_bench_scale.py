@@ -92,3 +92,23 @@ def test_large_sizes_are_skipped_with_the_reason(tmp_path: Path) -> None:
     assert {r.status for r in rows} == {"skipped"}
     assert all("--jtl-pull-limit" in r.note or "see shopware" in r.note for r in rows)
     json.dumps([r.to_dict() for r in rows])
+
+
+def test_prestashop_minimum_reads_redemptions_as_pages_of_their_own() -> None:
+    # a backfill reads order_cart_rules as a keyset of its own (issue 13), not once per order
+    # page: 3,001 customers, 14,681 orders, 408 redemptions naming 2 rules, pages of 1,000
+    minimum, how = scale_proc.minimum_backfill("prestashop", 3_001, 14_681, (408, 2))
+    assert minimum == 4 + 4 + 15 + 1 + 1, how
+    assert scale_proc.minimum_backfill("prestashop", 3_001, 14_681)[0] == 4 + 4 + 15
+    assert scale_proc.minimum_backfill("shopware", 3_001, 14_681, (408, 2))[0] == 7 + 30
+
+
+def test_no_naive_pull_keeps_the_rest_of_the_naive_side(tmp_path: Path) -> None:
+    args = bench_scale.parse(["--sizes", "50", "--platforms", "shopware", "--latency", "0",
+                              "--steps", "backfill", "segment", "--no-naive-pull"])  # fmt: skip
+    rows = {r.step: r for r in bench_scale.collect(args, tmp_path)}
+    backfill, segment = rows["backfill"], rows["segment"]
+    assert backfill.status == "measured" and backfill.requests
+    assert backfill.naive_requests is None and backfill.naive_seconds is None
+    assert backfill.note.endswith("naive pull not run: --no-naive-pull")
+    assert segment.naive_seconds is not None and "failed" not in segment.note
