@@ -13,7 +13,7 @@ push; steady-state push a day later), so the code measured is the product and ea
 that process's own (os.wait4). Requests come from the simulator's log, split into reads and
 writes, against a minimum computed from the data (see scale_proc.minimum_*). Beside them the
 naive approach (bench/scale_naive.py) runs in the same run as its own process
-(`--no-naive-pull`: all of it but the pull, which for JTL at 100,000 is some 306,000 sequential
+(`--no-naive-pull`: all of it but the pull, which for JTL at 100,000 is some 507,000 sequential
 requests; the backfill row then says it was not run).
 
 Sizes above `--pull-limit` are not pulled (a million customers through a 20 ms simulator takes
