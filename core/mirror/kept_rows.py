@@ -4,10 +4,10 @@ instead of a million rows through SQLite's row interface and pandas).
 
 Two frames per shop, each in customer id order (the order a fresh read has):
 
-    customers  one row per live customer row: id, email, email_key (trimmed, lower-cased
-               e-mail, None when blank), identity (its key when guests merge by e-mail,
-               see core.segments.identity), is_guest, created_at (UTC), group_id (the row's
-               groups membership as `CUSTOMER_ROWS` picks it), country, city, postcode
+    customers  one row per live customer row: id, email, identity (its key when guests
+               merge by e-mail, see core.segments.identity), is_guest, created_at (UTC),
+               group_id (the row's groups membership as `CUSTOMER_ROWS` picks it), country,
+               city, postcode
     orders     the shop's `order_summary` rows: customer_id, orders, revenue_gross,
                revenue_net, first_order_at, last_order_at (UTC)
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.records import GROUPS, utcnow
-from loyalsync.core.segments.identity import identity_keys, normalise_emails
+from loyalsync.core.segments.identity import identity_keys
 from loyalsync.core.segments.summary import utc_series
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from loyalsync.core.mirror.store import Mirror
 
 COMPACT_SHARE = 0.05  # noted rows, as a share of the kept customers, that make a writer store
-FORMAT = 1  # bump when the columns or their encoding change: older kept rows are rebuilt
+FORMAT = 2  # bump when the columns or their encoding change: older kept rows are rebuilt
 GROUP_OF = (
     "(SELECT m.value FROM memberships m WHERE m.shop = c.shop AND m.customer_id = c.id "
     "AND m.slot = :groups ORDER BY m.is_default DESC, m.value LIMIT 1)"
@@ -58,7 +58,7 @@ ORDER_ROWS = (
 _DIRTY_ONLY = (
     "AND {column} IN (SELECT d.customer_id FROM segment_rows_dirty d WHERE d.shop = :shop)"
 )
-_CUSTOMER_TEXT = ("id", "email", "email_key", "identity", "group_id", "country", "city")
+_CUSTOMER_TEXT = ("id", "email", "identity", "group_id", "country", "city")
 TEXT = {"customers": (*_CUSTOMER_TEXT, "postcode"), "orders": ("customer_id",)}
 TIMES = {"customers": ("created_at",), "orders": ("first_order_at", "last_order_at")}
 SHARED = ("group_id", "country", "city", "postcode")  # few distinct values: stored once each
@@ -136,9 +136,7 @@ def _read(mirror: Mirror, shop: str, frame: str, only: str = "") -> pd.DataFrame
         if column in TEXT[frame]:
             out[column] = _text(out[column].to_numpy(dtype=object))
     if frame == "customers":
-        normal = normalise_emails(out["email"])
-        out["email_key"] = _text(normal.to_numpy(dtype=object))
-        out["identity"] = _text(identity_keys(out["id"], out["email"], True, normal).to_numpy())
+        out["identity"] = _text(identity_keys(out["id"], out["email"], True).to_numpy())
         out["is_guest"] = out["is_guest"].fillna(0).astype(bool)
     else:
         out["orders"] = out["orders"].astype(np.int64)

@@ -42,16 +42,12 @@ def normalise_emails(emails: pd.Series) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-def identity_keys(
-    ids: pd.Series, emails: pd.Series, merge: bool, normal: pd.Series | None = None
-) -> pd.Series:
-    """'e:<normalised e-mail>' when merging and the e-mail is set, else 'c:<id>'. `normal`:
-    the e-mails normalised already (`normalise_emails`), when the caller has them."""
+def identity_keys(ids: pd.Series, emails: pd.Series, merge: bool) -> pd.Series:
+    """'e:<normalised e-mail>' when merging and the e-mail is set, else 'c:<id>'."""
     own = ("c:" + pd.Series(np.asarray(ids, dtype=object), dtype=object).astype(str)).to_numpy()
     if not merge:
         return pd.Series(own, dtype=object)
-    given = normalise_emails(emails) if normal is None else normal
-    found = given.to_numpy(dtype=object)
+    found = normalise_emails(emails).to_numpy(dtype=object)
     known = pd.notna(found)
     keys = own.copy()
     keys[known] = "e:" + found[known].astype(str)
@@ -134,16 +130,15 @@ def assemble(
     `created_at`, and the partials merged (orders, revenue and distinct products summed, first
     and last order times). `exact_products` (identity -> count) overrides the summed
     distinct products, which over-count for identities with several partials. A customers
-    column `email_key` holds the e-mails normalised already, and `identity` the keys when
-    merging (the kept rows have both)."""
+    column `identity` holds the keys when merging already (the kept rows have it)."""
     customers = customers.reset_index(drop=True)
     customers = customers.assign(created_at=utc_series(customers["created_at"]))
-    normal = customers.pop("email_key") if "email_key" in customers.columns else None
     kept = customers.pop("identity") if "identity" in customers.columns else None
-    if merge and kept is not None:
-        keys = kept
-    else:
-        keys = identity_keys(customers["id"], customers["email"], merge, normal)
+    keys = (
+        kept
+        if merge and kept is not None
+        else identity_keys(customers["id"], customers["email"], merge)
+    )
     codes, uniques = pd.factorize(keys)
     size = len(uniques)
     where = partial_codes(partials, customers, keys, merge, (codes, uniques))

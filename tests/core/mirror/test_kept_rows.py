@@ -176,6 +176,15 @@ def test_erasure_leaves_no_personal_data_in_the_kept_columns(mirror: Mirror) -> 
     assert victim.id not in set(kept["customer_id"])
 
 
+def test_columns_of_an_older_format_are_built_again(mirror: Mirror) -> None:
+    cfg = SegmentationConfig()
+    assert_kept_equals_sql(mirror, cfg)
+    mirror.conn.execute("UPDATE segment_rows_state SET format = format - 1")
+    mirror.conn.execute("UPDATE segment_rows SET data = x'00'")  # unreadable as this format
+    assert kept_rows(mirror, SHOP, write=False) is None, "a reader falls back to SQL"
+    assert_kept_equals_sql(mirror, cfg)  # a writer builds them again
+
+
 def test_forgetting_the_summary_forgets_the_kept_rows(mirror: Mirror) -> None:
     load_summary(mirror, SHOP, AS_OF, SegmentationConfig(), contacts=False, refresh=True)
     forget_order_summary(mirror, SHOP)
