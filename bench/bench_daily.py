@@ -193,7 +193,7 @@ def run_plan(path: Path, as_of: datetime, accept: bool = False) -> dict[str, Any
         expire_codes(mirror, SHOP, as_of)
         desired = build_desired(load_plan_members(mirror, SHOP, cfg), cfg.push)
         phases["desired"] = time.perf_counter() - clock
-        current = load_plan_current(mirror, SHOP, cfg, desired)
+        current = load_plan_current(mirror, SHOP, cfg, desired, slots=SLOTS, as_of=as_of)
         phases["current"] = time.perf_counter() - clock - sum(phases.values())
 
         class _Connector:  # what plan_rules reads of a connector

@@ -30,9 +30,10 @@ from loyalsync.core.mirror import (
     Mirror,
     expire_codes,
     load_push_addresses,
+    load_push_codes,
+    load_push_customers,
     load_push_members,
     load_push_overview,
-    load_push_state,
     load_value_holders,
     parse_db_time,
     record_redemptions,
@@ -49,6 +50,7 @@ from loyalsync.core.plan import (
     Rules,
     build_desired,
     build_plan,
+    busy_customers,
     check_limits,
     managed_pairs,
     op_dict,
@@ -111,9 +113,14 @@ class PushResult:
 # Planning
 
 
-def build_current(state: dict[str, list[tuple[Any, ...]]], total: int | None = None) -> Current:
+def build_current(
+    state: dict[str, list[tuple[Any, ...]]],
+    total: int | None = None,
+    codes: tuple[CodeNow, ...] | None = None,
+) -> Current:
     """The planner's view of the shop from the mirror's plain rows (`load_push_state`);
-    `total`: the shop's live customers when the rows hold only some (see Current.total)."""
+    `total`: the shop's live customers when the rows hold only some (see Current.total);
+    `codes`: `state["codes"]` already parsed (`parse_codes`)."""
     held: dict[str, dict[str, frozenset[str]]] = {}
     for (cid, slot), rows in groupby(sorted(state["memberships"]), key=itemgetter(0, 1)):
         held.setdefault(cid, {})[slot] = frozenset(row[2] for row in rows)
@@ -124,18 +131,34 @@ def build_current(state: dict[str, list[tuple[Any, ...]]], total: int | None = N
         )
         for cid, born, is_guest, number, email in state["customers"]
     }
-    codes = tuple(
+    names, defaults = _slot_values(state["values"])
+    if codes is None:
+        codes = parse_codes(state["codes"])
+    return Current(customers=customers, values=names, defaults=defaults, codes=codes, total=total)
+
+
+def parse_codes(rows: Sequence[tuple[Any, ...]]) -> tuple[CodeNow, ...]:
+    """The mirror's code rows (campaign, customer_id, code, status, issued_at, valid_until)
+    as the planner's CodeNow; a row without an issue time is none of the plan's business."""
+    return tuple(
         CodeNow(campaign, cid, code, status, issued, parse_db_time(until))
-        for campaign, cid, code, status, issued_at, until in state["codes"]
+        for campaign, cid, code, status, issued_at, until in rows
         if (issued := parse_db_time(issued_at)) is not None
     )
+
+
+def _slot_values(
+    rows: Sequence[tuple[Any, ...]],
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(slot -> value id -> name, slot -> its default value id) from (slot, id, name,
+    is_default) rows in id order: the first value marked default is the slot's default."""
     names: dict[str, dict[str, str]] = {}
     defaults: dict[str, str] = {}
-    for slot, vid, name, is_default in state["values"]:
+    for slot, vid, name, is_default in rows:
         names.setdefault(slot, {})[vid] = name
         if is_default:
             defaults.setdefault(slot, vid)
-    return Current(customers=customers, values=names, defaults=defaults, codes=codes, total=total)
+    return names, defaults
 
 
 def protected_value_pairs(current: Current, slots: Sequence[Slot]) -> list[tuple[str, str]]:
@@ -173,18 +196,32 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
     return members
 
 
-def load_plan_current(mirror: Mirror, shop: str, config: Config, desired: Desired) -> Current:
-    """The shop as mirrored, for the customers a plan can touch (`plan_candidates`: on a big
-    shop a fraction of them), with the shop's count of customers: the same plan as from
-    every customer, without reading the others."""
+def load_plan_current(
+    mirror: Mirror,
+    shop: str,
+    config: Config,
+    desired: Desired,
+    *,
+    slots: Sequence[Slot],
+    as_of: datetime,
+) -> Current:
+    """The shop as mirrored, for the customers a plan can write to or skip (`busy_customers`
+    among `plan_candidates`: on a big shop's steady day a few thousand), with every code and
+    the shop's count of customers: the same plan as from every customer, without reading the
+    others. `slots`: the platform's (connector.slots)."""
     overview = load_push_overview(mirror, shop)
-    values: dict[str, dict[str, str]] = {}
-    for slot, vid, name, _ in overview["values"]:
-        values.setdefault(slot, {})[vid] = name
+    values, defaults = _slot_values(overview["values"])
     managed = managed_pairs(config.push, values, overview["held"])
-    holders = load_value_holders(mirror, shop, managed) if managed else []
-    only = plan_candidates(desired, holders, overview["coded"])
-    return build_current(load_push_state(mirror, shop, only), total=overview["customers"])
+    held = load_value_holders(mirror, shop, managed) if managed else []
+    only = plan_candidates(desired, {row[0] for row in held}, overview["coded"])
+    codes = parse_codes(load_push_codes(mirror, shop))
+    busy = busy_customers(
+        only, desired, held, codes, values=values, defaults=defaults, push=config.push,
+        slots=slots, as_of=as_of,
+    )  # fmt: skip
+    customers, memberships = load_push_customers(mirror, shop, busy)
+    state = {"customers": customers, "memberships": memberships, "values": overview["values"]}
+    return build_current(state, total=overview["customers"], codes=codes)
 
 
 def plan_shop(
@@ -198,8 +235,8 @@ def plan_shop(
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
     desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
-    current = load_plan_current(mirror, shop.name, config, desired)
     slots = connector.slots
+    current = load_plan_current(mirror, shop.name, config, desired, slots=slots, as_of=as_of)
     check_protected_groups(shop.name, shop.protected_groups, protected_value_pairs(current, slots))
     return build_plan(
         desired,

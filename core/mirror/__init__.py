@@ -21,6 +21,8 @@ compares correctly and which SQLite's date functions understand.
 from loyalsync.core.mirror.push import (
     expire_codes,
     load_push_addresses,
+    load_push_codes,
+    load_push_customers,
     load_push_members,
     load_push_overview,
     load_push_state,
@@ -52,6 +54,8 @@ __all__ = [
     "load_movements",
     "load_purchases",
     "load_push_addresses",
+    "load_push_codes",
+    "load_push_customers",
     "load_push_members",
     "load_push_overview",
     "load_push_state",

@@ -38,21 +38,32 @@ def load_push_state(
     (slot, id, name, is_default) and codes (campaign, customer_id, code, status, issued_at,
     valid_until). With `only`, the customers and memberships of those customer ids alone
     (`load_push_overview` says which ids a plan can touch)."""
-    if only is None:
-        customers, held = _all_push_customers(mirror, shop)
-    else:
-        customers, held = _some_push_customers(mirror, shop, only)
-
-    def rows(columns: str, table: str) -> list[tuple[Any, ...]]:
-        sql = f"SELECT {columns} FROM {table} WHERE shop = ? ORDER BY 1, 2"
-        return mirror.conn.execute(sql, (shop,)).fetchall()
-
+    customers, held = load_push_customers(mirror, shop, only)
+    values = mirror.conn.execute(
+        "SELECT slot, id, name, is_default FROM slot_values WHERE shop = ? ORDER BY 1, 2",
+        (shop,),
+    ).fetchall()
     return {
         "customers": customers,
         "memberships": held,
-        "values": rows("slot, id, name, is_default", "slot_values"),
-        "codes": rows(_CODE_COLUMNS, "codes"),
+        "values": values,
+        "codes": load_push_codes(mirror, shop),
     }
+
+
+def load_push_codes(mirror: Mirror, shop: str) -> list[tuple[Any, ...]]:
+    """Every code of the shop: campaign, customer_id, code, status, issued_at, valid_until."""
+    sql = f"SELECT {_CODE_COLUMNS} FROM codes WHERE shop = ? ORDER BY 1, 2"
+    return mirror.conn.execute(sql, (shop,)).fetchall()
+
+
+def load_push_customers(
+    mirror: Mirror, shop: str, only: Iterable[str] | None = None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The customer and membership rows of `load_push_state`, of everybody or of `only`."""
+    if only is None:
+        return _all_push_customers(mirror, shop)
+    return _some_push_customers(mirror, shop, only)
 
 
 Rows = list[tuple[Any, ...]]
@@ -133,15 +144,20 @@ def load_push_overview(mirror: Mirror, shop: str) -> dict[str, Any]:
     }
 
 
-def load_value_holders(mirror: Mirror, shop: str, pairs: Iterable[tuple[str, str]]) -> list[str]:
-    """Ids of the customers holding any of the (slot, value id) `pairs` (live or not)."""
+def load_value_holders(
+    mirror: Mirror, shop: str, pairs: Iterable[tuple[str, str]]
+) -> list[tuple[str, str, str, int]]:
+    """Who holds any of the (slot, value id) `pairs` (live customers or not): customer_id,
+    slot, value and how many rows the customer holds in that slot (one look-up each)."""
     found = mirror.conn.execute(
-        "SELECT DISTINCT m.customer_id FROM memberships m WHERE m.shop = ? AND "
+        "SELECT m.customer_id, m.slot, m.value, (SELECT COUNT(*) FROM memberships n "
+        "WHERE n.shop = m.shop AND n.customer_id = m.customer_id AND n.slot = m.slot) "
+        "FROM memberships m WHERE m.shop = ? AND "
         "(m.slot, m.value) IN (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, "
         "'$[1]') FROM json_each(?) j)",
         (shop, json.dumps([list(p) for p in pairs])),
     )
-    return [row[0] for row in found.fetchall()]
+    return found.fetchall()
 
 
 def load_push_members(

@@ -21,7 +21,7 @@ never gives anybody a second code.
     protect.py  which slots protected values live in; the check that each names a value
 """
 
-from loyalsync.core.plan.build import build_plan
+from loyalsync.core.plan.build import build_plan, busy_customers
 from loyalsync.core.plan.model import (
     GUEST,
     PROTECTED,
@@ -62,6 +62,7 @@ __all__ = [
     "Want",
     "build_desired",
     "build_plan",
+    "busy_customers",
     "change_limit",
     "check_limits",
     "managed_pairs",

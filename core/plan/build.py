@@ -6,7 +6,7 @@ slot gets its value set, a `many` slot gets managed values added and removed."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,6 +113,76 @@ def build_plan(
         limit=change_limit(push.max_changes, current.customer_count),
         slots=tuple(slots),
     )
+
+
+def busy_customers(
+    candidates: Iterable[str],
+    desired: Desired,
+    held: Iterable[tuple[str, str, str, int]],
+    codes: Sequence[CodeNow],
+    *,
+    values: Mapping[str, Mapping[str, str]],
+    defaults: Mapping[str, str],
+    push: PushConfig,
+    slots: Sequence[Slot],
+    as_of: datetime,
+) -> set[str]:
+    """The `candidates` (`plan_candidates`) for whom `build_plan` can write or skip anything.
+    `held`: (customer id, slot, value id, the rows the customer holds in that slot) for every
+    managed value held (`managed_pairs`); `codes`: every code of the shop. A candidate is left
+    out when it is settled: in every mapped slot it holds exactly the managed values it wants
+    (in a `one` slot as its only value there), it wants no value of a slot the platform lacks,
+    and no campaign has a code to send it. Such a customer gets no write and no skip (so
+    neither protection, `min_age_days` nor a full slot come into it), and a `Current` of the
+    busy customers alone (with `total`) gives the same plan. On a steady day at a million
+    customers that is a few thousand customers instead of every member of a mapped segment."""
+    declared = {s.name: s for s in slots}
+    mappings = [m for m in slot_mappings(push) if m.pairs or m.prefix]
+
+    def name(slot: str, value_id: str) -> str:
+        return values.get(slot, {}).get(value_id, value_id)
+
+    for m in mappings:  # customers without a row in a `one` slot hold its default value
+        slot = declared.get(m.slot)
+        default = defaults.get(m.slot)
+        if slot and slot.cardinality == "one" and default and m.manages(name(m.slot, default)):
+            return set(candidates)  # a managed default: the plan may move anybody back
+    have: dict[str, dict[str, set[str]]] = {}
+    alone: set[tuple[str, str]] = set()  # (customer, slot): the customer's one row there
+    for cid, slot_name, value_id, rows in held:
+        have.setdefault(cid, {}).setdefault(slot_name, set()).add(name(slot_name, value_id))
+        if rows == 1:
+            alone.add((cid, slot_name))
+    history: dict[tuple[str, str], list[CodeNow]] = defaultdict(list)
+    for code in codes:
+        history[(code.campaign, code.customer_id)].append(code)
+    pending = {code.customer_id for code in codes if code.status == PLANNED}
+    cooldowns = {c.name: c.cooldown_days for c in push.discounts}
+    nothing, empty = Want(), dict[str, set[str]]()
+    busy: set[str] = set()
+    for cid in candidates:
+        want = desired.customers.get(cid, nothing)
+        mine = have.get(cid, empty)
+        if cid in pending or any(
+            name in cooldowns and _may_issue(history.get((name, cid), []), as_of, cooldowns[name])
+            for name in want.campaigns
+        ):
+            busy.add(cid)
+            continue
+        for m in mappings:
+            slot = declared.get(m.slot)
+            wanted = want.of(m.slot)
+            if slot is None:
+                settled = not (m.pairs and wanted)  # an unsupported change is a skip
+            elif slot.cardinality == "one":
+                got = mine.get(m.slot, set())
+                settled = got == {wanted[0]} and (cid, m.slot) in alone if wanted else not got
+            else:
+                settled = mine.get(m.slot, set()) == set(wanted)
+            if not settled:
+                busy.add(cid)
+                break
+    return busy
 
 
 def _skip_key(skip: Skip) -> tuple[str, str, str]:

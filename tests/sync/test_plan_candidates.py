@@ -1,7 +1,9 @@
 """Planning reads only the customers a plan can touch (`load_plan_current`): the plan is the
 same as one built from every customer of the shop, on random mirrors with managed, unmanaged,
 prefixed, unknown and protected values, deleted customers, codes in every status and
-customers who want nothing."""
+customers who want nothing; and on the day after a push the shop accepted, when most
+customers are settled (they hold what they want) and only the busy ones are read
+(`busy_customers`), on every platform's slots."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from loyalsync.connectors.jtl.platform import SLOTS as JTL_SLOTS
+from loyalsync.connectors.prestashop.spec import SLOTS as PRESTASHOP_SLOTS
 from loyalsync.connectors.shopware.platform import SLOTS
 from loyalsync.core.config import (
     Config,
@@ -19,15 +23,25 @@ from loyalsync.core.config import (
     PushConfig,
     ShopConfig,
     TagMapping,
+    ValueMapping,
 )
 from loyalsync.core.mirror import (
     Mirror,
     db_time,
+    expire_codes,
+    load_push_overview,
     load_push_state,
+    load_value_holders,
     save_planned_codes,
     save_push_results,
 )
-from loyalsync.core.plan import Rules, build_desired, build_plan
+from loyalsync.core.plan import (
+    Rules,
+    build_desired,
+    build_plan,
+    managed_pairs,
+    plan_candidates,
+)
 from loyalsync.core.records import (
     GROUPS,
     TAGS,
@@ -36,6 +50,7 @@ from loyalsync.core.records import (
     IssueCode,
     OpResult,
     OrderRecord,
+    Slot,
     SlotValue,
     memberships,
 )
@@ -66,9 +81,13 @@ def push_config() -> PushConfig:
     )
 
 
+CATEGORY_VALUES = {"k-top": "Top (auto)", "k-own": "Own category"}
+
+
 def fill(mirror: Mirror, rng: random.Random, n: int) -> None:
     values = [SlotValue(GROUPS, i, name) for i, name in GROUP_VALUES.items()]
     values += [SlotValue(TAGS, i, name) for i, name in TAG_VALUES.items()]
+    values += [SlotValue("categories", i, name) for i, name in CATEGORY_VALUES.items()]
     mirror.replace_values("s", values, defaults=[(GROUPS, "g-std")])
     people, orders = [], []
     for i in range(n):
@@ -79,7 +98,11 @@ def fill(mirror: Mirror, rng: random.Random, n: int) -> None:
             CustomerRecord(
                 f"c{i:03d}", f"c{i}@example.com", number=f"N{i}", created_at=created,
                 is_guest=rng.random() < 0.1,
-                memberships=memberships(groups=group, tags=tags),
+                memberships=memberships(
+                    groups=group, tags=tags,
+                    categories=rng.sample([*CATEGORY_VALUES], rng.randrange(2)),
+                    label=rng.choice([None, "VIP label", "own label"]),
+                ),
             )
         )  # fmt: skip
         for k in range(rng.randrange(3)):
@@ -122,7 +145,7 @@ def test_plan_from_candidates_equals_plan_from_everybody(tmp_path: Path, seed: i
         fill(mirror, rng, 150)
         desired = build_desired(load_plan_members(mirror, "s", config), push)
         everybody = build_current(load_push_state(mirror, "s"))
-        some = load_plan_current(mirror, "s", config, desired)
+        some = load_plan_current(mirror, "s", config, desired, slots=SLOTS, as_of=AS_OF)
     assert some.total == len(everybody.customers)
     assert 0 < len(some.customers) < len(everybody.customers)  # the point: fewer read
     plan = build_plan(desired, everybody, as_of=AS_OF, push=push, slots=SLOTS, rules=rules)
@@ -147,3 +170,102 @@ def test_plan_members_keep_only_referenced_segments(tmp_path: Path) -> None:
     referenced = {name for _, name in push.segment_references()}
     assert kept.segments == full.segments & referenced
     assert "loyalty:nobody" not in kept.segments
+
+
+PLATFORMS = {"shopware": SLOTS, "prestashop": PRESTASHOP_SLOTS, "jtl": JTL_SLOTS}
+
+
+def slot_config() -> PushConfig:
+    """push_config with the slots JTL declares besides groups (categories, a label)."""
+    base = push_config()
+    slots = {
+        "categories": (ValueMapping("rfm_segment:champions", "Top (auto)"),),
+        "label": (ValueMapping("loyalty:vip", "VIP label"),),
+    }
+    return PushConfig(
+        enabled=True, groups=base.groups, tags=base.tags, discounts=base.discounts, slots=slots
+    )
+
+
+def accept(mirror: Mirror, plan: object) -> None:
+    """Record `plan` as a push the shop accepted in full."""
+    new = [(c.campaign, c.customer_id, c.code, c.issued_at, c.valid_until)
+           for c in plan.new_codes]  # type: ignore[attr-defined]  # fmt: skip
+    save_planned_codes(mirror, "s", new, run_id=None)
+    save_push_results(mirror, "s", [OpResult(op, ok=True) for op in plan.ops])  # type: ignore[attr-defined]
+
+
+def disturb(mirror: Mirror, rng: random.Random, n: int) -> None:
+    """The days after: segments entered and left, an admin's hand in groups, tags and
+    categories (a second row in a one-value slot too), a planned code left behind."""
+    with mirror.transaction() as conn:
+        for i in rng.sample(range(n), n // 10):
+            cid = f"c{i:03d}"
+            segment = rng.choice(SEGMENTS)
+            conn.execute(
+                "DELETE FROM segment_members WHERE shop = 's' AND customer_id = ? AND segment = ?",
+                (cid, segment),
+            )
+            if rng.random() < 0.5:
+                conn.execute(
+                    "INSERT INTO segment_members VALUES ('s', ?, ?, ?)", (cid, segment, AS_OF)
+                )
+        for i in rng.sample(range(n), n // 10):
+            slot, value = rng.choice([(GROUPS, "g-b2b"), (GROUPS, "g-vip"), (GROUPS, "g-std"), (TAGS, "t-champ"),
+                                      ("categories", "k-own"), ("label", "own label")])  # fmt: skip
+            if rng.random() < 0.5:
+                conn.execute(
+                    "INSERT OR IGNORE INTO memberships (shop, customer_id, slot, value) "
+                    "VALUES ('s', ?, ?, ?)",
+                    (f"c{i:03d}", slot, value),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM memberships WHERE shop = 's' AND customer_id = ? AND slot = ?",
+                    (f"c{i:03d}", slot),
+                )
+    late = [("winback", f"c{i:03d}", f"WB-late-{i}", AS_OF, None) for i in range(0, n, 37)]
+    save_planned_codes(mirror, "s", late, run_id=None)
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+@pytest.mark.parametrize("seed", range(4))
+def test_the_plan_after_an_accepted_push_reads_only_busy_customers(
+    tmp_path: Path, platform: str, seed: int
+) -> None:
+    rng = random.Random(100 + seed)
+    slots: tuple[Slot, ...] = PLATFORMS[platform]
+    push = slot_config()
+    shop = ShopConfig(name="s", platform=platform, url="http://s", protected_groups=("B2B",))
+    config = Config(shops=(shop,), push=push)
+    rules = Rules(shop="s", protected_groups=frozenset({"B2B"}), min_age_days=rng.choice([0, 30]),
+                  code_secret="k")  # fmt: skip
+    n = 200
+    with Mirror.open(tmp_path / "m.db") as mirror:
+        fill(mirror, rng, n)
+        desired = build_desired(load_plan_members(mirror, "s", config), push)
+        first = build_plan(desired, build_current(load_push_state(mirror, "s")), as_of=AS_OF,
+                           push=push, slots=slots, rules=rules)  # fmt: skip
+        accept(mirror, first)
+        disturb(mirror, rng, n)
+        later = AS_OF + timedelta(days=rng.choice([1, 20, 45]))
+        expire_codes(mirror, "s", later)
+        desired = build_desired(load_plan_members(mirror, "s", config), push)
+        everybody = build_current(load_push_state(mirror, "s"))
+        some = load_plan_current(mirror, "s", config, desired, slots=slots, as_of=later)
+        overview = load_push_overview(mirror, "s")
+        values = {slot: {} for slot, *_ in overview["values"]}
+        for slot, vid, name, _ in overview["values"]:
+            values[slot][vid] = name
+        holders = load_value_holders(mirror, "s", managed_pairs(push, values, overview["held"]))
+        candidates = plan_candidates(desired, {r[0] for r in holders}, overview["coded"])
+    plan = build_plan(desired, everybody, as_of=later, push=push, slots=slots, rules=rules)
+    assert plan.ops or plan.skipped  # a plan worth comparing
+    again = build_plan(desired, some, as_of=later, push=push, slots=slots, rules=rules)
+    assert again.to_dict() == plan.to_dict()
+    assert again == plan
+    assert some.total == len(everybody.customers)
+    named = {op.customer_id for op in plan.ops if hasattr(op, "customer_id")}
+    named |= {skip.customer_id for skip in plan.skipped}
+    # the point: of the candidates, nearly only those the plan writes to or skips are read
+    assert len(set(some.customers) - named) <= n // 20 < len(set(candidates) - named)
