@@ -195,6 +195,12 @@ def accept(mirror: Mirror, plan: object) -> None:
     save_push_results(mirror, "s", [OpResult(op, ok=True) for op in plan.ops])  # type: ignore[attr-defined]
 
 
+HAND_MADE = (
+    (GROUPS, "g-b2b"), (GROUPS, "g-vip"), (GROUPS, "g-std"), (TAGS, "t-champ"),
+    ("categories", "k-own"), ("label", "own label"),
+)  # fmt: skip
+
+
 def disturb(mirror: Mirror, rng: random.Random, n: int) -> None:
     """The days after: segments entered and left, an admin's hand in groups, tags and
     categories (a second row in a one-value slot too), a planned code left behind."""
@@ -211,8 +217,7 @@ def disturb(mirror: Mirror, rng: random.Random, n: int) -> None:
                     "INSERT INTO segment_members VALUES ('s', ?, ?, ?)", (cid, segment, AS_OF)
                 )
         for i in rng.sample(range(n), n // 10):
-            slot, value = rng.choice([(GROUPS, "g-b2b"), (GROUPS, "g-vip"), (GROUPS, "g-std"), (TAGS, "t-champ"),
-                                      ("categories", "k-own"), ("label", "own label")])  # fmt: skip
+            slot, value = rng.choice(HAND_MADE)
             if rng.random() < 0.5:
                 conn.execute(
                     "INSERT OR IGNORE INTO memberships (shop, customer_id, slot, value) "
