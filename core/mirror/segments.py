@@ -277,26 +277,39 @@ def save_segments(
     rows = changes.rows
     with mirror.transaction() as conn:
         # the changes go in once, as one row per customer; SQL then expands the JSON lists
-        # (customer order, so the membership's key pages fill in order)
         # (customer order, so the membership's key pages fill in order); a rollback drops the
         # staging table with everything else
         conn.execute(_SEG_STAGE_CREATE)
         conn.executemany(
-            "INSERT INTO temp._segment_stage (customer_id, entered, exited) VALUES (?, ?, ?)",
+            "INSERT INTO temp._segment_stage (customer_id, entered, exited, signature) "
+            "VALUES (?, ?, ?, ?)",
             zip(
                 rows["customer_id"].tolist(),
                 rows["entered"].tolist(),
                 rows["exited"].tolist(),
+                rows["signature"].tolist(),
                 strict=True,
             ),
         )
+        # kept signatures: written here from the run's own (the changed customers'), with
+        # the membership triggers held off meanwhile (they note what other paths change)
+        built = conn.execute(
+            "DELETE FROM segment_signatures_state WHERE shop = ? RETURNING built_at", (shop,)
+        ).fetchall()
         if changes.exited:
             conn.execute(_SEG_DELETE_EXITED, params)
         conn.execute(_SEG_INSERT_ENTERED, params)
         conn.execute(_SEG_INSERT_CHANGES, params)
+        if built:
+            for sql in _SEG_SIGNATURES:
+                conn.execute(sql, params)
+            conn.execute(
+                "INSERT INTO segment_signatures_state (shop, built_at) VALUES (?, ?)",
+                (shop, built[0][0]),
+            )
         conn.execute("DROP TABLE temp._segment_stage")
     if not signatures_kept(mirror, shop):
-        refresh_signatures(mirror, shop)  # the first run builds them; triggers keep them
+        refresh_signatures(mirror, shop)  # never built (or other paths' changes pending)
     return {
         "entered": changes.entered,
         "exited": changes.exited,
@@ -307,7 +320,7 @@ def save_segments(
 
 _SEG_STAGE_CREATE = (
     "CREATE TEMP TABLE _segment_stage (customer_id TEXT NOT NULL, entered TEXT NOT NULL, "
-    "exited TEXT NOT NULL)"
+    "exited TEXT NOT NULL, signature TEXT NOT NULL)"
 )
 _SEG_DELETE_EXITED = (
     "DELETE FROM segment_members WHERE shop = :shop AND (customer_id, segment) IN "
@@ -317,6 +330,16 @@ _SEG_INSERT_ENTERED = (
     "INSERT INTO segment_members (shop, customer_id, segment, since) "
     "SELECT :shop, s.customer_id, j.value, :at FROM temp._segment_stage s, json_each(s.entered) j"
 )
+_SEG_SIGNATURES = (
+    "DELETE FROM segment_signatures WHERE shop = :shop AND customer_id IN "
+    "(SELECT customer_id FROM temp._segment_stage WHERE signature = '')",
+    "INSERT INTO segment_signatures (shop, customer_id, signature) "
+    "SELECT :shop, customer_id, signature FROM temp._segment_stage WHERE signature != '' "
+    "ORDER BY customer_id ON CONFLICT (shop, customer_id) DO UPDATE SET "
+    "signature = excluded.signature",
+    "DELETE FROM segment_signatures_dirty WHERE shop = :shop AND customer_id IN "
+    "(SELECT customer_id FROM temp._segment_stage)",
+)  # the changed customers' signatures as this run leaves them, and no longer pending
 _SEG_INSERT_CHANGES = (
     "INSERT INTO segment_changes (shop, customer_id, at, run_id, entered, exited) "
     "SELECT :shop, customer_id, :at, :run_id, entered, exited FROM temp._segment_stage"

@@ -43,11 +43,14 @@ def _signatures_by_code(
 ) -> np.ndarray:
     """Signature (object array) for customer codes 0..size-1 ('' for a code without rows).
     With `as_json` each customer's names form a JSON array instead ('[]' without rows)."""
+    return _texts_by_code(codes, segment, size, (as_json,))[0]
+
+
+def _texts_by_code(
+    codes: np.ndarray, segment: pd.Series, size: int, kinds: tuple[bool, ...]
+) -> list[np.ndarray]:
+    """`_signatures_by_code` for each `as_json` in `kinds`, from one sort of the rows."""
     seg, names = _segment_codes(segment)
-    sep = SEP
-    if as_json:
-        names = np.asarray([json.dumps(str(n), ensure_ascii=False) for n in names], dtype=object)
-        sep = ","
     order = np.lexsort((seg, codes))
     who, what = codes[order], seg[order]
     starts = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
@@ -61,10 +64,16 @@ def _signatures_by_code(
     width = grid.dtype.itemsize * grid.shape[1]
     combination, _ = pd.factorize(grid.view(np.dtype((np.void, width))).ravel())
     _, first = np.unique(combination, return_index=True)  # a customer of each combination
-    texts = [sep.join(names[c] for c in row if c >= 0) for row in grid[first].tolist()]
-    if as_json:
-        texts = [f"[{t}]" for t in texts]
-    return np.asarray(texts, dtype=object)[combination]
+    rows = grid[first].tolist()
+    out = []
+    for as_json in kinds:
+        if as_json:
+            quoted = [json.dumps(str(n), ensure_ascii=False) for n in names]
+            texts = ["[" + ",".join(quoted[c] for c in row if c >= 0) + "]" for row in rows]
+        else:
+            texts = [SEP.join(names[c] for c in row if c >= 0) for row in rows]
+        out.append(np.asarray(texts, dtype=object)[combination])
+    return out
 
 
 def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -99,11 +108,20 @@ def membership_changes(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(entered, exited) rows, each with customer_id, segment, family (plain strings), sorted
     by customer and segment. `current` holds the stored signatures (customer_id, signature)."""
+    entered, exited, _ = _membership_changes(current, members)
+    return entered, exited
+
+
+def _membership_changes(
+    current: pd.DataFrame, members: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """`membership_changes` and each new customer's signature (indexed by customer id)."""
     new = members[list(CHANGE_COLUMNS)]
-    if current.empty:
-        return _plain(new), _empty()
     codes, uniques = _customer_codes(new["customer_id"])
     mine = _signatures_by_code(codes, new["segment"], len(uniques))
+    signed = pd.Series(mine, index=pd.Index(uniques, dtype=object), dtype=object)
+    if current.empty:
+        return _plain(new), _empty(), signed
     at = pd.Index(uniques).get_indexer(pd.Index(current["customer_id"]))
     stored = current["signature"].to_numpy(dtype=object)
     kept = np.zeros(len(current), dtype=bool)
@@ -111,7 +129,7 @@ def membership_changes(
     unchanged = np.bincount(codes, minlength=len(uniques)) == 0  # ids without rows: nothing new
     unchanged[at[kept]] = True
     if kept.all() and unchanged.all():
-        return _empty(), _empty()
+        return _empty(), _empty(), signed
     old = current.loc[~kept, ["customer_id", "signature"]]
     old_rows = old.assign(segment=old["signature"].str.split(SEP)).explode("segment")
     old_rows = old_rows.loc[old_rows["segment"].str.len() > 0, ["customer_id", "segment"]]
@@ -121,15 +139,16 @@ def membership_changes(
     )
     entered = marked.loc[marked["_merge"] == "right_only"]
     exited = marked.loc[marked["_merge"] == "left_only"]
-    return _finish(entered), _finish(exited)
+    return _finish(entered), _finish(exited), signed
 
 
 @dataclass(frozen=True)
 class Changes:
     """A run's membership changes, one row per customer whose segments change (`rows`:
-    customer_id, entered, exited; the two lists are JSON arrays of segment names in code point
-    order; rows sorted by customer_id in code point order, the mirror's key order), and how
-    many (customer, segment) rows enter and exit in all."""
+    customer_id, entered, exited, signature; the two lists are JSON arrays of segment names in
+    code point order, `signature` the customer's membership afterwards ('' for none); rows
+    sorted by customer_id in code point order, the mirror's key order), and how many
+    (customer, segment) rows enter and exit in all."""
 
     rows: pd.DataFrame
     entered: int
@@ -145,11 +164,13 @@ def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
     new = members[list(CHANGE_COLUMNS)]
     if current.empty:
         codes, uniques = _customer_codes(new["customer_id"])
-        entered = _signatures_by_code(codes, new["segment"], len(uniques), as_json=True)
+        entered, signature = _texts_by_code(codes, new["segment"], len(uniques), (True, False))
         present = np.bincount(codes, minlength=len(uniques)) > 0
-        rows = _grouped(uniques[present], entered[present], np.full(present.sum(), "[]"))
+        rows = _grouped(
+            uniques[present], entered[present], np.full(present.sum(), "[]"), signature[present]
+        )
         return Changes(rows, entered=len(new), exited=0)
-    entered_rows, exited_rows = membership_changes(current, members)
+    entered_rows, exited_rows, signed = _membership_changes(current, members)
     both = pd.concat([entered_rows, exited_rows], ignore_index=True)
     codes, found = pd.factorize(both["customer_id"])
     ids = np.asarray(found, dtype=object)
@@ -158,17 +179,21 @@ def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
         _signatures_by_code(codes[part], both["segment"][part], len(ids), as_json=True)
         for part in (first, ~first)
     ]
-    rows = _grouped(ids, lists[0], lists[1])
+    after = signed.reindex(pd.Index(ids, dtype=object)).fillna("").to_numpy(dtype=object)
+    rows = _grouped(ids, lists[0], lists[1], after)
     return Changes(rows, entered=len(entered_rows), exited=len(exited_rows))
 
 
-def _grouped(ids: np.ndarray, entered: np.ndarray, exited: np.ndarray) -> pd.DataFrame:
+def _grouped(
+    ids: np.ndarray, entered: np.ndarray, exited: np.ndarray, signature: np.ndarray
+) -> pd.DataFrame:
     order = np.argsort(ids.astype(str), kind="stable")
     return pd.DataFrame(
         {
             "customer_id": ids[order],
             "entered": np.asarray(entered, dtype=object)[order],
             "exited": np.asarray(exited, dtype=object)[order],
+            "signature": np.asarray(signature, dtype=object)[order],
         }
     )
 

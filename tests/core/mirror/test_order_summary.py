@@ -18,6 +18,7 @@ from loyalsync.core.mirror import Mirror, load_summary
 from loyalsync.core.mirror.order_summary import (
     forget_order_summary,
     refresh_order_summary,
+    signatures_kept,
     summary_answers,
 )
 from loyalsync.core.records import Cursor, OrderRecord
@@ -198,6 +199,9 @@ def test_kept_signatures_follow_every_membership_change(mirror: Mirror) -> None:
     rng = random.Random(5)
     for day in range(4):
         segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=30 * day))
+        # the save wrote the changed customers' signatures itself: the table is exact
+        pd.testing.assert_frame_equal(table_signatures(mirror), live_signatures(mirror))
+        assert signatures_kept(mirror, SHOP)
         kept_now = load_signatures(mirror, SHOP).sort_values("customer_id")
         pd.testing.assert_frame_equal(kept_now.reset_index(drop=True), live_signatures(mirror))
         mutate(mirror, rng, day)
@@ -215,3 +219,39 @@ def test_kept_signatures_follow_every_membership_change(mirror: Mirror) -> None:
     segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=90))  # takes in the last changes
     again = segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=90))
     assert again.entered == 0 and again.exited == 0  # a rerun writes nothing
+    pd.testing.assert_frame_equal(table_signatures(mirror), live_signatures(mirror))
+
+
+def test_a_save_with_changes_of_other_paths_pending_leaves_exact_signatures(
+    mirror: Mirror,
+) -> None:
+    """Membership deleted by another path (the triggers note it) and then a save that reads
+    the signatures without refreshing: afterwards the kept signatures are exact."""
+    from loyalsync.core.config import ShopConfig
+    from loyalsync.core.mirror import save_segments
+    from loyalsync.sync.segment import segment_shop
+
+    shop = ShopConfig(name=SHOP, platform="shopware", url="https://sum.example")
+    cfg = SegmentationConfig()
+    first = segment_shop(mirror, shop, cfg, AS_OF)
+    with mirror.transaction() as conn:
+        conn.execute(
+            "DELETE FROM segment_members WHERE shop = ? AND customer_id IN "
+            "(SELECT DISTINCT customer_id FROM segment_members WHERE shop = ? LIMIT 3)",
+            (SHOP, SHOP),
+        )
+    assert not signatures_kept(mirror, SHOP)
+    later = segment_shop(mirror, shop, cfg, AS_OF + timedelta(days=40), save=False)
+    from loyalsync.core.segments import engine
+
+    save_segments(mirror, SHOP, engine.stored_members(later.members), AS_OF + timedelta(days=40))
+    assert signatures_kept(mirror, SHOP)
+    pd.testing.assert_frame_equal(table_signatures(mirror), live_signatures(mirror))
+    assert first.entered > 0
+
+
+def table_signatures(mirror: Mirror) -> pd.DataFrame:
+    frame = mirror.frame(
+        "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?", (SHOP,)
+    )
+    return frame.sort_values("customer_id").reset_index(drop=True)
