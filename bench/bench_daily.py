@@ -181,8 +181,8 @@ def run_plan(path: Path, as_of: datetime, accept: bool = False) -> dict[str, Any
     `save_push_results`), so the next day's plan is the steady-state one."""
     from loyalsync.connectors.shopware.platform import SLOTS
     from loyalsync.core.mirror import expire_codes, record_redemptions
-    from loyalsync.core.plan import build_desired, build_plan
-    from loyalsync.sync.push import load_plan_current, load_plan_members, plan_rules
+    from loyalsync.core.plan import build_plan
+    from loyalsync.sync.push import load_plan_current, load_plan_desired, plan_rules
 
     cfg = config()
     shop = shop_config()
@@ -191,7 +191,7 @@ def run_plan(path: Path, as_of: datetime, accept: bool = False) -> dict[str, Any
     with Mirror.open(path) as mirror:
         record_redemptions(mirror, SHOP)
         expire_codes(mirror, SHOP, as_of)
-        desired = build_desired(load_plan_members(mirror, SHOP, cfg), cfg.push)
+        desired = load_plan_desired(mirror, SHOP, cfg)
         phases["desired"] = time.perf_counter() - clock
         current = load_plan_current(mirror, SHOP, cfg, desired, slots=SLOTS, as_of=as_of)
         phases["current"] = time.perf_counter() - clock - sum(phases.values())

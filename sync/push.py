@@ -29,6 +29,7 @@ from loyalsync.core.errors import ConfigError
 from loyalsync.core.mirror import (
     Mirror,
     expire_codes,
+    load_kept_signatures,
     load_push_addresses,
     load_push_codes,
     load_push_customers,
@@ -52,6 +53,7 @@ from loyalsync.core.plan import (
     build_plan,
     busy_customers,
     check_limits,
+    desired_from_signatures,
     managed_pairs,
     op_dict,
     plan_candidates,
@@ -196,6 +198,18 @@ def load_plan_members(mirror: Mirror, shop: str, config: Config) -> dict[str, se
     return members
 
 
+def load_plan_desired(mirror: Mirror, shop: str, config: Config) -> Desired:
+    """What every customer should have: `build_desired` of `load_plan_members`, read from the
+    kept signatures when they are current (one row per customer instead of a scan of every
+    membership row) and no mapping names an address segment (derived, never stored)."""
+    names = {name for _, name in config.push.segment_references()}
+    if not any(name.partition(":")[0] in TRANSIENT_FAMILIES for name in names):
+        kept = load_kept_signatures(mirror, shop)
+        if kept is not None:
+            return desired_from_signatures(*kept, names, config.push)
+    return build_desired(load_plan_members(mirror, shop, config), config.push)
+
+
 def load_plan_current(
     mirror: Mirror,
     shop: str,
@@ -234,7 +248,7 @@ def plan_shop(
         refresh_state(connector, mirror, shop.name)
     record_redemptions(mirror, shop.name)
     expire_codes(mirror, shop.name, as_of)
-    desired = build_desired(load_plan_members(mirror, shop.name, config), config.push)
+    desired = load_plan_desired(mirror, shop.name, config)
     slots = connector.slots
     current = load_plan_current(mirror, shop.name, config, desired, slots=slots, as_of=as_of)
     check_protected_groups(shop.name, shop.protected_groups, protected_value_pairs(current, slots))

@@ -35,6 +35,7 @@ from loyalsync.core.mirror.push import (
 from loyalsync.core.mirror.rows import UpsertCounts, db_time, parse_db_time
 from loyalsync.core.mirror.schema import SCHEMA_VERSION
 from loyalsync.core.mirror.segments import (
+    load_kept_signatures,
     load_members,
     load_movements,
     load_purchases,
@@ -50,6 +51,7 @@ __all__ = [
     "UpsertCounts",
     "db_time",
     "expire_codes",
+    "load_kept_signatures",
     "load_members",
     "load_movements",
     "load_purchases",

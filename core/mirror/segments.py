@@ -255,6 +255,24 @@ def load_signatures(mirror: Mirror, shop: str, *, refresh: bool = False) -> pd.D
     )
 
 
+def load_kept_signatures(mirror: Mirror, shop: str) -> tuple[list[str], list[str]] | None:
+    """(customer ids, signatures) from the kept signatures, read in one snapshot with the
+    check that they are current; None when they are not (the caller reads the membership)."""
+    reader = not mirror.conn.in_transaction
+    if reader:
+        mirror.conn.execute("BEGIN")
+    try:
+        if not signatures_kept(mirror, shop):
+            return None
+        rows = mirror.conn.execute(
+            "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?", (shop,)
+        ).fetchall()
+    finally:
+        if reader:
+            mirror.conn.execute("COMMIT")
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
 def save_segments(
     mirror: Mirror,
     shop: str,

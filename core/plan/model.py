@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ from loyalsync.core.records import (
     WriteOp,
 )
 
+SEPARATOR = "\x1f"  # between the segment names of a signature (core.segments.diff.SEP)
 PROTECTED = "protected"
 TOO_YOUNG = "too young"
 KEPT = "unmanaged value kept"  # a slot with max_values is full of values we do not manage
@@ -162,6 +163,29 @@ def build_desired(members: Mapping[str, Iterable[str]], push: PushConfig) -> Des
         if want is not None:
             wants[customer_id] = want
     return Desired(wants, frozenset(seen))
+
+
+def desired_from_signatures(
+    ids: Sequence[str], signatures: Sequence[str], referenced: Iterable[str], push: PushConfig
+) -> Desired:
+    """`build_desired` from each customer's stored signature (the segment names joined by the
+    unit separator, `core.segments.diff`), keeping only the `referenced` segments (what
+    `load_plan_members` keeps): the same Desired, each distinct signature split once."""
+    names = frozenset(referenced)
+    mappings = [m for m in slot_mappings(push) if m.pairs]
+    known: dict[str, Want | None] = {}
+    seen: set[str] = set()
+    customers: dict[str, Want] = {}
+    for cid, signature in zip(ids, signatures, strict=True):
+        if signature in known:
+            want = known[signature]
+        else:
+            mine = frozenset(signature.split(SEPARATOR)) & names
+            seen |= mine
+            want = known[signature] = _want(mine, mappings, push) if mine else None
+        if want is not None:
+            customers[cid] = want
+    return Desired(customers, frozenset(seen))
 
 
 def _want(mine: frozenset[str], mappings: list[SlotMapping], push: PushConfig) -> Want | None:

@@ -274,3 +274,32 @@ def test_the_plan_after_an_accepted_push_reads_only_busy_customers(
     named |= {skip.customer_id for skip in plan.skipped}
     # the point: of the candidates, nearly only those the plan writes to or skips are read
     assert len(set(some.customers) - named) <= n // 20 < len(set(candidates) - named)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_desired_from_kept_signatures_equals_desired_from_membership_rows(
+    tmp_path: Path, seed: int
+) -> None:
+    """The plan's desired state read from the kept signatures (one row per customer) equals
+    the one built from the membership rows, and a stale or absent kept state is not used."""
+    from loyalsync.core.mirror import load_kept_signatures
+    from loyalsync.core.mirror.order_summary import refresh_signatures
+    from loyalsync.sync.push import load_plan_desired
+
+    push = push_config()
+    config = Config(shops=(ShopConfig(name="s", platform="shopware", url="http://s"),), push=push)
+    with Mirror.open(tmp_path / "m.db") as mirror:
+        fill(mirror, random.Random(seed), 120)
+        rows = build_desired(load_plan_members(mirror, "s", config), push)
+        assert load_kept_signatures(mirror, "s") is None  # never built: the rows are read
+        assert load_plan_desired(mirror, "s", config) == rows
+        refresh_signatures(mirror, "s")
+        assert load_kept_signatures(mirror, "s") is not None
+        assert load_plan_desired(mirror, "s", config) == rows
+        with mirror.transaction() as conn:  # another path changes membership: stale
+            conn.execute("DELETE FROM segment_members WHERE shop = 's' AND segment = 'loyalty:vip'")
+        assert load_kept_signatures(mirror, "s") is None
+        fewer = build_desired(load_plan_members(mirror, "s", config), push)
+        assert fewer != rows
+        assert load_plan_desired(mirror, "s", config) == fewer
+    assert rows.customers and "loyalty:nobody" not in rows.segments
