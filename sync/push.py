@@ -204,7 +204,7 @@ def load_plan_desired(mirror: Mirror, shop: str, config: Config) -> Desired:
     membership row) and no mapping names an address segment (derived, never stored)."""
     names = {name for _, name in config.push.segment_references()}
     if not any(name.partition(":")[0] in TRANSIENT_FAMILIES for name in names):
-        kept = load_kept_signatures(mirror, shop)
+        kept = load_kept_signatures(mirror, shop, mentioning=names)
         if kept is not None:
             return desired_from_signatures(*kept, names, config.push)
     return build_desired(load_plan_members(mirror, shop, config), config.push)

@@ -300,16 +300,18 @@ def expire_codes(mirror: Mirror, shop: str, as_of: datetime) -> int:
 def record_redemptions(mirror: Mirror, shop: str) -> int:
     """Codes found on pulled orders (`orders.codes`, case-insensitive) become 'redeemed' with
     the earliest such order (SQLite takes the bare column o.id from the MIN(placed_at) row).
-    Reads only the orders that carry a code (a partial index, migration 12)."""
+    Reads only the orders that carry a code (a partial index, migration 12), and groups only
+    the codes that are ours and not yet redeemed."""
     with mirror.transaction():
         cur = mirror.conn.execute(
             "UPDATE codes SET status = 'redeemed', redeemed_order_id = u.order_id, "
             "redeemed_at = u.placed_at FROM (SELECT UPPER(j.value) AS code, o.id AS order_id, "
             "MIN(o.placed_at) AS placed_at FROM orders o INDEXED BY orders_with_codes, "
             "json_each(o.codes) j WHERE o.shop = ? AND o.codes != '[]' "
-            "GROUP BY UPPER(j.value)) AS u "
+            "AND UPPER(j.value) IN (SELECT UPPER(code) FROM codes WHERE shop = ? "
+            "AND status != 'redeemed') GROUP BY UPPER(j.value)) AS u "
             "WHERE codes.shop = ? AND UPPER(codes.code) = u.code AND codes.status != 'redeemed'",
-            (shop, shop),
+            (shop, shop, shop),
         )
     return cur.rowcount
 

@@ -10,7 +10,7 @@ customer whose membership changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -255,18 +255,26 @@ def load_signatures(mirror: Mirror, shop: str, *, refresh: bool = False) -> pd.D
     )
 
 
-def load_kept_signatures(mirror: Mirror, shop: str) -> tuple[list[str], list[str]] | None:
+def load_kept_signatures(
+    mirror: Mirror, shop: str, mentioning: Iterable[str] | None = None
+) -> tuple[list[str], list[str]] | None:
     """(customer ids, signatures) from the kept signatures, read in one snapshot with the
-    check that they are current; None when they are not (the caller reads the membership)."""
+    check that they are current; None when they are not (the caller reads the membership).
+    With `mentioning`, only the signatures whose text contains one of those segment names
+    (a superset of the customers in them: the caller splits the names)."""
+    sql = "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?"
+    params: tuple[str, ...] = (shop,)
+    if mentioning is not None:
+        names = tuple(sorted(set(mentioning)))
+        sql += " AND (" + " OR ".join(["instr(signature, ?) > 0"] * len(names) or ["0"]) + ")"
+        params = (shop, *names)
     reader = not mirror.conn.in_transaction
     if reader:
         mirror.conn.execute("BEGIN")
     try:
         if not signatures_kept(mirror, shop):
             return None
-        rows = mirror.conn.execute(
-            "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?", (shop,)
-        ).fetchall()
+        rows = mirror.conn.execute(sql, params).fetchall()
     finally:
         if reader:
             mirror.conn.execute("COMMIT")

@@ -138,50 +138,64 @@ def busy_customers(
     customers that is a few thousand customers instead of every member of a mapped segment."""
     declared = {s.name: s for s in slots}
     mappings = [m for m in slot_mappings(push) if m.pairs or m.prefix]
-
-    def name(slot: str, value_id: str) -> str:
-        return values.get(slot, {}).get(value_id, value_id)
-
+    named = {(slot, vid): name for slot, ids in values.items() for vid, name in ids.items()}
     for m in mappings:  # customers without a row in a `one` slot hold its default value
         slot = declared.get(m.slot)
-        default = defaults.get(m.slot)
-        if slot and slot.cardinality == "one" and default and m.manages(name(m.slot, default)):
+        default = defaults.get(m.slot, "")
+        managed = bool(default) and m.manages(named.get((m.slot, default), default))
+        if slot and slot.cardinality == "one" and managed:
             return set(candidates)  # a managed default: the plan may move anybody back
-    have: dict[str, dict[str, set[str]]] = {}
-    alone: set[tuple[str, str]] = set()  # (customer, slot): the customer's one row there
+    have: dict[str, list[tuple[str, str]]] = {}
+    alone: dict[str, list[str]] = {}  # the slots where the customer holds one row
     for cid, slot_name, value_id, rows in held:
-        have.setdefault(cid, {}).setdefault(slot_name, set()).add(name(slot_name, value_id))
+        have.setdefault(cid, []).append((slot_name, named.get((slot_name, value_id), value_id)))
         if rows == 1:
-            alone.add((cid, slot_name))
+            alone.setdefault(cid, []).append(slot_name)
     history: dict[tuple[str, str], list[CodeNow]] = defaultdict(list)
     for code in codes:
         history[(code.campaign, code.customer_id)].append(code)
     pending = {code.customer_id for code in codes if code.status == PLANNED}
     cooldowns = {c.name: c.cooldown_days for c in push.discounts}
-    nothing, empty = Want(), dict[str, set[str]]()
-    busy: set[str] = set()
-    for cid in candidates:
-        want = desired.customers.get(cid, nothing)
-        mine = have.get(cid, empty)
-        if cid in pending or any(
-            name in cooldowns and _may_issue(history.get((name, cid), []), as_of, cooldowns[name])
-            for name in want.campaigns
-        ):
-            busy.add(cid)
-            continue
+
+    def settled(want: Want, mine: frozenset[tuple[str, str]], single: frozenset[str]) -> bool:
         for m in mappings:
             slot = declared.get(m.slot)
             wanted = want.of(m.slot)
+            got = {name for s, name in mine if s == m.slot}
             if slot is None:
-                settled = not (m.pairs and wanted)  # an unsupported change is a skip
+                ok = not (m.pairs and wanted)  # an unsupported change is a skip
             elif slot.cardinality == "one":
-                got = mine.get(m.slot, set())
-                settled = got == {wanted[0]} and (cid, m.slot) in alone if wanted else not got
+                ok = got == {wanted[0]} and m.slot in single if wanted else not got
             else:
-                settled = mine.get(m.slot, set()) == set(wanted)
-            if not settled:
-                busy.add(cid)
-                break
+                ok = got == set(wanted)
+            if not ok:
+                return False
+        return True
+
+    nothing: Want = Want()
+    # customers share few combinations: each is decided once (a Want by identity: customers
+    # of one combination of segments share one, see build_desired)
+    known: dict[tuple[int, frozenset[tuple[str, str]], frozenset[str]], bool] = {}
+    busy: set[str] = set()
+    for cid in candidates:
+        want = desired.customers.get(cid, nothing)
+        if cid in pending or (
+            want.campaigns
+            and any(
+                name in cooldowns
+                and _may_issue(history.get((name, cid), []), as_of, cooldowns[name])
+                for name in want.campaigns
+            )
+        ):
+            busy.add(cid)
+            continue
+        mine, single = frozenset(have.get(cid, ())), frozenset(alone.get(cid, ()))
+        key = (id(want), mine, single)
+        done = known.get(key)
+        if done is None:
+            done = known[key] = settled(want, mine, single)
+        if not done:
+            busy.add(cid)
     return busy
 
 

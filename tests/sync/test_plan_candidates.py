@@ -175,9 +175,15 @@ def test_plan_members_keep_only_referenced_segments(tmp_path: Path) -> None:
 PLATFORMS = {"shopware": SLOTS, "prestashop": PRESTASHOP_SLOTS, "jtl": JTL_SLOTS}
 
 
-def slot_config() -> PushConfig:
-    """push_config with the slots JTL declares besides groups (categories, a label)."""
+def slot_config(default_managed: bool = False) -> PushConfig:
+    """push_config with the slots JTL declares besides groups (categories, a label); with
+    `default_managed` a mapping names the groups' default value too."""
     base = push_config()
+    if default_managed:
+        base = PushConfig(
+            groups=(*base.groups, GroupMapping("abc:A", "Standard")), tags=base.tags,
+            discounts=base.discounts,
+        )  # fmt: skip
     slots = {
         "categories": (ValueMapping("rfm_segment:champions", "Top (auto)"),),
         "label": (ValueMapping("loyalty:vip", "VIP label"),),
@@ -233,14 +239,17 @@ def disturb(mirror: Mirror, rng: random.Random, n: int) -> None:
     save_planned_codes(mirror, "s", late, run_id=None)
 
 
-@pytest.mark.parametrize("platform", sorted(PLATFORMS))
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("platform", "seed", "default_managed"),
+    [*((p, seed, False) for p in sorted(PLATFORMS) for seed in range(4)),
+     ("shopware", 0, True), ("jtl", 1, True)],
+)  # fmt: skip
 def test_the_plan_after_an_accepted_push_reads_only_busy_customers(
-    tmp_path: Path, platform: str, seed: int
+    tmp_path: Path, platform: str, seed: int, default_managed: bool
 ) -> None:
     rng = random.Random(100 + seed)
     slots: tuple[Slot, ...] = PLATFORMS[platform]
-    push = slot_config()
+    push = slot_config(default_managed)
     shop = ShopConfig(name="s", platform=platform, url="http://s", protected_groups=("B2B",))
     config = Config(shops=(shop,), push=push)
     rules = Rules(shop="s", protected_groups=frozenset({"B2B"}), min_age_days=rng.choice([0, 30]),
@@ -272,6 +281,9 @@ def test_the_plan_after_an_accepted_push_reads_only_busy_customers(
     assert some.total == len(everybody.customers)
     named = {op.customer_id for op in plan.ops if hasattr(op, "customer_id")}
     named |= {skip.customer_id for skip in plan.skipped}
+    if default_managed:  # anybody may go back to the default: every candidate is read
+        assert set(some.customers) == set(candidates) & set(everybody.customers)
+        return
     # the point: of the candidates, nearly only those the plan writes to or skips are read
     assert len(set(some.customers) - named) <= n // 20 < len(set(candidates) - named)
 
