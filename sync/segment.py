@@ -11,8 +11,10 @@ export). The clock arrives as `as_of`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -54,7 +56,7 @@ class SegmentResult:
     shop: str
     as_of: datetime
     summary: pd.DataFrame = field(repr=False)
-    members: pd.DataFrame = field(repr=False)
+    long_members: Callable[[], pd.DataFrame] = field(repr=False)  # `members`, when first read
     sizes: pd.DataFrame = field(repr=False)
     customers: int = 0
     excluded_protected: int = 0
@@ -63,6 +65,12 @@ class SegmentResult:
     saved: bool = False
     run_id: int | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds: load, predict, build, save
+
+    @cached_property
+    def members(self) -> pd.DataFrame:
+        """customer_id, segment, family (categorical) of every family, one row per pair:
+        built on first use (a daily run stores its membership without it)."""
+        return self.long_members()
 
     def to_dict(self) -> dict[str, object]:
         """Machine-readable result for `segment --json` (no personal data)."""
@@ -160,16 +168,20 @@ def segment_shop(
     columns = engine.build_columns(
         got.summary, cfg, as_of, got.previous, got.bought, predicted=predicted
     )
-    members, sizes = engine.members_and_sizes(got.summary, columns)
+    encoded = engine.encode(columns)
     del columns, predicted
+    sizes = engine.encoded_sizes(got.summary, encoded)
+    ids = got.summary["customer_id"]
     timings["build"] = time.perf_counter() - clock - sum(timings.values())
     counts = {"entered": 0, "exited": 0}
     if save:
-        stored = engine.stored_members(members)
+        stored = engine.stored_membership(ids, encoded)
         counts = save_segments(mirror, shop.name, stored, as_of, run_id, current=got.current)
+        del stored
         timings["save"] = time.perf_counter() - clock - sum(timings.values())
     return SegmentResult(
-        shop=shop.name, as_of=as_of, summary=got.summary, members=members, sizes=sizes,
+        shop=shop.name, as_of=as_of, summary=got.summary,
+        long_members=lambda: engine.encoded_members(ids, encoded), sizes=sizes,
         customers=len(got.summary), excluded_protected=got.excluded, entered=counts["entered"],
         exited=counts["exited"], saved=save, run_id=run_id, timings=timings,
     )  # fmt: skip

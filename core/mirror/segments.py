@@ -284,21 +284,25 @@ def load_kept_signatures(
 def save_segments(
     mirror: Mirror,
     shop: str,
-    members: pd.DataFrame,
+    members: pd.DataFrame | diff.Membership,
     as_of: datetime,
     run_id: int | None = None,
     *,
     current: pd.DataFrame | None = None,
 ) -> dict[str, int]:
-    """Make `members` (customer_id, segment, family) the shop's stored membership: delete the
-    rows that exited, insert the rows that entered (since = as_of), and append one
-    segment_changes row (entered and exited segments) per customer whose membership changed.
-    Unchanged customers are not touched, so re-running with the same result writes nothing.
-    `current`: the `load_signatures` read earlier in the same run, if any (the caller holds
-    the run lock). Returns counts: entered, exited, members, customers (changed)."""
+    """Make `members` (customer_id, segment, family rows, or a `diff.Membership`) the shop's
+    stored membership: delete the rows that exited, insert the rows that entered (since =
+    as_of), and append one segment_changes row (entered and exited segments) per customer
+    whose membership changed. Unchanged customers are not touched, so re-running with the
+    same result writes nothing. `current`: the `load_signatures` read earlier in the same run,
+    if any (the caller holds the run lock). Returns counts: entered, exited, members,
+    customers (changed)."""
     if current is None:
         current = load_signatures(mirror, shop)
-    changes = diff.customer_changes(current, members)
+    if isinstance(members, diff.Membership):  # a run's own: worked out per combination
+        changes, total = diff.membership_changes_of(current, members), members.rows
+    else:
+        changes, total = diff.customer_changes(current, members), len(members)
     params = {"shop": shop, "at": db_time(as_of), "run_id": run_id}
     rows = changes.rows
     with mirror.transaction() as conn:
@@ -339,7 +343,7 @@ def save_segments(
     return {
         "entered": changes.entered,
         "exited": changes.exited,
-        "members": len(members),
+        "members": total,
         "customers": len(rows),
     }
 

@@ -248,3 +248,85 @@ def stored_segments(current: pd.DataFrame, family: str) -> pd.DataFrame:
     return pd.DataFrame(
         {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found[hit]}
     )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Membership as combinations: customer `ids` (object array of strings), per customer
+    the number of its combination of segments (`combo`) and per combination the segment
+    names in code point order (`names`; an empty tuple: no segment). A million customers
+    share a few thousand combinations, so a run's changes are worked out per combination."""
+
+    ids: np.ndarray
+    combo: np.ndarray
+    names: tuple[tuple[str, ...], ...]
+
+    @property
+    def rows(self) -> int:
+        """How many (customer, segment) rows this membership stores."""
+        sizes = np.asarray([len(n) for n in self.names] or [0], dtype=np.int64)
+        return int(sizes[self.combo].sum()) if len(self.combo) else 0
+
+
+def membership_of(ids: np.ndarray, columns: list[tuple[str, np.ndarray, np.ndarray]]) -> Membership:
+    """A Membership from family columns encoded as integer codes per customer (-1: not in
+    the family; `uniques`: the value of each code), each column one per row of `ids`."""
+    n = len(ids)
+    ids = np.asarray(ids, dtype=object)
+    if not columns or not n:
+        return Membership(ids, np.zeros(n, dtype=np.int64), ((),))
+    grid = np.stack([np.asarray(local, dtype=np.int32) for _, local, _ in columns], axis=1)
+    width = grid.dtype.itemsize * grid.shape[1]
+    combo, _ = pd.factorize(np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel())
+    _, first = np.unique(combo, return_index=True)  # a customer of each combination
+    names = tuple(
+        tuple(sorted({
+            f"{family}:{uniques[code]}"
+            for (family, _, uniques), code in zip(columns, row, strict=True)
+            if code >= 0
+        }))
+        for row in grid[first].tolist()
+    )  # fmt: skip
+    return Membership(ids, combo.astype(np.int64), names)
+
+
+def _json_list(names: list[str]) -> str:
+    return "[" + ",".join(json.dumps(str(n), ensure_ascii=False) for n in names) + "]"
+
+
+def membership_changes_of(current: pd.DataFrame, new: Membership) -> Changes:
+    """`customer_changes` for a Membership: the same rows and counts, worked out once per
+    pair of (stored signature, new combination) instead of row by row. `current`: the
+    stored signatures (customer_id, signature)."""
+    mine = np.asarray([SEP.join(n) for n in new.names], dtype=object)[new.combo]
+    stored_ids = current["customer_id"].to_numpy(dtype=object)
+    stored = current["signature"].to_numpy(dtype=object)
+    at = pd.Index(new.ids).get_indexer(pd.Index(stored_ids))
+    before = np.full(len(new.ids), "", dtype=object)
+    before[at[at >= 0]] = stored[at >= 0]
+    changed = before != mine
+    gone = at < 0  # stored rows of customers not segmented now: all of them exit
+    ids = np.concatenate([new.ids[changed], stored_ids[gone]])
+    old = np.concatenate([before[changed], stored[gone]])
+    after = np.concatenate([new.combo[changed], np.full(int(gone.sum()), -1, dtype=np.int64)])
+    if not len(ids):
+        return Changes(_grouped(ids, ids, ids, ids), entered=0, exited=0)
+    pair, distinct = pd.factorize(pd.MultiIndex.from_arrays([old.astype(str), after]))
+    entered, exited, signature = [], [], []
+    sizes = np.zeros((len(distinct), 2), dtype=np.int64)
+    for k, (old_text, combo) in enumerate(distinct):
+        then = set(old_text.split(SEP)) if old_text else set()
+        now = set(new.names[combo]) if combo >= 0 else set()
+        entered.append(_json_list(sorted(now - then)))
+        exited.append(_json_list(sorted(then - now)))
+        signature.append(SEP.join(sorted(now)))
+        sizes[k] = len(now - then), len(then - now)
+    counts = np.bincount(pair, minlength=len(distinct)) @ sizes
+    # a stored signature in another order of the same segments is no change (see the top)
+    moved = sizes[pair].sum(axis=1) > 0
+
+    def per(texts: list[str]) -> np.ndarray:
+        return np.asarray(texts, dtype=object)[pair][moved]
+
+    rows = _grouped(ids[moved], per(entered), per(exited), per(signature))
+    return Changes(rows, entered=int(counts[0]), exited=int(counts[1]))

@@ -29,7 +29,16 @@ import numpy as np
 import pandas as pd
 
 from loyalsync.core.errors import ConfigError
-from loyalsync.core.segments import abc, geography, inactivity, lifecycle, loyalty, predictions, rfm
+from loyalsync.core.segments import (
+    abc,
+    diff,
+    geography,
+    inactivity,
+    lifecycle,
+    loyalty,
+    predictions,
+    rfm,
+)
 from loyalsync.core.segments.families import FAMILIES, TRANSIENT_FAMILIES
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.rule_eval import RuleContext, evaluate
@@ -226,6 +235,13 @@ def build_segments(
     )
 
 
+def stored_membership(customer_ids: pd.Series, encoded: Encoded) -> diff.Membership:
+    """What `stored_members` keeps, as combinations of segments per customer (the form
+    `save_segments` diffs fastest; no row per membership is built)."""
+    kept = [column for column in encoded if column[0] not in TRANSIENT_FAMILIES]
+    return diff.membership_of(customer_ids.astype(str).to_numpy(), kept)
+
+
 def stored_members(members: pd.DataFrame) -> pd.DataFrame:
     """The rows kept in the mirror's membership and history (not the address families)."""
     keep = ~members["family"].isin(TRANSIENT_FAMILIES).to_numpy()  # on categories, not rows
@@ -235,6 +251,16 @@ def stored_members(members: pd.DataFrame) -> pd.DataFrame:
 def column_sizes(summary: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     """`segment_sizes` straight from the family columns (no look-up of a million ids)."""
     return _sizes(summary, encode(columns))
+
+
+def encoded_sizes(summary: pd.DataFrame, encoded: Encoded) -> pd.DataFrame:
+    """`column_sizes` of columns already encoded."""
+    return _sizes(summary, encoded)
+
+
+def encoded_members(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
+    """`long_members` of columns already encoded."""
+    return _long(customer_ids, encoded)
 
 
 def members_and_sizes(

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from loyalsync.core.config import LoyaltyConfig, RfmConfig, SegmentationConfig
 from loyalsync.core.segments.abc import abc_classes, share_before
-from loyalsync.core.segments.diff import customer_changes, membership_changes, signatures
+from loyalsync.core.segments.diff import (
+    SEP,
+    customer_changes,
+    membership_changes,
+    membership_changes_of,
+    membership_of,
+    signatures,
+)
 from loyalsync.core.segments.families import BUYER_FAMILIES, SINGLE_VALUED
 from loyalsync.core.segments.loyalty import loyalty_thresholds, tier_levels
 from loyalsync.core.segments.rfm import scores
@@ -190,3 +197,44 @@ def test_changes_per_customer_list_each_change_once(
     assert list(rows["customer_id"]) == sorted(set(rows["customer_id"]))  # key order, no repeats
     assert all(json.loads(e) == sorted(json.loads(e)) for e in rows["entered"])
     assert all(json.loads(e) or json.loads(x) for _, e, x in lists)  # only changed customers
+
+
+def membership_from(pairs: list[tuple[str, str]], extra: list[str]):  # type: ignore[no-untyped-def]
+    """The same membership as frame_of(pairs), as encoded family columns (one per segment
+    name) over the customers of `pairs` plus `extra` customers in no segment."""
+    unique = sorted(set(pairs))
+    ids = np.asarray(sorted({c for c, _ in unique} | set(extra)), dtype=object)
+    columns = []
+    for name in sorted({seg for _, seg in unique}):
+        family, _, value = name.partition(":")
+        inside = {c for c, seg in unique if seg == name}
+        local = np.asarray([0 if c in inside else -1 for c in ids], dtype=np.int64)
+        columns.append((family, local, np.asarray([value], dtype=object)))
+    return membership_of(ids, columns)
+
+
+@settings(deadline=None)  # no timing in tests: a loaded machine is not a failure
+@given(memberships, memberships, st.lists(st.sampled_from(["a", "e", "f"]), max_size=3),
+       st.sets(st.sampled_from(["a", "b", "c", "d"])))  # fmt: skip
+def test_changes_from_combinations_equal_changes_from_rows(
+    old: list[tuple[str, str]],
+    new: list[tuple[str, str]],
+    extra: list[str],
+    reordered: set[str],
+) -> None:
+    """The save's path (family columns as combinations) gives exactly the rows, signatures
+    and counts of the row-by-row path, also when a stored signature lists the same segments
+    in another order (no change)."""
+    stored = signatures(frame_of(old))
+    flip = stored["customer_id"].isin(reordered)
+    stored.loc[flip, "signature"] = [
+        SEP.join(reversed(t.split(SEP))) for t in stored.loc[flip, "signature"]
+    ]
+    rows = customer_changes(stored, frame_of(new))
+    combos = membership_changes_of(stored, membership_from(new, extra))
+    pd.testing.assert_frame_equal(
+        combos.rows.reset_index(drop=True).astype(object),
+        rows.rows.reset_index(drop=True).astype(object),
+    )
+    assert (combos.entered, combos.exited) == (rows.entered, rows.exited)
+    assert membership_from(new, extra).rows == len(set(new))
