@@ -127,6 +127,7 @@ def platform_specs() -> dict[str, PlatformSpec]:
             options=tuple(getattr(cls, "options", ())),
             slots=tuple(s.name for s in getattr(cls, "slots", ())),
             personal_codes=bool(getattr(caps, "personal_codes", True)),
+            many=tuple(s.name for s in getattr(cls, "slots", ()) if s.cardinality == "many"),
         )
     return specs
 

@@ -28,10 +28,12 @@ from loyalsync.core import databases
 from loyalsync.core.errors import ConfigError
 from loyalsync.core.platform_spec import (
     PlatformSpec,
+    groups_mode_problems,
     known_specs,
     platform_notices,
     push_slot_problems,
 )
+from loyalsync.core.records import GROUPS, TAGS
 from loyalsync.core.segments.engine import config_problems
 from loyalsync.core.segments.references import segment_problem
 from loyalsync.core.segments.settings import AbcConfig as AbcConfig
@@ -147,6 +149,21 @@ class PushConfig:
     discounts: tuple[DiscountCampaign, ...] = ()
     # any other membership slot a platform declares (e.g. categories, a label field)
     slots: dict[str, tuple[ValueMapping, ...]] = field(default_factory=dict)
+
+    def slot_lists(self) -> list[tuple[str, str, str, tuple[tuple[str, str], ...]]]:
+        """Per slot the mappings address: (slot, YAML key, plain words for the slot, the
+        (segment, value name) pairs in config order); `push.slots` first, sorted by slot,
+        then groups and tags (tag names without `tag_prefix`)."""
+        return [
+            *(
+                (slot, f"push.slots.{slot}", f"{slot!r} values",
+                 tuple((m.segment, m.value) for m in maps))
+                for slot, maps in sorted(self.slots.items())
+            ),
+            (GROUPS, "push.groups", "customer groups",
+             tuple((m.segment, m.group) for m in self.groups)),
+            (TAGS, "push.tags", "customer tags", tuple((m.segment, m.tag) for m in self.tags)),
+        ]  # fmt: skip
 
     def segment_references(self) -> list[tuple[str, str]]:
         """(YAML path, segment name) of every mapping, in config order."""
@@ -281,6 +298,7 @@ def build_config(data: Any, *, env: Mapping[str, str], platforms: Platforms = ()
         _check_semantics(config, tuple(specs), problems)
         known = known_specs(platforms)
         problems.extend(push_slot_problems(config, known))
+        problems.extend(groups_mode_problems(config, known))
         config = dataclasses.replace(config, notices=platform_notices(config, known))
     if problems:
         count = len(problems)

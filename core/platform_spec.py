@@ -3,8 +3,12 @@
 The connector registry (connectors/) hands the loader a `PlatformSpec` per platform: the options
 of its section, the membership slots it declares and whether it can create personal discount
 codes. core cannot import connectors, so this is plain data. From it the loader rejects
-`push.slots` naming a slot no configured platform declares (with a did-you-mean) and says in
-plain words, once per load, when a configured feature does not exist on a shop's platform.
+`push.slots` naming a slot no configured platform declares (with a did-you-mean) and
+`push.groups_mode: all` for a shop whose platform keeps one group per customer, and says in
+plain words, once per load, when a configured feature does not exist on a shop's platform
+(push mappings for a slot it lacks, such as tags: not an error, as another shop of the same
+config may have it; they are ignored for that shop, and `plan` says so too). Generic: it
+names no platform.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class PlatformSpec:
     options: tuple[Any, ...] = ()  # core.config.OptionSpec
     slots: tuple[str, ...] = ()  # names of the membership slots its connector declares
     personal_codes: bool = True  # it can create single-use codes bound to one customer
+    many: tuple[str, ...] = ()  # the slots where a customer holds several values at once
 
 
 def known_specs(platforms: Any) -> dict[str, PlatformSpec]:
@@ -55,9 +60,49 @@ def push_slot_problems(config: Any, specs: Mapping[str, PlatformSpec]) -> list[s
     return problems
 
 
+def groups_mode_problems(config: Any, specs: Mapping[str, PlatformSpec]) -> list[str]:
+    """`push.groups_mode: all` (every matching managed group) needs a `groups` slot where a
+    customer holds several values: one problem per shop whose platform has none."""
+    if config.push.groups_mode != "all":
+        return []
+    problems = []
+    for i, shop in enumerate(config.shops):
+        spec = specs.get(shop.platform)
+        if spec is None or GROUPS in spec.many:
+            continue
+        holds = (
+            "keeps one customer group per customer"
+            if GROUPS in spec.slots
+            else ("has no customer groups")
+        )
+        problems.append(
+            f"push.groups_mode: all (every matching group) needs a platform where a customer is "
+            f"in several groups at once; shops[{i}] {shop.name!r} ({shop.platform}) {holds}: "
+            f"use first, where the first matching segment decides"
+        )
+    return problems
+
+
+def shop_notices(config: Any, shop: Any, spec: PlatformSpec | None) -> list[str]:
+    """Plain words for each `push:` mapping list the shop's platform cannot carry out."""
+    if spec is None:
+        return []
+    notices = []
+    for slot, key, what, pairs in config.push.slot_lists():
+        if pairs and slot not in spec.slots:
+            n = len(pairs)
+            notices.append(
+                f"{shop.platform} has no {what}: {key} ({n} mapping"
+                f"{'s' if n != 1 else ''}) is ignored for shop {shop.name!r}"
+            )
+    return notices
+
+
 def platform_notices(config: Any, specs: Mapping[str, PlatformSpec]) -> tuple[str, ...]:
     """Plain words for configured features a shop's platform does not have (not errors)."""
-    notices = []
+    notices = [
+        n for shop in config.shops for n in shop_notices(config, shop, specs.get(shop.platform))
+    ]
     for i, shop in enumerate(config.shops):
         spec = specs.get(shop.platform)
         if spec is not None and config.push.discounts and not spec.personal_codes:

@@ -9,9 +9,10 @@ from typing import Any
 
 import click
 
-from loyalsync.connectors import platform_names
+from loyalsync.connectors import platform_names, platform_specs
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.plan.protect import check_protected_groups, protection_slots
+from loyalsync.core.platform_spec import shop_notices
 from loyalsync.core.records import utcnow
 from loyalsync.sync.context import AppContext, for_each_shop
 from loyalsync.sync.cycle import as_of_problem, newest_segment_as_of, run_cycle
@@ -20,7 +21,6 @@ from loyalsync.sync.exits import exit_code_for
 from loyalsync.sync.lock import shop_locks
 from loyalsync.sync.options import as_of_option, command, json_option, shop_option, since_option
 from loyalsync.sync.output import DATA, ERR, SAY, emit_json, number, plural, print_rows
-from loyalsync.sync.platform_check import shop_notices
 from loyalsync.sync.progress import PullProgress
 from loyalsync.sync.pull import StopRequested, pull_shop
 from loyalsync.sync.signals import StopOnSignal
@@ -81,13 +81,14 @@ def _check_one(app: AppContext, cfg: ShopConfig) -> dict[str, Any]:
         values = [(v.id, v.name) for v in state.values if v.slot in chosen]
         check_protected_groups(cfg.name, cfg.protected_groups, values)
     caps = connector.capabilities
+    spec = platform_specs().get(cfg.platform)
     return {
         "ok": result.ok,
         "platform": result.platform,
         "version": result.version,
         "customers": result.customers,
         "orders": result.orders,
-        "messages": [*result.messages, *shop_notices(app.config, cfg)],
+        "messages": [*result.messages, *shop_notices(app.config, cfg, spec)],
         "unsupported": caps.unsupported(),
         "notes": list(caps.notes),
     }

@@ -24,7 +24,6 @@ from loyalsync.connectors.base import Connector
 from loyalsync.core.config import Config, ShopConfig, load_config
 from loyalsync.core.errors import ConfigError, LoyalsyncError
 from loyalsync.core.mirror import Mirror
-from loyalsync.sync.platform_check import check_platforms
 
 log = logging.getLogger("loyalsync.config")
 
@@ -71,7 +70,6 @@ class AppContext:
     def config(self) -> Config:
         if self._config is None:
             config = load_config(self.config_path, platforms=platform_specs)
-            check_platforms(config)
             for notice in config.notices:  # a feature the shop's platform lacks
                 log.warning("%s", notice)
             self._config = config

@@ -80,27 +80,14 @@ def slot_mappings(push: PushConfig) -> tuple[SlotMapping, ...]:
     """`push.groups` addresses the slot named GROUPS, `push.tags` (with `push.tag_prefix`)
     the slot named TAGS, `push.slots.<name>` any other slot, on any platform whose connector
     declares them."""
-    named = tuple(
-        SlotMapping(slot, f"push.slots.{slot}", f"{slot!r} values",
-                    tuple((m.segment, m.value) for m in maps))
-        for slot, maps in sorted(push.slots.items())
+    return tuple(
+        SlotMapping(
+            slot, key, what,
+            tuple((seg, push.tag_prefix + name) for seg, name in pairs) if slot == TAGS else pairs,
+            push.tag_prefix if slot == TAGS else "",
+        )
+        for slot, key, what, pairs in push.slot_lists()
     )  # fmt: skip
-    return (
-        *named,
-        SlotMapping(
-            GROUPS,
-            "push.groups",
-            "customer groups",
-            tuple((m.segment, m.group) for m in push.groups),
-        ),
-        SlotMapping(
-            TAGS,
-            "push.tags",
-            "customer tags",
-            tuple((m.segment, push.tag_prefix + m.tag) for m in push.tags),
-            push.tag_prefix,
-        ),
-    )
 
 
 def managed_pairs(
