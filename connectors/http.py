@@ -12,7 +12,9 @@ is the only place in loyalsync that sleeps or retries:
 - non-idempotent writes are never retried blindly: only when the shop provably did not process
   them (429/503, or the connection was never established); a connector that has read the shop
   back after an ambiguous failure and found the write missing raises UnsureWriteError, and
-  `redo_unsure` sends it again with the same backoff (look, then write: never a duplicate);
+  `redo_unsure` sends it again with the same backoff (look, then write: never a duplicate); a
+  naturally idempotent write that failed all the same (a 500) is sent again the same way
+  (`idempotent_write`), without a read-back;
 - a token bucket per shop (`requests_per_second`);
 - TLS certificates verified unless the shop says `verify_tls: false` (warned on every run);
 - secrets (credentials, tokens, `key=`-like query parameters, URL user-info) are redacted from
@@ -27,13 +29,14 @@ say which failure it was (connection refused, DNS, TLS, timeout) and name the UR
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -69,9 +72,45 @@ T = TypeVar("T")
 
 
 class UnsureWriteError(TransientError):
-    """A write whose outcome was unknown (a 5xx, a dropped connection, a read timeout after it
-    was sent) and that a read of the shop just showed as not applied: `HttpClient.redo_unsure`
-    sends it again. Raised by connectors; never for a read that failed."""
+    """A write to send again: `HttpClient.redo_unsure` does, with backoff. Raised by connectors,
+    never for a read that failed, in two cases:
+
+    - a create (not idempotent) whose outcome was unknown (a 5xx, a dropped connection, a read
+      timeout after it was sent) and that a read of the shop just showed as not applied;
+    - a naturally idempotent write (an upsert with a fixed id, setting a membership to a value)
+      answered with a 500, the one ambiguous failure this layer does not retry for writes
+      (it may be our request's fault): sent again as it is, whatever the shop did, and no
+      read-back is needed. Drops, timeouts and 502/504 of such writes were retried here."""
+
+    @classmethod
+    def after(cls, what: str, exc: TransientError, seen: str) -> UnsureWriteError:
+        """`exc` (the failed write) as an UnsureWriteError; `seen`: what the shop showed."""
+        return cls(f"{what}: {exc.message}; {seen}", shop=exc.shop, status=exc.status)
+
+
+def may_have_applied(exc: TransientError) -> bool:
+    """False when the shop said it did not act on the write (429, 503): the HTTP layer has
+    retried it already, and what is left is for the next run. True for every other transient
+    failure: the write may or may not be in the shop."""
+    return exc.status not in NOT_PROCESSED_STATUSES
+
+
+@contextlib.contextmanager
+def idempotent_write(
+    what: str, when: Callable[[TransientError], bool] = may_have_applied
+) -> Iterator[None]:
+    """Around a naturally idempotent write (it sets a value; sending it twice changes the shop
+    once): a transient failure `when` says is worth a resend becomes UnsureWriteError, for
+    `HttpClient.redo_unsure` to send it again. No read-back: whatever the shop did, the resend
+    leaves it as asked."""
+    try:
+        yield
+    except UnsureWriteError:
+        raise
+    except TransientError as exc:
+        if when(exc):
+            raise UnsureWriteError.after(what, exc, "idempotent: no read-back needed") from exc
+        raise
 
 
 # ---------------------------------------------------------------------------------------------

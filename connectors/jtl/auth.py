@@ -74,6 +74,7 @@ class WawiAuth:
             },
             data="grant_type=client_credentials",
             idempotent=True,
+            read=True,  # a token request changes nothing in the shop: a 500 is retried too
             ok_statuses=(400, 401),
         )
         if response.status_code in (400, 401):

@@ -53,11 +53,13 @@ class Faults:
     timed_out: float = 0.0  # processed; the answer waits `stall` seconds
     stall: float = 1.0
     down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
+    writes_only: bool = False  # only POST, PATCH and DELETE fail (not the token request)
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
         """`share` of all requests failing, spread evenly over every kind of fault."""
-        kinds = [f.name for f in fields(cls) if f.name not in ("seed", "stall", "down_for")]
+        calm = ("seed", "stall", "down_for", "writes_only")
+        kinds = [f.name for f in fields(cls) if f.name not in calm]
         return cls(seed=seed, stall=stall, **{k: share / len(kinds) for k in kinds})
 
     def kinds(self) -> list[tuple[str, float]]:
@@ -197,9 +199,11 @@ class JtlSimulator:
             self._rng = random.Random(self.faults.seed)
 
     # -- request handling -----------------------------------------------------------------
-    def _fault(self) -> str | None:
+    def _fault(self, write: bool) -> str | None:
         with self._lock:
             roll = self._rng.random()
+        if self.faults.writes_only and not write:
+            return None
         for kind, share in self.faults.kinds():
             if roll < share:
                 return kind
@@ -214,8 +218,8 @@ class JtlSimulator:
             self.on_request(h.command, parts.path)
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
-        fault = self._fault()
         api_write = h.command in ("POST", "PATCH") and not parts.path.endswith("/oauth2/token")
+        fault = self._fault(api_write or h.command == "DELETE")
         if self.lose_next_writes and api_write:
             self.lose_next_writes -= 1
             fault = "lost"

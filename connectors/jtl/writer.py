@@ -6,17 +6,29 @@ category is set with `PATCH /customers/{id}` (answered 201) and `disableAutomati
 unless the shop turned that off; the label goes to the configured text custom field with
 `PATCH /customers/{id}/customfields/{fieldId}` (answered 204). Every customer operation first
 reads the customer (or its custom field values), so applying the same operations again sends
-no write. A create whose answer was lost is found on the re-read. Customers in a protected
-group are refused. Discount codes are absent on JTL: those operations fail in plain words.
-Research: ../shared/research/jtl.md §4.2-4.3, §8.14-8.16, §8.19.
+no write. Customers in a protected group are refused. Discount codes are absent on JTL: those
+operations fail in plain words. Research: ../shared/research/jtl.md §4.2-4.3, §8.14-8.16, §8.19.
+
+Faults are settled within the run (`HttpClient.redo_unsure`, with the HTTP policy's backoff):
+each operation is redone from its look-up while it raises UnsureWriteError. A create (POST, not
+idempotent) is followed by a read of its table: found, it is done, whether or not its answer
+came; missing after an unknown outcome, it is sent again. The PATCHes set a value, so they are
+naturally idempotent: the HTTP layer resends them after drops and timeouts, and after a 500
+the redo reads the customer and sends what still differs (no read-back of its own). A 4xx
+refusal, a 429/503 the HTTP layer gave up on, or a look-up that failed is never redone here.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
+from loyalsync.connectors.http import (
+    HttpClient,
+    UnsureWriteError,
+    idempotent_write,
+    may_have_applied,
+)
 from loyalsync.connectors.jtl import mapping
 from loyalsync.connectors.jtl import platform as declared
 from loyalsync.core.config import ShopConfig
@@ -40,10 +52,12 @@ NO_CODES = (
 )
 TABLES = {GROUPS: "/customerGroups", declared.CATEGORIES: "/customerCategories"}
 COLUMNS = {GROUPS: "CustomerGroupId", declared.CATEGORIES: "CustomerCategoryId"}
+T = TypeVar("T")
 
 
 class Target(Protocol):
     shop: ShopConfig
+    http: HttpClient
     workflows_disabled: bool
 
     def get_json(self, path: str, what: str = "", **params: Any) -> Any: ...
@@ -108,14 +122,30 @@ class _Writer:
                 body.update(
                     IsDefault=False, Discount=0, IsNetPrice=bool(mapping.get(default, "IsNetPrice"))
                 )
-            # the answer may be lost after the create: look again either way
-            with contextlib.suppress(TransientError):
-                self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
-            self.rows(op.slot, fresh=True)
-            found = self.find(op.slot, op.name)
-            if found is None:
-                raise TransientError(f"{op.slot} {op.name!r} not created yet; the next run retries")
+            found = self.create(op, body)
         return str(mapping.get(found, "Id"))
+
+    def create(self, op: EnsureValue, body: dict[str, Any]) -> dict[str, Any]:
+        """POST once, then read the table back (the answer may be lost after the create):
+        found, it is done; missing after a failure whose outcome is unknown, UnsureWriteError
+        (the redo looks it up again before it sends it)."""
+        what = f"{op.slot} {op.name!r}"
+        lost: TransientError | None = None
+        try:
+            self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
+        except TransientError as exc:
+            if not may_have_applied(exc):
+                raise  # not written, and already retried by the HTTP layer: the next run
+            lost = exc
+        self.rows(op.slot, fresh=True)
+        found = self.find(op.slot, op.name)
+        if found is not None:
+            return found
+        if lost is not None:
+            raise UnsureWriteError.after(what, lost, "read back: not created")
+        raise TransientError(
+            f"{what} answered as created, but not listed; the next run looks again"
+        )
 
     def customer(self, cid: str) -> dict[str, Any]:
         row = self.t.get_json(f"/customers/{cid}", "reading a customer")
@@ -127,7 +157,10 @@ class _Writer:
 
     def patch(self, cid: str, body: dict[str, Any]) -> None:
         params = {"disableAutomaticWorkflows": "true"} if self.t.workflows_disabled else None
-        self.t.call("PATCH", f"/customers/{cid}", "updating a customer", json=body, params=params)
+        with idempotent_write(f"customer {cid}"):
+            self.t.call(
+                "PATCH", f"/customers/{cid}", "updating a customer", json=body, params=params
+            )
 
     def member(self, op: SetValue | AddValue | RemoveValue) -> None:
         if op.slot == declared.LABEL:
@@ -174,9 +207,10 @@ class _Writer:
             return
         if (current or "") != wanted:
             path = f"/customers/{op.customer_id}/customfields/{fid}"
-            self.t.call(
-                "PATCH", path, "writing the label", json={"Value": wanted}, ok_statuses=(204,)
-            )
+            with idempotent_write(f"customer {op.customer_id} label"):
+                self.t.call(
+                    "PATCH", path, "writing the label", json={"Value": wanted}, ok_statuses=(204,)
+                )
 
     def one(self, op: WriteOp) -> OpResult:
         try:
@@ -185,9 +219,9 @@ class _Writer:
             if isinstance(op, SetDefault):
                 return OpResult(op, ok=False, error=f"JTL slot {op.slot!r} has no default value")
             if isinstance(op, EnsureValue):
-                return OpResult(op, ok=True, remote_id=self.ensure(op))
+                return OpResult(op, ok=True, remote_id=self.redo(op, lambda: self.ensure(op)))
             if isinstance(op, SetValue | AddValue | RemoveValue):
-                self.member(op)
+                self.redo(op, lambda: self.member(op))
                 return OpResult(op, ok=True)
             return OpResult(op, ok=False, error=f"unknown operation {type(op).__name__}")
         except ConfigError as exc:
@@ -196,6 +230,10 @@ class _Writer:
             return OpResult(op, ok=False, error=exc.message)
         except LoyalsyncError as exc:
             return OpResult(op, ok=False, error=exc.message)
+
+    def redo(self, op: WriteOp, fn: Callable[[], T]) -> T:
+        """`fn` (look up, then write what differs), again while it raises UnsureWriteError."""
+        return self.t.http.redo_unsure(fn, op.key)
 
 
 def apply_ops(target: Target, ops: Sequence[WriteOp]) -> list[OpResult]:

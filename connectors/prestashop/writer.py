@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from loyalsync.connectors.http import NOT_PROCESSED_STATUSES, UnsureWriteError
+from loyalsync.connectors.http import UnsureWriteError, may_have_applied
 from loyalsync.connectors.prestashop import bodies, parse
 from loyalsync.connectors.prestashop.state import PrestaShopState
 from loyalsync.core.errors import LoyalsyncError, TransientError
@@ -111,23 +111,18 @@ class Writer:
             )
             rows = parse.rows_of(parse.json_payload(response, f"/api/{resource}"), resource)
         except TransientError as exc:
-            if exc.status in NOT_PROCESSED_STATUSES:
+            if not may_have_applied(exc):
                 raise  # not written, and already retried by the HTTP layer: the next run
             found = lookup()
             if found:
                 log.info("[%s] %s: %s; read back: created (id %s)", self.shop, what, exc, found)
                 return str(found)
-            raise self._unsure(what, exc) from exc
+            raise UnsureWriteError.after(what, exc, "read back: not applied") from exc
         rid = parse.text(rows[0].get("id")) if rows else None
         found = rid or lookup()
         if found:
             return str(found)
         raise UnsureWriteError(f"{what}: the answer named no id and the shop has none yet")
-
-    def _unsure(self, what: str, exc: TransientError) -> UnsureWriteError:
-        return UnsureWriteError(
-            f"{what}: {exc.message}; read back: not applied", shop=exc.shop, status=exc.status
-        )
 
     # -- memberships ----------------------------------------------------------------------
     def change_groups(self, customer: str, ops: list[SlotOp]) -> str | None:
@@ -149,7 +144,7 @@ class Writer:
         try:
             self._write_groups(customer, doc, wanted, new_default, default)
         except TransientError as exc:
-            if exc.status in NOT_PROCESSED_STATUSES:
+            if not may_have_applied(exc):
                 raise  # not written, and already retried by the HTTP layer: the next run
             self._confirm_groups(customer, wanted, new_default, exc)
         return None
@@ -202,7 +197,7 @@ class Writer:
             return
         if seen is not None:
             self._fresh[customer] = seen
-        raise self._unsure(what, exc) from exc
+        raise UnsureWriteError.after(what, exc, "read back: not applied") from exc
 
     def _customer_xml(self, customer: str) -> ET.Element | None:
         response = self.c.call("GET", f"/api/customers/{customer}", "customers", ok_statuses=(404,))

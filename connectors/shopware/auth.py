@@ -69,16 +69,14 @@ class TokenAuth:
     def _fetch(self) -> None:
         body = self._credentials()
         headers = {"Accept": JSON}
+        # a token request changes nothing in the shop: retried like a read, a 500 too
+        send: dict[str, Any] = {"json": body, "headers": headers, "idempotent": True, "read": True}
         try:
-            response = self.http.request(
-                "POST", TOKEN_PATH, json=body, headers=headers, idempotent=True, ok_statuses=(429,)
-            )
+            response = self.http.request("POST", TOKEN_PATH, ok_statuses=(429,), **send)
             if response.status_code == 429:
                 self._refuse_throttled(response)
                 # a 429 from a proxy, not Shopware's login throttle: the HTTP layer's backoff
-                response = self.http.request(
-                    "POST", TOKEN_PATH, json=body, headers=headers, idempotent=True
-                )
+                response = self.http.request("POST", TOKEN_PATH, **send)
         except AuthError as exc:
             if exc.code == AUTH_THROTTLED:
                 raise

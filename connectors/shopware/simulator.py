@@ -48,11 +48,13 @@ class Faults:
     seed: int = 0
     stall: float = 1.0
     down_for: str = ""  # Retry-After of the 503s (a maintenance page saying when to come back)
+    writes_only: bool = False  # only writes fail (the Sync API, entity writes; not searches)
 
     @classmethod
     def mixed(cls, share: float, seed: int = 0, stall: float = 1.0) -> Faults:
         """`share` of all requests failing, spread evenly over every kind of fault."""
-        kinds = [f.name for f in fields(cls) if f.name not in ("seed", "stall", "down_for")]
+        calm = ("seed", "stall", "down_for", "writes_only")
+        kinds = [f.name for f in fields(cls) if f.name not in calm]
         return cls(seed=seed, stall=stall, **{k: share / len(kinds) for k in kinds})
 
     def kinds(self) -> list[tuple[str, float]]:
@@ -250,9 +252,11 @@ class ShopwareSimulator:
             self.api.bad_rows.setdefault(entity, []).extend(rows)
 
     # -- request handling -----------------------------------------------------------------
-    def _fault(self) -> str | None:
+    def _fault(self, method: str, path: str) -> str | None:
         with self._lock:
             roll, early = self._rng.random(), self._rng.random() < 0.5
+        if self.faults.writes_only and not _is_write(method, path):
+            return None
         for kind, share in self.faults.kinds():
             if roll < share:
                 return kind if kind != "drop" else "drop-early" if early else "drop-late"
@@ -268,7 +272,7 @@ class ShopwareSimulator:
         if self.latency:
             time.sleep(self.latency)  # the simulated network, not a test sleep
         started = time.perf_counter()
-        fault = self._fault()
+        fault = self._fault(h.command, path)
         if fault == "drop-early":  # the connection breaks before the shop sees the request
             return self._drop(h, path, None, started)
         if fault in ("429", "429-bare", "500", "502", "503"):
@@ -395,3 +399,9 @@ def config_snippet(sim: ShopwareSimulator, name: str = "shopware-demo") -> str:
         f"# SHOPWARE_CLIENT_ID={sim.client_id}\n"
         f"# SHOPWARE_CLIENT_SECRET={sim.client_secret}\n"
     )
+
+
+def _is_write(method: str, path: str) -> bool:
+    """A request that changes the shop: not a read, a search or a token request."""
+    reads = ("/api/search", "/api/oauth/token")
+    return method not in ("GET", "HEAD") and not path.startswith(reads)

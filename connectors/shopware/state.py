@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loyalsync.connectors.base import CurrentState
 from loyalsync.core.config import ShopConfig
 from loyalsync.core.records import GROUPS, Quarantined, SlotValue
+
+if TYPE_CHECKING:
+    from loyalsync.connectors.http import HttpClient
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class SyncTarget(Protocol):
     """What `writer.apply_ops` needs of the connector."""
 
     shop: ShopConfig
+    http: HttpClient
 
     def shop_state(self) -> ShopwareState: ...
 

@@ -8,6 +8,14 @@ shopware.md §3.4: since 6.5 a sync request is one transaction, all or nothing; 
 errors whose `source.pointer` is `/{operationKey}/{index}/{field}`. Rows named there fail
 (their operations go to the push log as failed) and the rest of the batch is sent again.
 6.4 answers `{"success": false, "data": {key: {"result": [{"errors": [...]}]}}}` instead.
+
+Every row is naturally idempotent: an upsert with a fixed id (sync_plan.py) or a delete by key,
+so a sync request may be sent twice and changes the shop once (never a second group, tag,
+promotion or code), and nothing is read back. The HTTP layer resends it after drops, timeouts,
+502-504. A 500 naming an integrity violation (SQLSTATE 23000: duplicate 1062, foreign key 1452)
+is our rows' fault: the batch is halved to find them. Any other 500 (a deadlock 1213, PHP
+failing before the commit) is sent again as it is (`HttpClient.redo_unsure`, the policy's
+backoff), then halved if it persists (research §3.4: retry 5xx with backoff, smaller batches).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from loyalsync.connectors.http import idempotent_write
 from loyalsync.connectors.shopware import criteria
 from loyalsync.connectors.shopware import platform as declared
 from loyalsync.connectors.shopware.state import ShopwareState, SyncTarget
@@ -43,6 +52,7 @@ SYNC_PATH = "/api/_action/sync"
 DEFAULT_BATCH = 500
 # 6.4 reads these; 6.5+ ignores them and always runs one transaction per request (§3.4)
 SYNC_HEADERS = {"single-operation": "1", "fail-on-error": "1"}
+INTEGRITY = "SQLSTATE[23000]"  # MySQL's class of integrity violations: 1062, 1452
 _CUSTOMER_OPS = (SetValue, AddValue, RemoveValue, SetDefault, IssueCode)
 
 
@@ -162,7 +172,7 @@ def _send_batch(connector: SyncTarget, batch: list[Row], failed: dict[int, str])
     while pending:
         body, where = sync_body(pending)
         try:
-            connector.call("POST", SYNC_PATH, json=body, headers=SYNC_HEADERS, timeout=600)
+            connector.http.redo_unsure(lambda b=body: _post(connector, b), "sync request")
             return
         except ApiError as exc:
             bad = rejected_rows(exc.payload, where, list(body))
@@ -179,6 +189,18 @@ def _send_batch(connector: SyncTarget, batch: list[Row], failed: dict[int, str])
             reason = f"the shop failed on this write: {exc}"
         _halve(connector, pending, failed, reason)
         return
+
+
+def _post(connector: SyncTarget, body: dict[str, Any]) -> None:
+    with idempotent_write("sync request", when=_not_our_rows):
+        connector.call("POST", SYNC_PATH, json=body, headers=SYNC_HEADERS, timeout=600)
+
+
+def _not_our_rows(exc: TransientError) -> bool:
+    """A 500 that is worth sending again: not a SQL integrity violation, which our rows cause
+    (research §4: a 500 carries the raw SQL error in `detail`)."""
+    said = f"{exc.message} {exc.excerpt or ''}"
+    return exc.status == 500 and INTEGRITY not in said
 
 
 def _halve(connector: SyncTarget, rows: list[Row], failed: dict[int, str], reason: str) -> None:

@@ -174,7 +174,7 @@ def test_a_bad_row_fails_alone_and_the_rest_is_resent(
 
 
 def test_an_error_without_pointer_is_isolated_by_halving(
-    sim: ShopwareSimulator, connect: Connect
+    sim: ShopwareSimulator, connect: Connect, sleeps: list[float]
 ) -> None:
     a, b, c = customers(sim, 3)
     start = [EnsureCampaign("spring", 10.0, None, START, START + timedelta(days=9), "SP")]
@@ -186,6 +186,7 @@ def test_an_error_without_pointer_is_isolated_by_halving(
     )
     assert [r.ok for r in results] == [True, False, True]
     assert "1062 Duplicate entry" in (results[1].error or "")
+    assert sleeps == [], "an integrity violation (our rows' fault) was sent again as it was"
     assert (campaign_id("spring"), c) in sim.persona and (
         campaign_id("spring"),
         b,
