@@ -293,12 +293,7 @@ def compile_filter(flt: Mapping[str, Any], values: Values, entity: str) -> Test:
         return [_norm(v, name) for v in values(row, name)]
 
     if kind in ("equals", "equalsAny"):
-        wanted = flt.get("value")
-        if kind == "equals":
-            wanted = [wanted]
-        elif isinstance(wanted, str):
-            wanted = wanted.split("|")
-        targets = [_norm(w, name) for w in wanted or ()]
+        targets = wanted(flt, name)
         try:  # one look-up per row value, not one scan per wanted value (500 e-mails)
             wanted_set = set(targets)
         except TypeError:
@@ -312,6 +307,21 @@ def compile_filter(flt: Mapping[str, Any], values: Values, entity: str) -> Test:
         return lambda row: any(isinstance(v, str) and test(v, needle) for v in found(row))
     bounds = [(op, _norm(b, name)) for op, b in (flt.get("parameters") or {}).items()]
     return lambda row: any(_in_range(v, bounds) for v in found(row))
+
+
+def wanted(flt: Mapping[str, Any], name: str) -> list[Any]:
+    """The values an equals/equalsAny filter on `name` matches, normalised like row values."""
+    given = flt.get("value")
+    if flt["type"] == "equals":
+        given = [given]
+    elif isinstance(given, str):
+        given = given.split("|")
+    return [_norm(w, name) for w in given or ()]
+
+
+def normalise(value: Any, name: str) -> Any:
+    """A value of field `name` as MySQL compares it (times parsed, text case-folded)."""
+    return _norm(value, name)
 
 
 def _hashable(value: Any) -> bool:
@@ -340,14 +350,15 @@ def order_rows(
     rows = list(rows)
     rng.shuffle(rows)
     for name, desc in reversed(sort):
-
-        def key(row: Any, name: str = name) -> tuple[int, Any]:
-            found = values(row, name)
-            value = _norm(found[0], name) if found else None
-            return (0, 0) if value is None else (1, value)
-
-        rows.sort(key=key, reverse=desc)
+        rows.sort(key=lambda row, name=name: sort_value(row, name, values), reverse=desc)
     return rows
+
+
+def sort_value(row: Any, name: str, values: Values) -> tuple[int, Any]:
+    """A row's sort key for one field: NULL before every value (MySQL, ascending)."""
+    found = values(row, name)
+    value = _norm(found[0], name) if found else None
+    return (0, 0) if value is None else (1, value)
 
 
 def sql_value(value: Any) -> Any:
@@ -387,18 +398,12 @@ def select(
     rows: Iterable[Any], q: Query, values: Values, entity: str, *, ordered: bool, rng: random.Random
 ) -> tuple[list[Any], int]:
     """Filter, sort and page; `ordered` says the rows already come in the query's sort order
-    (the store walks its autoIncrement index for keyset queries). Returns the page and the
-    `total` Shopware reports for the count mode."""
+    (the store walks one of its indexes, sim_index.py). Returns the page and the `total`
+    Shopware reports for the count mode."""
     tests = [compile_filter(f, values, entity) for f in q.filters]
     hits = (r for r in rows if all(t(r) for t in tests)) if tests else iter(rows)
-    if ordered and q.total_mode == 0 and q.limit is not None:
-        page: list[Any] = []
-        for n, row in enumerate(hits):
-            if n >= q.offset + q.limit:
-                break
-            if n >= q.offset:
-                page.append(row)
-        return page, len(page)
+    if ordered and q.limit is not None:
+        return _walk_page(hits, q, q.limit)
     matched = list(hits)
     if not ordered:
         matched = order_rows(matched, q.sort, values, rng)
@@ -408,4 +413,24 @@ def select(
         return page, len(matched)
     if q.total_mode == 2 and q.limit is not None:
         return page, q.offset + min(len(matched) - q.offset, q.limit * 6 + 1)
+    return page, len(page)
+
+
+def _walk_page(hits: Iterable[Any], q: Query, limit: int) -> tuple[list[Any], int]:
+    """A page of rows that already come in sort order, reading no further than the count mode
+    needs: the page (0), six more pages and one row (2, "next pages"), every hit (1, exact)."""
+    end = q.offset + limit
+    enough = {0: end, 2: end + limit * 5 + 1}.get(q.total_mode)
+    page: list[Any] = []
+    seen = 0
+    for row in hits:
+        if enough is not None and seen >= enough:
+            break
+        if seen >= q.offset and seen < end:
+            page.append(row)
+        seen += 1
+    if q.total_mode == 1:
+        return page, seen
+    if q.total_mode == 2:
+        return page, q.offset + min(seen - q.offset, limit * 6 + 1)
     return page, len(page)

@@ -1,10 +1,13 @@
 """The simulator's in-memory shop: rows, indexes, searches and test mutations.
 
 Owns the fake shop's state, built from `core.synth` data: customers and orders as light rows
-in autoIncrement order (bisect serves keyset pages of a 100,000-customer shop in a few
-milliseconds), small entities (groups, tags, sales channels, currencies, promotions, codes) as
-plain dicts, and the helpers tests use to change the shop behind the connector's back. Knows
-nothing about HTTP (simulator.py) and validates no writes (sim_write.py).
+in autoIncrement order (bisect serves keyset pages in a few milliseconds), with sorted indexes
+on createdAt + id and on id (sim_index.py), small entities (groups, tags, sales channels,
+currencies, promotions, codes, newsletter recipients: these with a look-up by e-mail) as
+dicts, which index answers which search (`_candidates`), and the helpers tests use to change
+the shop behind the connector's back. Every page costs about its own size, as MySQL with its
+indexes answers, so a 1,000,000-customer shop can be pulled. Knows nothing about HTTP
+(simulator.py) and validates no writes (sim_write.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from loyalsync.connectors.shopware import sim_criteria as crit
 from loyalsync.connectors.shopware import sim_newsletter as newsletter
+from loyalsync.connectors.shopware.sim_index import IndexedTable, SortedIndex
 from loyalsync.connectors.shopware.sim_render import (
     FAST,
     HEADLESS_ID,
@@ -61,6 +65,10 @@ _PROMOTION_CHILDREN = {
     "individualCodes": "promotion_individual_code",
 }
 SEARCHABLE = frozenset({"customer", "order", *SMALL_FIELDS})
+# the sorts served from a sorted index (each ends on the unique id: no ties to order)
+SORTED_INDEXES: tuple[tuple[str, ...], ...] = (("createdAt", "id"), ("id",))
+# the small entities' fields with a hash index (the connector asks by these once per page)
+HASH_INDEXES: dict[str, tuple[str, ...]] = {newsletter.ENTITY: ("email",)}
 
 
 def _ms(value: datetime) -> datetime:
@@ -94,7 +102,14 @@ class ShopStore:
         self.orders: dict[str, OrderRow] = {}
         self.index: dict[str, list[Any]] = {"customer": [], "order": []}  # by autoIncrement
         self.ais: dict[str, list[int]] = {"customer": [], "order": []}
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in SMALL_FIELDS}
+        self.sorted: dict[str, dict[tuple[str, ...], SortedIndex]] = {
+            e: {f: SortedIndex(f, self._sort_key(e, f)) for f in SORTED_INDEXES}
+            for e in ("customer", "order")
+        }
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {
+            e: IndexedTable(HASH_INDEXES[e], crit.normalise) if e in HASH_INDEXES else {}
+            for e in SMALL_FIELDS
+        }
         self.persona: set[tuple[str, str]] = set()  # (promotionId, customerId)
         self.write_log: list[dict[str, Any]] = []
         self._load(shop)
@@ -114,9 +129,14 @@ class ShopStore:
             self._add(
                 "customer",
                 CustomerRow(ai, c, group, list(c.values(TAGS)), created, updated),
+                sort=False,
             )
         for ai, o in enumerate(sorted(shop.orders, key=lambda o: (o.placed_at, o.id)), start=1):
-            self._add("order", self._order_row(ai, o, _ms(o.placed_at) + millis(o.id)))
+            row = self._order_row(ai, o, _ms(o.placed_at) + millis(o.id))
+            self._add("order", row, sort=False)
+        for entity, indexes in self.sorted.items():
+            for index in indexes.values():
+                index.extend(self.index[entity])
         tables = self.tables
         for g in shop.groups:
             gross = g.id == DEFAULT_GROUP_ID  # B2B shows net prices
@@ -157,10 +177,17 @@ class ShopStore:
         row.buyer = buyer_json(self.customers.get(o.customer_id or ""))
         return row
 
-    def _add(self, entity: str, row: Any) -> None:
+    def _add(self, entity: str, row: Any, *, sort: bool = True) -> None:
         (self.customers if entity == "customer" else self.orders)[row.id] = row
         self.index[entity].append(row)
         self.ais[entity].append(row.ai)
+        if sort:  # the initial load sorts each index once instead
+            for index in self.sorted[entity].values():
+                index.add(row)
+
+    def _sort_key(self, entity: str, fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+        values = self.values(entity)
+        return lambda row: tuple(crit.sort_value(row, name, values) for name in fields)
 
     def _fields(self, entity: str) -> set[str]:
         if entity in SMALL_FIELDS:
@@ -267,19 +294,45 @@ class ShopStore:
         return self.orders if entity == "order" else self.tables[entity]
 
     def _candidates(self, entity: str, q: crit.Query) -> tuple[Iterable[Any], bool]:
+        """The rows a search needs to look at, and whether they come in its sort order: the
+        `ids`; the rows an indexed equality filter names; an index walk in sort order; else
+        the whole table. The criteria engine filters and sorts these exactly as it would the
+        whole table, so the index never changes an answer."""
         table = self._table(entity)
         if q.ids is not None:
             return [table[i] for i in q.ids if i in table], not q.sort
-        if entity not in self.index or q.sort not in (
-            [("autoIncrement", False)],
-            [("autoIncrement", True)],
-        ):
+        if isinstance(table, IndexedTable):
+            found = self._looked_up(table, entity, q.filters)
+            if found is not None:
+                return found, False
+        if entity not in self.index:
+            return list(table.values()), False
+        fields = tuple(name for name, _ in q.sort)
+        descending = {desc for _, desc in q.sort}
+        if fields in self.sorted[entity] and len(descending) == 1:
+            return self.sorted[entity][fields].walk(descending.pop()), True
+        if q.sort not in ([("autoIncrement", False)], [("autoIncrement", True)]):
             return list(table.values()), False
         low, high = self._ai_bounds(entity, q.filters)
         rows = self.index[entity]
         if q.sort[0][1]:
             return (rows[i] for i in range(high - 1, low - 1, -1)), True
         return itertools.islice(rows, low, high), True
+
+    @staticmethod
+    def _looked_up(
+        table: IndexedTable, entity: str, filters: list[dict[str, Any]]
+    ) -> list[dict[str, Any]] | None:
+        """The rows a top-level equals/equalsAny filter on an indexed field allows (the values
+        read as the filter reads them), or None when no such filter can use the index."""
+        for f in filters:
+            kind, name = f.get("type"), crit._field(f.get("field"), entity)
+            if kind not in ("equals", "equalsAny") or name not in table.fields:
+                continue
+            found = table.lookup(name, crit.wanted(f, name))
+            if found is not None:
+                return found
+        return None
 
     def _ai_bounds(self, entity: str, filters: list[dict[str, Any]]) -> tuple[int, int]:
         """Index range allowed by top-level autoIncrement range filters (the rest is checked
@@ -403,6 +456,8 @@ class ShopStore:
                     continue
                 at = bisect.bisect_left(self.ais["customer"], row.ai)
                 del self.ais["customer"][at], self.index["customer"][at]
+                for index in self.sorted["customer"].values():
+                    index.remove(row)
                 for order in self.orders.values():
                     if order.customer_id == cid:
                         order.customer_id = None
