@@ -82,13 +82,10 @@ def kept_rows(mirror: Mirror, shop: str, *, write: bool) -> KeptRows | None:
     (until then every read re-reads the noted rows: rewriting a million rows for the 1% that
     changed would cost more than the read it saves). Without `write`, None when nothing is
     kept yet (the caller reads by SQL)."""
-    if write or mirror.conn.in_transaction:  # a writer holds the run lock
+    if write:  # a writer holds the run lock
         return _kept_rows(mirror, shop, write)
-    mirror.conn.execute("BEGIN")  # a reader: columns and notes from one snapshot of the file
-    try:
+    with mirror.snapshot():  # a reader: columns and notes from one snapshot of the file
         return _kept_rows(mirror, shop, write)
-    finally:
-        mirror.conn.execute("COMMIT")
 
 
 def _kept_rows(mirror: Mirror, shop: str, write: bool) -> KeptRows | None:

@@ -268,16 +268,10 @@ def load_kept_signatures(
         names = tuple(sorted(set(mentioning)))
         sql += " AND (" + " OR ".join(["instr(signature, ?) > 0"] * len(names) or ["0"]) + ")"
         params = (shop, *names)
-    reader = not mirror.conn.in_transaction
-    if reader:
-        mirror.conn.execute("BEGIN")
-    try:
+    with mirror.snapshot() as conn:
         if not signatures_kept(mirror, shop):
             return None
-        rows = mirror.conn.execute(sql, params).fetchall()
-    finally:
-        if reader:
-            mirror.conn.execute("COMMIT")
+        rows = conn.execute(sql, params).fetchall()
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
@@ -299,10 +293,9 @@ def save_segments(
     customers (changed)."""
     if current is None:
         current = load_signatures(mirror, shop)
-    if isinstance(members, diff.Membership):  # a run's own: worked out per combination
-        changes, total = diff.membership_changes_of(current, members), members.rows
-    else:
-        changes, total = diff.customer_changes(current, members), len(members)
+    if not isinstance(members, diff.Membership):
+        members = diff.membership_of_rows(members)
+    changes = diff.membership_changes_of(current, members)
     params = {"shop": shop, "at": db_time(as_of), "run_id": run_id}
     rows = changes.rows
     with mirror.transaction() as conn:
@@ -343,7 +336,7 @@ def save_segments(
     return {
         "entered": changes.entered,
         "exited": changes.exited,
-        "members": total,
+        "members": members.rows,
         "customers": len(rows),
     }
 

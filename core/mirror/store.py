@@ -128,6 +128,19 @@ class Mirror(RunLog, Erasure):
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads from one snapshot of the file (BEGIN ... COMMIT); inside a transaction that
+        is already open (a writer's), just that transaction."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
     # -- cursors --------------------------------------------------------------------------
     def get_cursor(self, shop: str, entity: str) -> Cursor | None:
         row = self.conn.execute(

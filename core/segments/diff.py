@@ -2,11 +2,13 @@
 
 The stored membership is summarised per customer as a *signature*: the customer's segment
 names sorted (by code point, as SQLite's BINARY collation sorts them) and joined with the unit
-separator. The mirror reads the stored signatures in one indexed pass (`group_concat`), this
-module computes the new ones and compares: only customers whose signature differs are looked
-at row by row, so a daily run with few moves costs one pass and a handful of writes. If SQLite
-ever concatenated in another order, more customers would look changed, and the exact row
-comparison that follows would still find no change for them: the result stays correct.
+separator. A run's membership is a `Membership`: per customer the number of its combination of
+segments (a million customers share a few thousand), built from the engine's family columns
+(`membership_of`) or from rows (`membership_of_rows`). `membership_changes_of` compares it with
+the stored signatures and works out what enters and exits once per pair of (stored signature,
+new combination), so a daily run with few moves costs one pass and a handful of writes. If
+SQLite ever concatenated in another order, more customers would look changed, and comparing
+the segments themselves would still find no change for them: the result stays correct.
 Everything runs on integer codes and numpy object arrays, never a Python loop per customer.
 Pure.
 """
@@ -20,11 +22,6 @@ import numpy as np
 import pandas as pd
 
 SEP = "\x1f"
-CHANGE_COLUMNS = ("customer_id", "segment", "family")
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="str") for c in CHANGE_COLUMNS})
 
 
 def _segment_codes(segment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -38,44 +35,6 @@ def _segment_codes(segment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return rank[segment.cat.codes.to_numpy()], names[order]
 
 
-def _signatures_by_code(
-    codes: np.ndarray, segment: pd.Series, size: int, *, as_json: bool = False
-) -> np.ndarray:
-    """Signature (object array) for customer codes 0..size-1 ('' for a code without rows).
-    With `as_json` each customer's names form a JSON array instead ('[]' without rows)."""
-    return _texts_by_code(codes, segment, size, (as_json,))[0]
-
-
-def _texts_by_code(
-    codes: np.ndarray, segment: pd.Series, size: int, kinds: tuple[bool, ...]
-) -> list[np.ndarray]:
-    """`_signatures_by_code` for each `as_json` in `kinds`, from one sort of the rows."""
-    seg, names = _segment_codes(segment)
-    order = np.lexsort((seg, codes))
-    who, what = codes[order], seg[order]
-    starts = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
-    group_start = np.flatnonzero(starts)
-    position = np.arange(len(who)) - group_start[np.cumsum(starts) - 1]
-    # customers share few distinct combinations (hundreds for a million customers): lay each
-    # customer's sorted segment codes out in a row, number the distinct rows, and join the
-    # names once per combination
-    grid = np.full((size, int(position.max()) + 1 if len(position) else 1), -1, dtype=np.int32)
-    grid[who, position] = what
-    width = grid.dtype.itemsize * grid.shape[1]
-    combination, _ = pd.factorize(grid.view(np.dtype((np.void, width))).ravel())
-    _, first = np.unique(combination, return_index=True)  # a customer of each combination
-    rows = grid[first].tolist()
-    out = []
-    for as_json in kinds:
-        if as_json:
-            quoted = [json.dumps(str(n), ensure_ascii=False) for n in names]
-            texts = ["[" + ",".join(quoted[c] for c in row if c >= 0) + "]" for row in rows]
-        else:
-            texts = [SEP.join(names[c] for c in row if c >= 0) for row in rows]
-        out.append(np.asarray(texts, dtype=object)[combination])
-    return out
-
-
 def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, id per code); free when the ids are categorical (as the engine's)."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
@@ -86,60 +45,19 @@ def _customer_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def signatures(members: pd.DataFrame) -> pd.DataFrame:
-    """customer_id, signature: each customer's sorted segment names joined by SEP."""
-    codes, uniques = _customer_codes(members["customer_id"])
-    signature = _signatures_by_code(codes, members["segment"], len(uniques))
-    present = np.bincount(codes, minlength=len(uniques)) > 0
+def stored_segments(current: pd.DataFrame, family: str) -> pd.DataFrame:
+    """customer_id, segment of one family, read from stored signatures (e.g. the loyalty tier
+    each customer held before this run, for the hysteresis)."""
+    pattern = rf"(?:^|{SEP})({family}:[^{SEP}]*)"
+    # few distinct signatures (hundreds for a million customers): search each once
+    codes, uniques = pd.factorize(current["signature"])
+    per_unique = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    table = np.asarray([*per_unique.str.extract(pattern, expand=False).tolist(), None])
+    found = table[np.where(codes >= 0, codes, len(table) - 1)]
+    hit = pd.notna(found)
     return pd.DataFrame(
-        {
-            "customer_id": pd.array(uniques[present], dtype="str"),
-            "signature": pd.array(signature[present], dtype="str"),
-        }
+        {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found[hit]}
     )
-
-
-def _family(segments: pd.Series) -> pd.Series:
-    return segments.str.extract(r"^([^:]*)", expand=False).astype("str")
-
-
-def membership_changes(
-    current: pd.DataFrame, members: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(entered, exited) rows, each with customer_id, segment, family (plain strings), sorted
-    by customer and segment. `current` holds the stored signatures (customer_id, signature)."""
-    entered, exited, _ = _membership_changes(current, members)
-    return entered, exited
-
-
-def _membership_changes(
-    current: pd.DataFrame, members: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """`membership_changes` and each new customer's signature (indexed by customer id)."""
-    new = members[list(CHANGE_COLUMNS)]
-    codes, uniques = _customer_codes(new["customer_id"])
-    mine = _signatures_by_code(codes, new["segment"], len(uniques))
-    signed = pd.Series(mine, index=pd.Index(uniques, dtype=object), dtype=object)
-    if current.empty:
-        return _plain(new), _empty(), signed
-    at = pd.Index(uniques).get_indexer(pd.Index(current["customer_id"]))
-    stored = current["signature"].to_numpy(dtype=object)
-    kept = np.zeros(len(current), dtype=bool)
-    kept[at >= 0] = stored[at >= 0] == mine[at[at >= 0]]
-    unchanged = np.bincount(codes, minlength=len(uniques)) == 0  # ids without rows: nothing new
-    unchanged[at[kept]] = True
-    if kept.all() and unchanged.all():
-        return _empty(), _empty(), signed
-    old = current.loc[~kept, ["customer_id", "signature"]]
-    old_rows = old.assign(segment=old["signature"].str.split(SEP)).explode("segment")
-    old_rows = old_rows.loc[old_rows["segment"].str.len() > 0, ["customer_id", "segment"]]
-    new_rows = _plain(new.loc[~unchanged[codes]])
-    marked = old_rows.astype({"segment": "str"}).merge(
-        new_rows, on=["customer_id", "segment"], how="outer", indicator=True
-    )
-    entered = marked.loc[marked["_merge"] == "right_only"]
-    exited = marked.loc[marked["_merge"] == "left_only"]
-    return _finish(entered), _finish(exited), signed
 
 
 @dataclass(frozen=True)
@@ -155,35 +73,6 @@ class Changes:
     exited: int
 
 
-def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
-    """The changes that turn the stored membership (`current`: customer_id, signature) into
-    `members` (customer_id, segment, family; each pair once, as the engine builds it), grouped
-    per customer. With nothing stored yet
-    (a shop's first run) every customer's whole membership enters and no row-by-row
-    comparison is made."""
-    new = members[list(CHANGE_COLUMNS)]
-    if current.empty:
-        codes, uniques = _customer_codes(new["customer_id"])
-        entered, signature = _texts_by_code(codes, new["segment"], len(uniques), (True, False))
-        present = np.bincount(codes, minlength=len(uniques)) > 0
-        rows = _grouped(
-            uniques[present], entered[present], np.full(present.sum(), "[]"), signature[present]
-        )
-        return Changes(rows, entered=len(new), exited=0)
-    entered_rows, exited_rows, signed = _membership_changes(current, members)
-    both = pd.concat([entered_rows, exited_rows], ignore_index=True)
-    codes, found = pd.factorize(both["customer_id"])
-    ids = np.asarray(found, dtype=object)
-    first = np.arange(len(both)) < len(entered_rows)
-    lists = [
-        _signatures_by_code(codes[part], both["segment"][part], len(ids), as_json=True)
-        for part in (first, ~first)
-    ]
-    after = signed.reindex(pd.Index(ids, dtype=object)).fillna("").to_numpy(dtype=object)
-    rows = _grouped(ids, lists[0], lists[1], after)
-    return Changes(rows, entered=len(entered_rows), exited=len(exited_rows))
-
-
 def _grouped(
     ids: np.ndarray, entered: np.ndarray, exited: np.ndarray, signature: np.ndarray
 ) -> pd.DataFrame:
@@ -195,58 +84,6 @@ def _grouped(
             "exited": np.asarray(exited, dtype=object)[order],
             "signature": np.asarray(signature, dtype=object)[order],
         }
-    )
-
-
-def _plain(rows: pd.DataFrame) -> pd.DataFrame:
-    """Plain-string rows sorted in primary key order (sorted on codes, then materialised)."""
-    rows = sort_rows(rows)
-    out = pd.DataFrame(
-        {
-            "customer_id": rows["customer_id"].astype("str"),
-            "segment": rows["segment"].astype("str"),
-        }
-    )
-    if "family" in rows.columns:
-        out["family"] = rows["family"].astype("str")
-    else:
-        out["family"] = _family(out["segment"])
-    return out
-
-
-def _ranks(values: pd.Series) -> np.ndarray:
-    """Code point order of each value, via its distinct values (cheap for repeated strings)."""
-    codes, uniques = _customer_codes(values)
-    rank = np.empty(len(uniques), dtype=np.int64)
-    order = np.argsort(np.asarray(uniques, dtype=object).astype(str), kind="stable")
-    rank[order] = np.arange(len(uniques))
-    return rank[codes]
-
-
-def sort_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted by customer_id then segment (the primary key order of segment_members)."""
-    if rows.empty:
-        return rows.reset_index(drop=True)
-    order = np.lexsort((_ranks(rows["segment"]), _ranks(rows["customer_id"])))
-    return rows.iloc[order].reset_index(drop=True)
-
-
-def _finish(rows: pd.DataFrame) -> pd.DataFrame:
-    return _plain(rows[["customer_id", "segment"]])
-
-
-def stored_segments(current: pd.DataFrame, family: str) -> pd.DataFrame:
-    """customer_id, segment of one family, read from stored signatures (e.g. the loyalty tier
-    each customer held before this run, for the hysteresis)."""
-    pattern = rf"(?:^|{SEP})({family}:[^{SEP}]*)"
-    # few distinct signatures (hundreds for a million customers): search each once
-    codes, uniques = pd.factorize(current["signature"])
-    per_unique = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
-    table = np.asarray([*per_unique.str.extract(pattern, expand=False).tolist(), None])
-    found = table[np.where(codes >= 0, codes, len(table) - 1)]
-    hit = pd.notna(found)
-    return pd.DataFrame(
-        {"customer_id": current["customer_id"].to_numpy()[hit], "segment": found[hit]}
     )
 
 
@@ -276,9 +113,7 @@ def membership_of(ids: np.ndarray, columns: list[tuple[str, np.ndarray, np.ndarr
     if not columns or not n:
         return Membership(ids, np.zeros(n, dtype=np.int64), ((),))
     grid = np.stack([np.asarray(local, dtype=np.int32) for _, local, _ in columns], axis=1)
-    width = grid.dtype.itemsize * grid.shape[1]
-    combo, _ = pd.factorize(np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel())
-    _, first = np.unique(combo, return_index=True)  # a customer of each combination
+    combo, first = _combinations(grid)
     names = tuple(
         tuple(sorted({
             f"{family}:{uniques[code]}"
@@ -287,7 +122,7 @@ def membership_of(ids: np.ndarray, columns: list[tuple[str, np.ndarray, np.ndarr
         }))
         for row in grid[first].tolist()
     )  # fmt: skip
-    return Membership(ids, combo.astype(np.int64), names)
+    return Membership(ids, combo, names)
 
 
 def _json_list(names: list[str]) -> str:
@@ -295,9 +130,8 @@ def _json_list(names: list[str]) -> str:
 
 
 def membership_changes_of(current: pd.DataFrame, new: Membership) -> Changes:
-    """`customer_changes` for a Membership: the same rows and counts, worked out once per
-    pair of (stored signature, new combination) instead of row by row. `current`: the
-    stored signatures (customer_id, signature)."""
+    """The changes that turn the stored membership (`current`: customer_id, signature) into
+    `new`, worked out once per pair of (stored signature, new combination)."""
     mine = np.asarray([SEP.join(n) for n in new.names], dtype=object)[new.combo]
     stored_ids = current["customer_id"].to_numpy(dtype=object)
     stored = current["signature"].to_numpy(dtype=object)
@@ -330,3 +164,51 @@ def membership_changes_of(current: pd.DataFrame, new: Membership) -> Changes:
 
     rows = _grouped(ids[moved], per(entered), per(exited), per(signature))
     return Changes(rows, entered=int(counts[0]), exited=int(counts[1]))
+
+
+def _combinations(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(combination number per row of `grid`, the first row of each combination)."""
+    width = grid.dtype.itemsize * grid.shape[1]
+    combo, _ = pd.factorize(np.ascontiguousarray(grid).view(np.dtype((np.void, width))).ravel())
+    _, first = np.unique(combo, return_index=True)
+    return combo.astype(np.int64), first
+
+
+def membership_of_rows(members: pd.DataFrame) -> Membership:
+    """A Membership from rows (customer_id, segment; each pair once). A categorical
+    customer_id (the engine's) counts its categories without rows as customers in no
+    segment."""
+    codes, uniques = _customer_codes(members["customer_id"])
+    seg, names = _segment_codes(members["segment"])
+    order = np.lexsort((seg, codes))
+    who, what = codes[order], seg[order]
+    starts = np.r_[True, who[1:] != who[:-1]] if len(who) else np.zeros(0, dtype=bool)
+    group_start = np.flatnonzero(starts)
+    position = np.arange(len(who)) - group_start[np.cumsum(starts) - 1]
+    # each customer's sorted segment codes laid out in a row, -1 after the last
+    width = int(position.max()) + 1 if len(position) else 1
+    grid = np.full((len(uniques), width), -1, dtype=np.int32)
+    grid[who, position] = what
+    combo, first = _combinations(grid)
+    combos = tuple(tuple(str(names[c]) for c in row if c >= 0) for row in grid[first].tolist())
+    return Membership(uniques.astype(str).astype(object), combo, combos)
+
+
+def signatures(members: pd.DataFrame) -> pd.DataFrame:
+    """customer_id, signature: each customer's sorted segment names joined by SEP (the
+    customers with rows)."""
+    new = membership_of_rows(members)
+    present = np.asarray([bool(n) for n in new.names] or [False])[new.combo]
+    texts = np.asarray([SEP.join(n) for n in new.names] or [""], dtype=object)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(new.ids[present], dtype="str"),
+            "signature": pd.array(texts[new.combo][present], dtype="str"),
+        }
+    )
+
+
+def customer_changes(current: pd.DataFrame, members: pd.DataFrame) -> Changes:
+    """The changes that turn the stored membership (`current`: customer_id, signature) into
+    `members` (customer_id, segment rows; each pair once): `membership_changes_of`."""
+    return membership_changes_of(current, membership_of_rows(members))

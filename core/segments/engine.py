@@ -187,7 +187,8 @@ def encode(columns: list[Column]) -> Encoded:
     return out
 
 
-def _long(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
+def encoded_members(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
+    """`long_members` of columns already encoded."""
     ids = pd.Index(customer_ids.astype(str).to_numpy())
     categories: dict[str, int] = {}
     rows, codes, families = [], [], []
@@ -219,7 +220,7 @@ def _long(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
 def long_members(customer_ids: pd.Series, columns: list[Column]) -> pd.DataFrame:
     """One row per (customer, segment): customer_id, segment and family, all categorical
     (customer_id's categories are `customer_ids`, so its codes are summary row numbers)."""
-    return _long(customer_ids, encode(columns))
+    return encoded_members(customer_ids, encode(columns))
 
 
 def build_segments(
@@ -250,28 +251,11 @@ def stored_members(members: pd.DataFrame) -> pd.DataFrame:
 
 def column_sizes(summary: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     """`segment_sizes` straight from the family columns (no look-up of a million ids)."""
-    return _sizes(summary, encode(columns))
+    return encoded_sizes(summary, encode(columns))
 
 
 def encoded_sizes(summary: pd.DataFrame, encoded: Encoded) -> pd.DataFrame:
     """`column_sizes` of columns already encoded."""
-    return _sizes(summary, encoded)
-
-
-def encoded_members(customer_ids: pd.Series, encoded: Encoded) -> pd.DataFrame:
-    """`long_members` of columns already encoded."""
-    return _long(customer_ids, encoded)
-
-
-def members_and_sizes(
-    summary: pd.DataFrame, columns: list[Column]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`long_members` and `column_sizes` with one encoding of the columns."""
-    encoded = encode(columns)
-    return _long(summary["customer_id"], encoded), _sizes(summary, encoded)
-
-
-def _sizes(summary: pd.DataFrame, encoded: Encoded) -> pd.DataFrame:
     revenue = summary["revenue"].to_numpy(dtype=float)
     parts = []
     for family, codes, uniques in encoded:

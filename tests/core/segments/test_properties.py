@@ -14,7 +14,6 @@ from loyalsync.core.segments.abc import abc_classes, share_before
 from loyalsync.core.segments.diff import (
     SEP,
     customer_changes,
-    membership_changes,
     membership_changes_of,
     membership_of,
     signatures,
@@ -165,24 +164,6 @@ def frame_of(pairs: list[tuple[str, str]]) -> pd.DataFrame:
 
 @settings(deadline=None)  # no timing in tests: a loaded machine is not a failure
 @given(memberships, memberships)
-def test_changes_turn_the_old_membership_into_the_new(
-    old: list[tuple[str, str]], new: list[tuple[str, str]]
-) -> None:
-    entered, exited = membership_changes(signatures(frame_of(old)), frame_of(new))
-    result = (set(old) - set(zip(exited["customer_id"], exited["segment"], strict=True))) | set(
-        zip(entered["customer_id"], entered["segment"], strict=True)
-    )
-    assert result == set(new)
-    assert set(zip(entered["customer_id"], entered["segment"], strict=True)).isdisjoint(old)
-    assert all(
-        f == s.split(":")[0] for f, s in zip(entered["family"], entered["segment"], strict=True)
-    )
-    same, _ = membership_changes(signatures(frame_of(new)), frame_of(new))
-    assert same.empty
-
-
-@settings(deadline=None)  # no timing in tests: a loaded machine is not a failure
-@given(memberships, memberships)
 def test_changes_per_customer_list_each_change_once(
     old: list[tuple[str, str]], new: list[tuple[str, str]]
 ) -> None:
@@ -197,6 +178,9 @@ def test_changes_per_customer_list_each_change_once(
     assert list(rows["customer_id"]) == sorted(set(rows["customer_id"]))  # key order, no repeats
     assert all(json.loads(e) == sorted(json.loads(e)) for e in rows["entered"])
     assert all(json.loads(e) or json.loads(x) for _, e, x in lists)  # only changed customers
+    after = dict(zip(*signatures(frame_of(new)).to_dict("list").values(), strict=True))
+    assert [after.get(c, "") for c in rows["customer_id"]] == list(rows["signature"])
+    assert customer_changes(signatures(frame_of(new)), frame_of(new)).rows.empty
 
 
 def membership_from(pairs: list[tuple[str, str]], extra: list[str]):  # type: ignore[no-untyped-def]
@@ -222,9 +206,9 @@ def test_changes_from_combinations_equal_changes_from_rows(
     extra: list[str],
     reordered: set[str],
 ) -> None:
-    """The save's path (family columns as combinations) gives exactly the rows, signatures
-    and counts of the row-by-row path, also when a stored signature lists the same segments
-    in another order (no change)."""
+    """A membership built from the engine's family columns gives exactly the changes (rows,
+    signatures, counts) of the same membership given as rows, also when a stored signature
+    lists the same segments in another order (no change)."""
     stored = signatures(frame_of(old))
     flip = stored["customer_id"].isin(reordered)
     stored.loc[flip, "signature"] = [
