@@ -9,10 +9,10 @@ mirrors by querying them; it never mocks loyalsync's own functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from loyalsync.connectors.base import Connector
 from loyalsync.core.config import ShopConfig
@@ -92,6 +92,29 @@ class SlotHarness(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Mirror helpers
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+H = TypeVar("H", bound=_Closable)
+
+
+def twin_harnesses(make: Callable[[], H]) -> Iterator[tuple[H, H]]:
+    """Two harnesses of the same synthetic shop, a clean one to compare a faulty one against
+    (for a fixture to `yield from`); both closed afterwards, also when the second fails to
+    start."""
+    clean = make()
+    try:
+        faulty = make()
+        try:
+            yield clean, faulty
+        finally:
+            faulty.close()
+    finally:
+        clean.close()
+
 
 MIRROR_TABLES = ("customers", "orders", "order_items", "memberships", "slot_values")
 

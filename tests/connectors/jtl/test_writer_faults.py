@@ -16,7 +16,7 @@ import pytest
 
 from loyalsync.connectors.jtl.simulator import Faults
 from loyalsync.core.records import EnsureValue, SetValue
-from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL, twin_harnesses
 from tests.contract.jtl_harness import JtlHarness
 
 FLAVOURS = ("onprem", "cloud")
@@ -24,12 +24,7 @@ FLAVOURS = ("onprem", "cloud")
 
 @pytest.fixture(params=FLAVOURS)
 def twins(request: pytest.FixtureRequest) -> Iterator[tuple[JtlHarness, JtlHarness]]:
-    clean, faulty = JtlHarness(request.param), JtlHarness(request.param)
-    try:
-        yield clean, faulty
-    finally:
-        clean.close()
-        faulty.close()
+    yield from twin_harnesses(lambda: JtlHarness(request.param))
 
 
 def created(h: JtlHarness) -> Counter[str]:

@@ -18,18 +18,13 @@ from loyalsync.connectors.shopware.simulator import Faults
 from loyalsync.connectors.shopware.sync_plan import tag_id
 from loyalsync.connectors.shopware.writer import SYNC_PATH
 from loyalsync.core.records import EnsureValue
-from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL
+from tests.contract.harness import FAULT_READ_TIMEOUT, FAULT_STALL, twin_harnesses
 from tests.contract.shopware_harness import ShopwareHarness
 
 
 @pytest.fixture
 def twins() -> Iterator[tuple[ShopwareHarness, ShopwareHarness]]:
-    clean, faulty = ShopwareHarness(), ShopwareHarness()
-    try:
-        yield clean, faulty
-    finally:
-        clean.close()
-        faulty.close()
+    yield from twin_harnesses(ShopwareHarness)
 
 
 def sync_statuses(h: ShopwareHarness) -> Counter[int]:
