@@ -8,7 +8,10 @@ All datetimes are tz-aware UTC; money is in the shop's base currency, rounded to
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -353,3 +356,18 @@ class OpResult:
 def utcnow() -> datetime:
     """The only wall-clock read in core; pure code receives `as_of` instead."""
     return datetime.now(UTC)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Build many objects without the cyclic GC re-scanning them (and everything else alive)
+    over and over: they hold no cycles, and pausing it roughly halves the time of a large
+    batch (synthetic records; a plan's look at a million customers). Restores the previous
+    state; also a decorator."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -405,6 +405,19 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX orders_with_codes ON orders (shop, id) WHERE codes != '[]';
         """,
     ),
+    (
+        13,
+        # A steady-state plan's reads of a million-customer shop (issue 17): the orders with
+        # codes covered by their index (the redemption check read each order's row, 143k
+        # random reads of the orders table, 0.7 s warm and 7 s cold), and the memberships by
+        # (slot, value): the values held and who holds a managed one are index seeks instead
+        # of a scan of every membership row.
+        """
+        DROP INDEX orders_with_codes;
+        CREATE INDEX orders_with_codes ON orders (shop, id, placed_at, codes) WHERE codes != '[]';
+        CREATE INDEX memberships_value ON memberships (shop, slot, value);
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -47,6 +47,7 @@ from loyalsync.core.records import (
     SetValue,
     Slot,
     WriteOp,
+    collector_paused,
 )
 
 
@@ -115,6 +116,7 @@ def build_plan(
     )
 
 
+@collector_paused()  # many small sets and tuples, no cycles
 def busy_customers(
     candidates: Iterable[str],
     desired: Desired,
@@ -176,9 +178,12 @@ def busy_customers(
     # customers share few combinations: each is decided once (a Want by identity: customers
     # of one combination of segments share one, see build_desired)
     known: dict[tuple[int, frozenset[tuple[str, str]], frozenset[str]], bool] = {}
+    bare: dict[int, bool] = {}  # the same for customers who hold no managed value (most)
+    none: frozenset[Any] = frozenset()
+    wants = desired.customers
     busy: set[str] = set()
     for cid in candidates:
-        want = desired.customers.get(cid, nothing)
+        want = wants.get(cid, nothing)
         if cid in pending or (
             want.campaigns
             and any(
@@ -189,11 +194,17 @@ def busy_customers(
         ):
             busy.add(cid)
             continue
-        mine, single = frozenset(have.get(cid, ())), frozenset(alone.get(cid, ()))
-        key = (id(want), mine, single)
-        done = known.get(key)
-        if done is None:
-            done = known[key] = settled(want, mine, single)
+        held_here = have.get(cid)
+        if held_here is None:  # nor any slot of one row: `alone` only lists holders
+            done = bare.get(id(want))
+            if done is None:
+                done = bare[id(want)] = settled(want, none, none)
+        else:
+            mine, single = frozenset(held_here), frozenset(alone.get(cid, ()))
+            key = (id(want), mine, single)
+            done = known.get(key)
+            if done is None:
+                done = known[key] = settled(want, mine, single)
         if not done:
             busy.add(cid)
     return busy
