@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loyalsync.core.segments.keys import positions
+
 SEP = "\x1f"
 
 
@@ -135,7 +137,7 @@ def membership_changes_of(current: pd.DataFrame, new: Membership) -> Changes:
     mine = np.asarray([SEP.join(n) for n in new.names], dtype=object)[new.combo]
     stored_ids = current["customer_id"].to_numpy(dtype=object)
     stored = current["signature"].to_numpy(dtype=object)
-    at = pd.Index(new.ids).get_indexer(pd.Index(stored_ids))
+    at = positions(new.ids, stored_ids)  # a steady day: the same ids, one comparison
     before = np.full(len(new.ids), "", dtype=object)
     before[at[at >= 0]] = stored[at >= 0]
     changed = before != mine

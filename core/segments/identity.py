@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loyalsync.core.segments.keys import positions
 from loyalsync.core.segments.summary import utc_series
 
 
@@ -66,9 +67,7 @@ def partial_codes(
     normalised e-mail when merging; -1 when it belongs to nobody. `factorized`: the
     factorization of `keys` if already done."""
     codes, uniques = factorized if factorized is not None else pd.factorize(keys)
-    row = pd.Index(customers["id"].astype("str")).get_indexer(
-        pd.Index(partials["customer_id"].astype("str"))
-    )
+    row = positions(customers["id"], partials["customer_id"])
     out = np.where(row >= 0, codes[np.maximum(row, 0)], -1)
     loose = (row < 0) & partials["customer_id"].isna().to_numpy()
     if merge and loose.any():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loyalsync.core.segments.keys import positions
 from loyalsync.core.segments.settings import LoyaltyConfig
 
 TIERS = ("one_time", "loyal", "frequent", "vip")
@@ -73,9 +74,7 @@ def previous_levels(customer_ids: pd.Series, previous: pd.DataFrame | None) -> n
         return np.full(len(customer_ids), NONE, dtype=np.int8)
     level_of = {f"loyalty:{name}": i for i, name in enumerate(TIERS)}
     held = previous["segment"].astype(str).map(level_of).fillna(NONE).to_numpy().astype(np.int8)
-    at = pd.Index(customer_ids.astype(str)).get_indexer(
-        pd.Index(previous["customer_id"].astype(str))
-    )
+    at = positions(customer_ids, previous["customer_id"])
     out = np.full(len(customer_ids), NONE, dtype=np.int8)
     np.maximum.at(out, at[at >= 0], held[at >= 0])
     return out
