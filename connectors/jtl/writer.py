@@ -126,13 +126,20 @@ class _Writer:
         return str(mapping.get(found, "Id"))
 
     def create(self, op: EnsureValue, body: dict[str, Any]) -> dict[str, Any]:
-        """POST once, then read the table back (the answer may be lost after the create):
-        found, it is done; missing after a failure whose outcome is unknown, UnsureWriteError
-        (the redo looks it up again before it sends it)."""
+        """POST once. Answered with the created row (201 `CustomerGroup`, with its Id and our
+        name), it is done; otherwise read the table back (the answer may be lost after the
+        create, or carry no row): found, it is done; missing after a failure whose outcome is
+        unknown, UnsureWriteError (the redo looks it up again before it sends it)."""
         what = f"{op.slot} {op.name!r}"
         lost: TransientError | None = None
         try:
-            self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
+            response = self.t.call("POST", TABLES[op.slot], f"creating {op.slot}", json=body)
+            made = _created_row(response, op.name)
+            if made is not None:
+                cached = self.values.get(op.slot)
+                if cached is not None:  # as `find` loaded it before the create
+                    cached.append(made)
+                return made
         except TransientError as exc:
             if not may_have_applied(exc):
                 raise  # not written, and already retried by the HTTP layer: the next run
@@ -234,6 +241,18 @@ class _Writer:
     def redo(self, op: WriteOp, fn: Callable[[], T]) -> T:
         """`fn` (look up, then write what differs), again while it raises UnsureWriteError."""
         return self.t.http.redo_unsure(fn, op.key)
+
+
+def _created_row(response: Any, name: str) -> dict[str, Any] | None:
+    """The row a create answered with, if its body is one: an object with an Id and our
+    name (anything else, an empty body included, is read back from the table instead)."""
+    try:
+        row = response.json()
+    except ValueError:
+        return None
+    if not isinstance(row, dict) or mapping.get(row, "Id") in (None, ""):
+        return None
+    return row if mapping.get(row, "Name") == name else None
 
 
 def apply_ops(target: Target, ops: Sequence[WriteOp]) -> list[OpResult]:

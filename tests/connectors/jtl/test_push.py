@@ -95,6 +95,9 @@ def test_a_group_push_moves_the_segment_spares_the_protected_and_fires_no_workfl
     assert patches and all("disableAutomaticWorkflows=true" in r.query for r in patches)
     new_group = next(g for g in shop.h.sim.store.groups.values() if g["Name"] == "VIP (auto)")
     assert new_group["Discount"] == 0 and new_group["IsDefault"] is False
+    # the 201 answer carries the created group: the table is read before the create, not after
+    groups = [r.method for r in shop.h.sim.requests("/customerGroups")]
+    assert groups.count("POST") == 1 and "GET" not in groups[groups.index("POST") :], groups
 
     writes = len(shop.h.sim.write_log)
     shop.pull()
