@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -95,9 +96,12 @@ def decimal(value: Any) -> Decimal:
         number = Decimal(value)
     except InvalidOperation:
         raise ValueError(f"not a number: {value!r}") from None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) > _FLOAT_MAX:  # '1E400' would become inf
         raise ValueError(f"not a finite number: {value!r}")
     return number
+
+
+_FLOAT_MAX = Decimal(sys.float_info.max)
 
 
 def cents(value: Decimal) -> float:

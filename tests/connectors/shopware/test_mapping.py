@@ -140,6 +140,7 @@ def test_partial_refund_is_not_counted_and_states_are_configurable() -> None:
         ({"id": "not-a-uuid"}, "not a Shopware id"),
         ({"orderDateTime": "yesterday", "createdAt": None}, "Invalid isoformat"),
         ({"amountNet": None}, "amountNet"),
+        ({"amountTotal": "1E400"}, "not a finite number"),  # a Decimal, but inf as a float
     ],
 )
 def test_unmappable_orders_name_the_reason(change: dict[str, object], why: str) -> None:
