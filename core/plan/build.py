@@ -178,7 +178,6 @@ def busy_customers(
     # customers share few combinations: each is decided once (a Want by identity: customers
     # of one combination of segments share one, see build_desired)
     known: dict[tuple[int, frozenset[tuple[str, str]], frozenset[str]], bool] = {}
-    bare: dict[int, bool] = {}  # the same for customers who hold no managed value (most)
     none: frozenset[Any] = frozenset()
     wants = desired.customers
     busy: set[str] = set()
@@ -194,17 +193,13 @@ def busy_customers(
         ):
             busy.add(cid)
             continue
-        held_here = have.get(cid)
-        if held_here is None:  # nor any slot of one row: `alone` only lists holders
-            done = bare.get(id(want))
-            if done is None:
-                done = bare[id(want)] = settled(want, none, none)
-        else:
-            mine, single = frozenset(held_here), frozenset(alone.get(cid, ()))
-            key = (id(want), mine, single)
-            done = known.get(key)
-            if done is None:
-                done = known[key] = settled(want, mine, single)
+        mine, single = none, none  # most hold no managed value (nor a slot of one row)
+        if cid in have:
+            mine, single = frozenset(have[cid]), frozenset(alone.get(cid, ()))
+        key = (id(want), mine, single)
+        done = known.get(key)
+        if done is None:
+            done = known[key] = settled(want, mine, single)
         if not done:
             busy.add(cid)
     return busy
