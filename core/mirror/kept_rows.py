@@ -218,12 +218,29 @@ def _from_npy(data: bytes) -> np.ndarray:
 
 
 def _encode(values: pd.Series, frame: str, column: str) -> bytes:
-    """One column as bytes: text as b'R' + missing mask + every value NUL-joined, or for the
-    columns of few distinct values (SHARED) b'N' + codes + the distinct values NUL-joined (b'J'
-    + codes + JSON when a value is not text or holds a NUL); times as int64 nanoseconds, the
-    rest as stored."""
-    if column in TEXT[frame] and column not in SHARED:
-        items = values.to_numpy(dtype=object)
+    """One column as bytes: text as `encode_text` encodes it, times as int64 nanoseconds,
+    the rest as stored."""
+    if column in TEXT[frame]:
+        return encode_text(values.to_numpy(dtype=object), shared=column in SHARED)
+    if column in TIMES[frame]:
+        return _npy(values.dt.as_unit("ns").dt.tz_localize(None).to_numpy().view(np.int64))
+    return _npy(values.to_numpy())
+
+
+def _decode(data: bytes, frame: str, column: str) -> Any:
+    if column in TEXT[frame]:
+        return decode_text(data)
+    if column in TIMES[frame]:
+        return pd.DatetimeIndex(_from_npy(data).view("M8[ns]")).tz_localize("UTC")
+    return _from_npy(data)
+
+
+def encode_text(items: np.ndarray, *, shared: bool) -> bytes:
+    """A text column (object array, None for missing) as bytes: b'R' + missing mask + every
+    value NUL-joined, or for columns of few distinct values (`shared`, or text holding a NUL
+    or a value that is not text) b'N' + codes + the distinct values NUL-joined (b'J' + codes
+    + JSON when a value is not text or holds a NUL)."""
+    if not shared:
         missing = pd.isna(items)
         kind = pd.api.types.infer_dtype(items, skipna=True)
         if kind in ("string", "empty"):
@@ -232,37 +249,41 @@ def _encode(values: pd.Series, frame: str, column: str) -> bytes:
                 head = _npy(missing)
                 sizes = len(head).to_bytes(8, "little") + len(items).to_bytes(8, "little")
                 return b"R" + sizes + head + text.encode()
-    if column in TEXT[frame]:
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-        words = list(uniques)
-        text = "\x00".join(w for w in words if isinstance(w, str))
-        plain = all(isinstance(w, str) for w in words) and text.count("\x00") == len(words) - 1
-        head = _npy(codes.astype(np.int32))
-        tail = text.encode() if plain else json.dumps(words, default=str).encode()
-        sizes = len(head).to_bytes(8, "little") + len(words).to_bytes(8, "little")
-        return (b"N" if plain else b"J") + sizes + head + tail
-    if column in TIMES[frame]:
-        return _npy(values.dt.as_unit("ns").dt.tz_localize(None).to_numpy().view(np.int64))
-    return _npy(values.to_numpy())
+    codes, uniques = pd.factorize(items, use_na_sentinel=True)
+    words = list(uniques)
+    text = "\x00".join(w for w in words if isinstance(w, str))
+    plain = all(isinstance(w, str) for w in words) and text.count("\x00") == len(words) - 1
+    head = _npy(codes.astype(np.int32))
+    tail = text.encode() if plain else json.dumps(words, default=str).encode()
+    sizes = len(head).to_bytes(8, "little") + len(words).to_bytes(8, "little")
+    return (b"N" if plain else b"J") + sizes + head + tail
 
 
-def _decode(data: bytes, frame: str, column: str) -> Any:
-    if column in TEXT[frame]:
+def decode_text(data: bytes) -> np.ndarray:
+    """The object array `encode_text` encoded (None where missing)."""
+    if data[:1] == b"R":  # codes: the missing mask; every value in the text
         size, count = int.from_bytes(data[1:9], "little"), int.from_bytes(data[9:17], "little")
-        codes = _from_npy(data[17 : 17 + size])
+        missing = _from_npy(data[17 : 17 + size])
         tail = data[17 + size :].decode()
-        if data[:1] == b"R":  # codes: the missing mask; every value in the text
-            out = np.empty(count, dtype=object)
-            out[:] = tail.split("\x00") if count else []
-            out[codes] = None
-            return out
-        if data[:1] == b"N":
-            words = tail.split("\x00") if count else []
-        else:
-            words = json.loads(tail)
-        table = np.empty(count + 1, dtype=object)  # code -1: missing, the None at the end
-        table[:count] = words
-        return table[codes]
-    if column in TIMES[frame]:
-        return pd.DatetimeIndex(_from_npy(data).view("M8[ns]")).tz_localize("UTC")
-    return _from_npy(data)
+        out = np.empty(count, dtype=object)
+        out[:] = tail.split("\x00") if count else []
+        out[missing] = None
+        return out
+    codes, words = decode_text_codes(data)
+    table = np.empty(len(words) + 1, dtype=object)  # code -1: missing, the None at the end
+    table[: len(words)] = words
+    return table[codes]
+
+
+def decode_text_codes(data: bytes) -> tuple[np.ndarray, list[Any]]:
+    """(code per row, -1 where missing; the distinct values) of a b'N' or b'J' column."""
+    if data[:1] not in (b"N", b"J"):
+        values = decode_text(data)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, list(uniques)
+    size, count = int.from_bytes(data[1:9], "little"), int.from_bytes(data[9:17], "little")
+    codes = _from_npy(data[17 : 17 + size])
+    tail = data[17 + size :].decode()
+    if data[:1] == b"N":
+        return codes, tail.split("\x00") if count else []
+    return codes, json.loads(tail)

@@ -13,11 +13,18 @@ order (the daily run); an earlier `as_of` (a what-if) is aggregated live.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from loyalsync.core.mirror.kept_rows import forget_kept_rows
+import numpy as np
+
+from loyalsync.core.mirror.kept_rows import decode_text, encode_text, forget_kept_rows
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import utcnow
+from loyalsync.core.segments.keys import positions
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # revenue of one valid order in the base currency; refunds are gross amounts, so the net
 # revenue loses the refunded share of the order. Never below zero.
@@ -99,11 +106,12 @@ def forget_order_summary(mirror: Mirror, shop: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Stored membership signatures (what the next segmentation diffs against), kept the same way
+# Stored membership signatures (what the next segmentation diffs against), kept the same way:
+# per shop two columns (migration 14), the customer ids and each one's signature, encoded as
+# kept_rows encodes text (the signatures as codes into their few thousand distinct values)
 
 _SIGNATURE = (
-    "INSERT INTO segment_signatures (shop, customer_id, signature) "
-    "SELECT shop, customer_id, group_concat(segment, char(31)) FROM segment_members "
+    "SELECT customer_id, group_concat(segment, char(31)) FROM segment_members "
     "WHERE shop = ? {only} GROUP BY customer_id"
 )  # one pass over the primary key: segments in key order, as core.segments.diff expects
 _SIGNATURE_DIRTY = "SELECT d.customer_id FROM segment_signatures_dirty d WHERE d.shop = ?"
@@ -115,12 +123,9 @@ def refresh_signatures(mirror: Mirror, shop: str) -> int:
     with mirror.transaction() as conn:
         built = conn.execute("SELECT 1 FROM segment_signatures_state WHERE shop = ?", (shop,))
         if built.fetchone() is None:
-            conn.execute("DELETE FROM segment_signatures WHERE shop = ?", (shop,))
-            conn.execute(_SIGNATURE.format(only=""), (shop,))
-            conn.execute(
-                "INSERT INTO segment_signatures_state (shop, built_at) VALUES (?, ?)",
-                (shop, db_time(utcnow())),
-            )
+            rows = conn.execute(_SIGNATURE.format(only=""), (shop,)).fetchall()
+            ids = np.asarray([r[0] for r in rows], dtype=object)
+            write_signatures(conn, shop, ids, np.asarray([r[1] for r in rows], dtype=object))
             conn.execute("DELETE FROM segment_signatures_dirty WHERE shop = ?", (shop,))
             return -1
         dirty = int(
@@ -129,11 +134,71 @@ def refresh_signatures(mirror: Mirror, shop: str) -> int:
             ).fetchone()[0]
         )
         if dirty:
+            kept = read_signatures(conn, shop)
+            ids, texts = kept if kept is not None else (_EMPTY, _EMPTY)
+            noted = conn.execute(_SIGNATURE_DIRTY, (shop,)).fetchall()
             only = f"AND customer_id IN ({_SIGNATURE_DIRTY})"
-            conn.execute(f"DELETE FROM segment_signatures WHERE shop = ? {only}", (shop, shop))
-            conn.execute(_SIGNATURE.format(only=only), (shop, shop))
+            fresh = dict(conn.execute(_SIGNATURE.format(only=only), (shop, shop)).fetchall())
+            ids, texts = _spliced(ids, texts, [r[0] for r in noted], fresh)
+            write_signatures(conn, shop, ids, texts)
             conn.execute("DELETE FROM segment_signatures_dirty WHERE shop = ?", (shop,))
         return dirty
+
+
+_EMPTY = np.zeros(0, dtype=object)
+
+
+def _spliced(
+    ids: np.ndarray, texts: np.ndarray, noted: list[str], fresh: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept (ids, signatures) with each noted customer's signature as the membership now
+    has it: replaced in place, dropped when they hold no segment, appended when new."""
+    texts = texts.copy()
+    at = positions(ids, np.asarray(noted, dtype=object)) if len(ids) else np.full(len(noted), -1)
+    keep = np.ones(len(ids), dtype=bool)
+    added_ids, added_texts = [], []
+    for customer_id, where in zip(noted, at.tolist(), strict=True):
+        text = fresh.get(customer_id)
+        if where >= 0 and text is not None:
+            texts[where] = text
+        elif where >= 0:
+            keep[where] = False
+        elif text is not None:
+            added_ids.append(customer_id)
+            added_texts.append(text)
+    return (
+        np.concatenate([ids[keep], np.asarray(added_ids, dtype=object)]),
+        np.concatenate([texts[keep], np.asarray(added_texts, dtype=object)]),
+    )
+
+
+def write_signatures(
+    conn: sqlite3.Connection, shop: str, ids: np.ndarray, texts: np.ndarray
+) -> None:
+    """Store the shop's signatures (inside the caller's transaction) and mark them built: one
+    per customer holding a segment, in any order (a run stores its own order, so the next
+    run's ids compare in one pass)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO segment_signatures (shop, customer_ids, signatures) "
+        "VALUES (?, ?, ?)",
+        (shop, encode_text(ids, shared=False), encode_text(texts, shared=True)),
+    )
+    state = "SELECT built_at FROM segment_signatures_state WHERE shop = ?"
+    if conn.execute(state, (shop,)).fetchone() is None:
+        conn.execute(
+            "INSERT INTO segment_signatures_state (shop, built_at) VALUES (?, ?)",
+            (shop, db_time(utcnow())),
+        )
+
+
+def read_signatures(conn: sqlite3.Connection, shop: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The shop's kept (customer ids, signatures) as object arrays; None if never stored."""
+    found = conn.execute(
+        "SELECT customer_ids, signatures FROM segment_signatures WHERE shop = ?", (shop,)
+    ).fetchone()
+    if found is None:
+        return None
+    return decode_text(bytes(found[0])), decode_text(bytes(found[1]))
 
 
 def signatures_kept(mirror: Mirror, shop: str) -> bool:

@@ -18,13 +18,21 @@ import numpy as np
 import pandas as pd
 
 from loyalsync.core.config import SegmentationConfig
-from loyalsync.core.mirror.kept_rows import GROUP_OF, KeptRows, kept_rows
+from loyalsync.core.mirror.kept_rows import (
+    GROUP_OF,
+    KeptRows,
+    decode_text,
+    decode_text_codes,
+    kept_rows,
+)
 from loyalsync.core.mirror.order_summary import (
     REVENUE,
+    read_signatures,
     refresh_order_summary,
     refresh_signatures,
     signatures_kept,
     summary_answers,
+    write_signatures,
 )
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
@@ -242,11 +250,9 @@ def load_signatures(mirror: Mirror, shop: str, *, refresh: bool = False) -> pd.D
     if refresh:
         refresh_signatures(mirror, shop)
     if signatures_kept(mirror, shop):
-        return _seg_frame(
-            mirror,
-            "SELECT customer_id, signature FROM segment_signatures WHERE shop = :shop",
-            {"shop": shop},
-        )
+        kept = read_signatures(mirror.conn, shop)
+        if kept is not None:
+            return pd.DataFrame({"customer_id": kept[0], "signature": kept[1]})
     return _seg_frame(
         mirror,
         "SELECT customer_id, group_concat(segment, char(31)) AS signature "
@@ -262,17 +268,24 @@ def load_kept_signatures(
     check that they are current; None when they are not (the caller reads the membership).
     With `mentioning`, only the signatures whose text contains one of those segment names
     (a superset of the customers in them: the caller splits the names)."""
-    sql = "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?"
-    params: tuple[str, ...] = (shop,)
-    if mentioning is not None:
-        names = tuple(sorted(set(mentioning)))
-        sql += " AND (" + " OR ".join(["instr(signature, ?) > 0"] * len(names) or ["0"]) + ")"
-        params = (shop, *names)
     with mirror.snapshot() as conn:
         if not signatures_kept(mirror, shop):
             return None
-        rows = conn.execute(sql, params).fetchall()
-    return [r[0] for r in rows], [r[1] for r in rows]
+        found = conn.execute(
+            "SELECT customer_ids, signatures FROM segment_signatures WHERE shop = ?", (shop,)
+        ).fetchone()
+    if found is None:
+        return None
+    ids = decode_text(bytes(found[0]))
+    codes, texts = decode_text_codes(bytes(found[1]))
+    if mentioning is None:
+        table = np.asarray([*texts, None], dtype=object)
+        return ids.tolist(), table[codes].tolist()
+    names = sorted(set(mentioning))
+    wanted = np.asarray([any(n in t for n in names) for t in texts] + [False], dtype=bool)
+    hit = wanted[codes]
+    table = np.asarray([*texts, None], dtype=object)
+    return ids[hit].tolist(), table[codes[hit]].tolist()
 
 
 def save_segments(
@@ -287,10 +300,11 @@ def save_segments(
     """Make `members` (customer_id, segment, family rows, or a `diff.Membership`) the shop's
     stored membership: delete the rows that exited, insert the rows that entered (since =
     as_of), and append one segment_changes row (entered and exited segments) per customer
-    whose membership changed. Unchanged customers are not touched, so re-running with the
-    same result writes nothing. `current`: the `load_signatures` read earlier in the same run,
-    if any (the caller holds the run lock). Returns counts: entered, exited, members,
-    customers (changed)."""
+    whose membership changed, and store every customer's signature (two columns, see
+    order_summary.py). Unchanged customers' rows are not touched, so re-running with the
+    same result writes no membership or history row. `current`: the `load_signatures` read
+    earlier in the same run, if any (the caller holds the run lock). Returns counts:
+    entered, exited, members, customers (changed)."""
     if current is None:
         current = load_signatures(mirror, shop)
     if not isinstance(members, diff.Membership):
@@ -304,18 +318,17 @@ def save_segments(
         # staging table with everything else
         conn.execute(_SEG_STAGE_CREATE)
         conn.executemany(
-            "INSERT INTO temp._segment_stage (customer_id, entered, exited, signature) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO temp._segment_stage (customer_id, entered, exited) VALUES (?, ?, ?)",
             zip(
                 rows["customer_id"].tolist(),
                 rows["entered"].tolist(),
                 rows["exited"].tolist(),
-                rows["signature"].tolist(),
                 strict=True,
             ),
         )
-        # kept signatures: written here from the run's own (the changed customers'), with
-        # the membership triggers held off meanwhile (they note what other paths change)
+        # kept signatures: written here from the run's own (every customer's, as the
+        # membership now stands), with the membership triggers held off meanwhile (they
+        # note what other paths change)
         built = conn.execute(
             "DELETE FROM segment_signatures_state WHERE shop = ? RETURNING built_at", (shop,)
         ).fetchall()
@@ -324,12 +337,12 @@ def save_segments(
         conn.execute(_SEG_INSERT_ENTERED, params)
         conn.execute(_SEG_INSERT_CHANGES, params)
         if built:
-            for sql in _SEG_SIGNATURES:
-                conn.execute(sql, params)
             conn.execute(
                 "INSERT INTO segment_signatures_state (shop, built_at) VALUES (?, ?)",
                 (shop, built[0][0]),
             )
+        write_signatures(conn, shop, *_signatures_of(members))
+        conn.execute(_SEG_CLEAR_NOTES, params)
         conn.execute("DROP TABLE temp._segment_stage")
     if not signatures_kept(mirror, shop):
         refresh_signatures(mirror, shop)  # never built (or other paths' changes pending)
@@ -343,7 +356,7 @@ def save_segments(
 
 _SEG_STAGE_CREATE = (
     "CREATE TEMP TABLE _segment_stage (customer_id TEXT NOT NULL, entered TEXT NOT NULL, "
-    "exited TEXT NOT NULL, signature TEXT NOT NULL)"
+    "exited TEXT NOT NULL)"
 )
 _SEG_DELETE_EXITED = (
     "DELETE FROM segment_members WHERE shop = :shop AND (customer_id, segment) IN "
@@ -353,16 +366,19 @@ _SEG_INSERT_ENTERED = (
     "INSERT INTO segment_members (shop, customer_id, segment, since) "
     "SELECT :shop, s.customer_id, j.value, :at FROM temp._segment_stage s, json_each(s.entered) j"
 )
-_SEG_SIGNATURES = (
-    "DELETE FROM segment_signatures WHERE shop = :shop AND customer_id IN "
-    "(SELECT customer_id FROM temp._segment_stage WHERE signature = '')",
-    "INSERT INTO segment_signatures (shop, customer_id, signature) "
-    "SELECT :shop, customer_id, signature FROM temp._segment_stage WHERE signature != '' "
-    "ORDER BY customer_id ON CONFLICT (shop, customer_id) DO UPDATE SET "
-    "signature = excluded.signature",
+_SEG_CLEAR_NOTES = (
     "DELETE FROM segment_signatures_dirty WHERE shop = :shop AND customer_id IN "
-    "(SELECT customer_id FROM temp._segment_stage)",
-)  # the changed customers' signatures as this run leaves them, and no longer pending
+    "(SELECT customer_id FROM temp._segment_stage)"
+)  # the changed customers' signatures as this run leaves them: no longer pending
+
+
+def _signatures_of(members: diff.Membership) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, signatures) of the customers of `members` holding a segment, in its order."""
+    texts = np.asarray([diff.SEP.join(n) for n in members.names] or [""], dtype=object)
+    held = np.asarray([bool(n) for n in members.names] or [False], dtype=bool)[members.combo]
+    return np.asarray(members.ids, dtype=object)[held], texts[members.combo[held]]
+
+
 _SEG_INSERT_CHANGES = (
     "INSERT INTO segment_changes (shop, customer_id, at, run_id, entered, exited) "
     "SELECT :shop, customer_id, :at, :run_id, entered, exited FROM temp._segment_stage"

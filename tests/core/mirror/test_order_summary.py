@@ -17,6 +17,7 @@ from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.mirror import Mirror, load_summary
 from loyalsync.core.mirror.order_summary import (
     forget_order_summary,
+    read_signatures,
     refresh_order_summary,
     signatures_kept,
     summary_answers,
@@ -251,7 +252,38 @@ def test_a_save_with_changes_of_other_paths_pending_leaves_exact_signatures(
 
 
 def table_signatures(mirror: Mirror) -> pd.DataFrame:
-    frame = mirror.frame(
-        "SELECT customer_id, signature FROM segment_signatures WHERE shop = ?", (SHOP,)
-    )
+    kept = read_signatures(mirror.conn, SHOP)
+    assert kept is not None
+    frame = pd.DataFrame({"customer_id": kept[0], "signature": kept[1]})
+    frame = frame.astype({"customer_id": "str", "signature": "str"})
     return frame.sort_values("customer_id").reset_index(drop=True)
+
+
+def test_refresh_splices_signatures_in_place_dropped_and_new(mirror: Mirror) -> None:
+    """Other paths change three kinds of customer: one keeps a changed membership (replaced
+    in place), one loses every segment (dropped), one never held a segment (appended)."""
+    from loyalsync.core.config import ShopConfig
+    from loyalsync.core.mirror.order_summary import refresh_signatures
+    from loyalsync.sync.segment import segment_shop
+
+    shop = ShopConfig(name=SHOP, platform="shopware", url="https://sum.example")
+    segment_shop(mirror, shop, SegmentationConfig(), AS_OF)
+    before = table_signatures(mirror)
+    changed, emptied = before["customer_id"].iloc[1], before["customer_id"].iloc[2]
+    with mirror.transaction() as conn:
+        conn.execute(
+            "INSERT INTO segment_members (shop, customer_id, segment, since) "
+            "VALUES (?, ?, 'rule:zz', '2026-11-01T00:00:00Z'), "
+            "(?, 'zz-new', 'abc:A', '2026-11-01T00:00:00Z')",
+            (SHOP, changed, SHOP),
+        )
+        conn.execute(
+            "DELETE FROM segment_members WHERE shop = ? AND customer_id = ?", (SHOP, emptied)
+        )
+    assert not signatures_kept(mirror, SHOP)
+    assert refresh_signatures(mirror, SHOP) == 3
+    after = table_signatures(mirror)
+    pd.testing.assert_frame_equal(after, live_signatures(mirror))
+    assert emptied not in set(after["customer_id"]) and "zz-new" in set(after["customer_id"])
+    assert after.set_index("customer_id").loc[changed, "signature"].endswith("\x1frule:zz")
+    assert len(after) == len(before)  # one dropped, one appended
