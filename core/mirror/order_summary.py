@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loyalsync.core.mirror.kept_rows import decode_text, encode_text, forget_kept_rows
+from loyalsync.core.mirror.kept_rows import (
+    decode_text,
+    decode_text_codes,
+    encode_text,
+    forget_kept_rows,
+)
 from loyalsync.core.mirror.rows import db_time
 from loyalsync.core.mirror.store import Mirror
 from loyalsync.core.records import utcnow
@@ -193,12 +198,24 @@ def write_signatures(
 
 def read_signatures(conn: sqlite3.Connection, shop: str) -> tuple[np.ndarray, np.ndarray] | None:
     """The shop's kept (customer ids, signatures) as object arrays; None if never stored."""
+    found = read_signature_codes(conn, shop)
+    if found is None:
+        return None
+    ids, codes, texts = found
+    return ids, np.asarray([*texts, None], dtype=object)[codes]
+
+
+def read_signature_codes(
+    conn: sqlite3.Connection, shop: str
+) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """The kept (customer ids, code of each one's signature, the distinct signatures); None
+    if never stored."""
     found = conn.execute(
         "SELECT customer_ids, signatures FROM segment_signatures WHERE shop = ?", (shop,)
     ).fetchone()
     if found is None:
         return None
-    return decode_text(bytes(found[0])), decode_text(bytes(found[1]))
+    return (decode_text(bytes(found[0])), *decode_text_codes(bytes(found[1])))
 
 
 def signatures_kept(mirror: Mirror, shop: str) -> bool:

@@ -21,12 +21,11 @@ from loyalsync.core.config import SegmentationConfig
 from loyalsync.core.mirror.kept_rows import (
     GROUP_OF,
     KeptRows,
-    decode_text,
-    decode_text_codes,
     kept_rows,
 )
 from loyalsync.core.mirror.order_summary import (
     REVENUE,
+    read_signature_codes,
     read_signatures,
     refresh_order_summary,
     refresh_signatures,
@@ -271,21 +270,16 @@ def load_kept_signatures(
     with mirror.snapshot() as conn:
         if not signatures_kept(mirror, shop):
             return None
-        found = conn.execute(
-            "SELECT customer_ids, signatures FROM segment_signatures WHERE shop = ?", (shop,)
-        ).fetchone()
+        found = read_signature_codes(conn, shop)
     if found is None:
         return None
-    ids = decode_text(bytes(found[0]))
-    codes, texts = decode_text_codes(bytes(found[1]))
-    if mentioning is None:
-        table = np.asarray([*texts, None], dtype=object)
-        return ids.tolist(), table[codes].tolist()
-    names = sorted(set(mentioning))
-    wanted = np.asarray([any(n in t for n in names) for t in texts] + [False], dtype=bool)
-    hit = wanted[codes]
+    ids, codes, texts = found
     table = np.asarray([*texts, None], dtype=object)
-    return ids[hit].tolist(), table[codes[hit]].tolist()
+    if mentioning is not None:  # each distinct signature searched once
+        names = sorted(set(mentioning))
+        wanted = np.asarray([any(n in t for n in names) for t in texts] + [False], dtype=bool)
+        ids, codes = ids[wanted[codes]], codes[wanted[codes]]
+    return ids.tolist(), table[codes].tolist()
 
 
 def save_segments(
@@ -345,7 +339,7 @@ def save_segments(
         conn.execute(_SEG_CLEAR_NOTES, params)
         conn.execute("DROP TABLE temp._segment_stage")
     if not signatures_kept(mirror, shop):
-        refresh_signatures(mirror, shop)  # never built (or other paths' changes pending)
+        refresh_signatures(mirror, shop)  # other paths' changes noted meanwhile
     return {
         "entered": changes.entered,
         "exited": changes.exited,
